@@ -1,0 +1,183 @@
+"""The catalogue: departments, files, items and life events of one export, validated record by
+record and checked against each other and against the manifest.
+
+One bad record is skipped and reported; a broken export (manifest mismatch, unreadable file,
+more than the allowed share of invalid records) raises ExportBroken and nothing is published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from pydantic import ValidationError
+
+from pipeline.errors import ExportBroken
+from pipeline.extract import ExportSource
+from pipeline.filetypes import content_matches
+from pipeline.mapping import MappingProfile
+from pipeline.models import (
+    CATALOGUE_ENTITIES,
+    ENTITY_KEYS,
+    Department,
+    File,
+    Item,
+    ItemStatus,
+    LifeEvent,
+    Manifest,
+)
+from pipeline.problems import Problem, Report, excerpt
+from pipeline.validate import validate_record
+
+FileSink = Callable[[File, bytes], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Thresholds past which the export counts as broken."""
+
+    max_invalid_share: float = 0.10
+
+
+@dataclass
+class Catalogue:
+    manifest: Manifest
+    departments: dict[str, Department] = field(default_factory=dict)
+    files: dict[str, File] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    life_events: dict[str, LifeEvent] = field(default_factory=dict)
+
+    def items_of(self, department_code: str) -> list[Item]:
+        return [i for i in self.items.values() if i.department_code == department_code]
+
+
+def read_manifest(source: ExportSource) -> Manifest:
+    raw = source.read_manifest()
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ExportBroken(f"manifest.json 无效：{where} — {first['msg']}（{excerpt(first.get('input'))}）") from exc
+
+
+def check_checksums(source: ExportSource, manifest: Manifest) -> None:
+    mismatches = source.verify_checksums(manifest.sha256)
+    if mismatches:
+        shown = "\n  ".join(mismatches[:10])
+        raise ExportBroken(f"导出与 manifest 的校验和不符，拒绝发布：\n  {shown}")
+
+
+def _validated(source: ExportSource, entity: str, profile: MappingProfile,
+               report: Report) -> Iterator[object]:
+    seen: set[str] = set()
+    key = ENTITY_KEYS[entity]
+    for raw in source.iter_records(entity):
+        report.read[entity] += 1
+        model, problems = validate_record(raw, profile)
+        for problem in problems:
+            report.add(problem)
+        if model is None:
+            continue
+        code = getattr(model, key)
+        if code in seen:
+            report.add(Problem(entity, code, key, "编码重复：只保留第一条", code, "error", raw.where,
+                               getattr(model, "department_code", "")))
+            continue
+        seen.add(code)
+        yield model
+
+
+def check_counts(manifest: Manifest, report: Report) -> None:
+    wrong = [
+        f"{entity}: manifest 声明 {manifest.counts[entity]} 条，导出中实际 {report.read[entity]} 条"
+        for entity in CATALOGUE_ENTITIES
+        if entity in manifest.counts and manifest.counts[entity] != report.read[entity]
+    ]
+    if wrong:
+        raise ExportBroken("导出记录数与 manifest 不符（导出不完整？），拒绝发布：\n  " + "\n  ".join(wrong))
+
+
+def check_invalid_share(report: Report, limits: Limits) -> None:
+    for entity in CATALOGUE_ENTITIES:
+        share = report.invalid_share(entity)
+        if share > limits.max_invalid_share:
+            raise ExportBroken(
+                f"{entity}: {report.read[entity] - report.kept[entity]} / {report.read[entity]} 条记录无效"
+                f"（{share:.0%}，上限 {limits.max_invalid_share:.0%}），拒绝发布。问题示例：\n  "
+                + "\n  ".join(str(p) for p in report.errors if p.entity == entity)[:2000]
+            )
+
+
+def _accept_file(source: ExportSource, file: File, report: Report, sink: FileSink) -> bool:
+    def problem(message: str, value: str = "") -> bool:
+        report.add(Problem("files", file.file_id, "content", message, value, "error"))
+        return False
+
+    try:
+        data = source.fetch_file(file.file_id, file.extension)
+    except ExportBroken as exc:
+        return problem(str(exc))
+    if len(data) != file.size_bytes:
+        return problem(f"文件大小不符：声明 {file.size_bytes} 字节，实际 {len(data)} 字节")
+    if hashlib.sha256(data).hexdigest() != file.sha256:
+        return problem("sha256 与 files.json 声明不符", file.sha256[:12] + "…")
+    if not content_matches(file.media_type, data):
+        return problem(f"文件内容不是声明的类型 {file.media_type}", excerpt(data[:8]))
+    sink(file, data)
+    return True
+
+
+def _check_item_links(item: Item, catalogue: Catalogue, report: Report) -> bool:
+    if item.department_code not in catalogue.departments:
+        report.add(Problem("items", item.impl_code, "department_code", "实施主体不在 departments 中",
+                           item.department_code, "error", "", item.department_code))
+        return False
+    for code in item.joint_departments:
+        if code not in catalogue.departments:
+            report.add(Problem("items", item.impl_code, "joint_departments", "联办机构不在 departments 中",
+                               code, "warning", "", item.department_code))
+    for file_id in item.file_ids():
+        if file_id not in catalogue.files:
+            report.add(Problem("items", item.impl_code, "materials", "引用的文件不存在或未通过检查，不提供下载",
+                               file_id, "warning", "", item.department_code))
+    return True
+
+
+def _check_life_event(event: LifeEvent, catalogue: Catalogue, report: Report) -> LifeEvent:
+    steps = []
+    for index, step in enumerate(event.steps):
+        known = [c for c in step.items if c in catalogue.items
+                 and catalogue.items[c].status is not ItemStatus.abolished]
+        for code in set(step.items) - set(known):
+            report.add(Problem("life_events", event.code, f"steps.{index}.items",
+                               "引用的事项不存在或已取消，已从该步骤中移除", code, "warning"))
+        steps.append(step.model_copy(update={"items": known}))
+    return event.model_copy(update={"steps": steps})
+
+
+def build_catalogue(source: ExportSource, profile: MappingProfile, report: Report,
+                    sink: FileSink, limits: Limits = Limits()) -> Catalogue:
+    """Extract + validate + cross-check one export. ``sink`` receives each accepted file's bytes."""
+    manifest = read_manifest(source)
+    check_checksums(source, manifest)
+    catalogue = Catalogue(manifest)
+    for department in _validated(source, "departments", profile, report):
+        catalogue.departments[department.code] = department
+    for file in _validated(source, "files", profile, report):
+        if _accept_file(source, file, report, sink):
+            catalogue.files[file.file_id] = file
+    for item in _validated(source, "items", profile, report):
+        if _check_item_links(item, catalogue, report):
+            catalogue.items[item.impl_code] = item
+    for event in _validated(source, "life_events", profile, report):
+        catalogue.life_events[event.code] = _check_life_event(event, catalogue, report)
+    report.kept.update({
+        "departments": len(catalogue.departments), "files": len(catalogue.files),
+        "items": len(catalogue.items), "life_events": len(catalogue.life_events),
+    })
+    check_counts(manifest, report)
+    check_invalid_share(report, limits)
+    return catalogue

@@ -1,0 +1,44 @@
+"""Check a file's type by its content, not by its name or the upstream's word for it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _zip_names(data: bytes) -> set[str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return set(archive.namelist())
+    except zipfile.BadZipFile:
+        return set()
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    """The media type the bytes really are, among those the contract allows; None if none."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(OLE_MAGIC):
+        return "application/x-ole-storage"  # DOC or XLS: matched against either below
+    if data.startswith(b"PK\x03\x04"):
+        names = _zip_names(data)
+        if "word/document.xml" in names:
+            return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        if "xl/workbook.xml" in names:
+            return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if "mimetype" in names and "content.xml" in names:
+            return "application/vnd.oasis.opendocument.text"
+    return None
+
+
+def content_matches(declared: str, data: bytes) -> bool:
+    sniffed = sniff_media_type(data)
+    if sniffed == "application/x-ole-storage":
+        return declared in ("application/msword", "application/vnd.ms-excel")
+    return sniffed == declared

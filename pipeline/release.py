@@ -1,0 +1,94 @@
+"""Release data: the single source for every page, dataset and index of one release.
+
+A folder, written once and never modified::
+
+    manifest.json       the export's identity (export_id, exported_at, system) and kept counts
+    departments.json    items.json    life_events.json    files.json   (sorted by key)
+    quality.json        the validation report and the disclosure-completeness scores
+    files/<file_id>/<filename>   the checked bytes of each downloadable form
+
+Same export → byte-identical files (sorted records, sorted keys, no build clock).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.catalogue import Catalogue
+from pipeline.models import Department, File, Item, LifeEvent, Manifest
+from pipeline.paths import safe_join
+from pipeline.problems import Report
+from pipeline.quality import completeness
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_json(value), encoding="utf-8")
+
+
+def _records(models: dict[str, Any]) -> list[dict]:
+    return [models[key].model_dump(mode="json", exclude_none=True) for key in sorted(models)]
+
+
+def file_sink(release_dir: Path):
+    """Where checked file bytes go: ``files/<file_id>/<filename>`` inside the release data."""
+
+    def write(file: File, data: bytes) -> None:
+        target = safe_join(release_dir / "files", f"{file.file_id}/{file.filename}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    return write
+
+
+def write_release_data(release_dir: Path, catalogue: Catalogue, report: Report) -> None:
+    manifest = catalogue.manifest.model_dump(mode="json", exclude={"sha256"})
+    manifest["kept"] = dict(sorted(report.kept.items()))
+    write_json(release_dir / "manifest.json", manifest)
+    write_json(release_dir / "departments.json", _records(catalogue.departments))
+    write_json(release_dir / "items.json", _records(catalogue.items))
+    write_json(release_dir / "life_events.json", _records(catalogue.life_events))
+    write_json(release_dir / "files.json", _records(catalogue.files))
+    write_json(release_dir / "quality.json", {
+        "report": report.as_dict(),
+        "completeness": completeness(catalogue, report),
+    })
+
+
+@dataclass
+class ReleaseData:
+    """Release data read back for rendering."""
+
+    root: Path
+    manifest: dict[str, Any]
+    departments: dict[str, Department]
+    items: dict[str, Item]
+    life_events: dict[str, LifeEvent]
+    files: dict[str, File]
+    quality: dict[str, Any]
+
+    def file_path(self, file: File) -> Path:
+        return safe_join(self.root / "files", f"{file.file_id}/{file.filename}")
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_release_data(root: Path) -> ReleaseData:
+    return ReleaseData(
+        root=root,
+        manifest=_load(root / "manifest.json"),
+        departments={d["code"]: Department.model_validate(d) for d in _load(root / "departments.json")},
+        items={i["impl_code"]: Item.model_validate(i) for i in _load(root / "items.json")},
+        life_events={e["code"]: LifeEvent.model_validate(e) for e in _load(root / "life_events.json")},
+        files={f["file_id"]: File.model_validate(f) for f in _load(root / "files.json")},
+        quality=_load(root / "quality.json"),
+    )

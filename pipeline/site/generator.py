@@ -1,0 +1,178 @@
+"""ApprovalsGenerator: release data → the data-driven pages of the site."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from pelican.generators import Generator
+
+from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
+from pipeline.models import Item, ItemStatus
+from pipeline.paths import safe_join
+from pipeline.quality import ELEMENTS
+from pipeline.release import ReleaseData, dump_json, load_release_data
+from pipeline.site.filters import JINJA_FILTERS
+from pipeline.site.jsonld import government_service, script_json
+from pipeline.site.text import initial_letter, pinyin_key, pinyin_slug
+
+logger = logging.getLogger(__name__)
+
+
+class ApprovalsGenerator(Generator):
+    """Reads ``APPROVALS_RELEASE_DATA`` (a release-data folder) and writes the site's pages."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.filters.update(JINJA_FILTERS)
+        self.release: ReleaseData | None = None
+
+    # ------------------------------------------------------------ context
+
+    def generate_context(self) -> None:
+        root = self.settings.get("APPROVALS_RELEASE_DATA")
+        if not root:
+            logger.warning("APPROVALS_RELEASE_DATA is not set: no approval pages are generated")
+            return
+        self.release = load_release_data(Path(root))
+        release = self.release
+        public = [i for i in release.items.values() if i.status is not ItemStatus.abolished]
+        self.public_items = sorted(public, key=lambda i: pinyin_key(i.name))
+        self.departments = sorted(release.departments.values(), key=lambda d: pinyin_key(d.name))
+        self.by_department: dict[str, list[Item]] = defaultdict(list)
+        self.by_theme: dict[str, list[Item]] = defaultdict(list)
+        self.by_audience: dict[str, list[Item]] = defaultdict(list)
+        self.by_type: dict[str, list[Item]] = defaultdict(list)
+        for item in self.public_items:
+            self.by_department[item.department_code].append(item)
+            self.by_type[item.item_type.value].append(item)
+            for theme in item.themes:
+                self.by_theme[theme].append(item)
+            for audience in item.audiences:
+                self.by_audience[audience.value].append(item)
+        self.theme_slugs = self._slugs(sorted(self.by_theme, key=pinyin_key))
+        self.life_events = sorted(release.life_events.values(), key=lambda e: e.code)
+        self.context["approvals"] = {
+            "manifest": release.manifest,
+            "item_count": len(self.public_items),
+            "department_count": len(self.departments),
+        }
+
+    @staticmethod
+    def _slugs(names: list[str]) -> dict[str, str]:
+        slugs: dict[str, str] = {}
+        used: set[str] = set()
+        for name in names:
+            slug, n = pinyin_slug(name), 2
+            while slug in used:
+                slug, n = f"{pinyin_slug(name)}-{n}", n + 1
+            used.add(slug)
+            slugs[name] = slug
+        return slugs
+
+    # ------------------------------------------------------------ output
+
+    def write(self, relative: str, template: str, **values: Any) -> None:
+        target = safe_join(Path(self.output_path), relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        context = {**self.context, **self.common, "output_file": relative, **values}
+        target.write_text(self.get_template(template).render(context), encoding="utf-8")
+
+    def write_raw(self, relative: str, text: str) -> None:
+        target = safe_join(Path(self.output_path), relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    def generate_output(self, writer: Any) -> None:
+        if self.release is None:
+            return
+        release = self.release
+        self.common = {
+            "release": release, "departments": self.departments, "labels": LABELS,
+            "theme_slugs": self.theme_slugs, "audience_order": AUDIENCE_ORDER,
+            "item_type_order": ITEM_TYPE_ORDER, "by_audience": self.by_audience,
+            "by_type": self.by_type, "by_theme": self.by_theme, "life_events": self.life_events,
+            "department_names": {d.code: d.name for d in self.departments},
+            "elements": ELEMENTS,
+        }
+        self._copy_files()
+        for item in release.items.values():
+            self._write_item(item)
+        self._write_departments()
+        self._write_browse()
+        self._write_life_events()
+        self.write("index.html", "home", page_name="index")
+        self.write("quality.html", "quality", quality=release.quality)
+        self.write("developers.html", "developers")
+        self._copy_contract_docs()
+
+    def _copy_files(self) -> None:
+        for file in self.release.files.values():
+            target = safe_join(Path(self.output_path), f"files/{file.file_id}/{file.filename}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.release.file_path(file), target)
+
+    def _copy_contract_docs(self) -> None:
+        docs = Path(self.settings.get("APPROVALS_CONTRACT_DOCS", ""))
+        for name in ("export-contract.schema.json", "openapi.json"):
+            if (docs / name).is_file():
+                target = safe_join(Path(self.output_path), f"contract/{name}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(docs / name, target)
+
+    def _write_item(self, item: Item) -> None:
+        department = self.release.departments[item.department_code]
+        url = f"{self.settings.get('SITEURL', '')}/items/{item.impl_code}.html"
+        jsonld = government_service(item, department, url, self.settings.get("AREA_NAME", ""))
+        files = {i: self.release.files[i] for i in item.file_ids() if i in self.release.files}
+        self.write(f"items/{item.impl_code}.html", "item", item=item, department=department,
+                   files=files, jsonld=Markup(script_json(jsonld)),
+                   life_events_of_item=[e for e in self.life_events
+                                        if any(item.impl_code in s.items for s in e.steps)])
+        self.write_raw(f"items/{item.impl_code}.json",
+                       dump_json(item.model_dump(mode="json", exclude_none=True)))
+
+    def _write_departments(self) -> None:
+        self.write("departments/index.html", "departments")
+        scores = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
+        for department in self.departments:
+            self.write(f"departments/{department.code}.html", "department",
+                       department=department, items=self.by_department[department.code],
+                       score=scores.get(department.code))
+
+    def _write_browse(self) -> None:
+        self.write("themes/index.html", "themes")
+        for theme, slug in self.theme_slugs.items():
+            self.write(f"themes/{slug}.html", "item_list", title=theme,
+                       kind="主题", items=self.by_theme[theme])
+        for audience in AUDIENCE_ORDER:
+            self.write(f"audiences/{audience}.html", "item_list", title=label(audience, "audience"),
+                       kind="服务对象", items=self.by_audience.get(audience, []))
+        for item_type in ITEM_TYPE_ORDER:
+            self.write(f"types/{item_type}.html", "item_list", title=label(item_type, "item_type"),
+                       kind="事项类型", items=self.by_type.get(item_type, []))
+        letters: dict[str, list[Item]] = defaultdict(list)
+        for item in self.public_items:
+            letters[initial_letter(item.name)].append(item)
+        self.write("az.html", "az", letters=dict(sorted(letters.items())))
+
+    def _write_life_events(self) -> None:
+        self.write("life-events/index.html", "life_events")
+        for event in self.life_events:
+            self.write(f"life-events/{event.code}.html", "life_event", event=event,
+                       steps=self._grouped_steps(event))
+
+    def _grouped_steps(self, event: Any) -> list[dict[str, Any]]:
+        """Consecutive steps sharing a ``group`` become one numbered step with alternatives."""
+        grouped: list[dict[str, Any]] = []
+        for step in event.steps:
+            items = [self.release.items[c] for c in step.items if c in self.release.items]
+            if step.group and grouped and grouped[-1]["group"] == step.group:
+                grouped[-1]["alternatives"].append({"step": step, "linked": items})
+            else:
+                grouped.append({"group": step.group, "alternatives": [{"step": step, "linked": items}]})
+        return grouped
