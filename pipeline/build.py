@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalogue import Catalogue, Limits, build_catalogue
+from pipeline.catalogue import Catalogue, Limits, build_catalogue, check_export
 from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.extract import open_source
 from pipeline.mapping import load_profile
@@ -43,14 +43,15 @@ class BuildResult:
     pages: int = 0
 
 
-def validate_export(export: str, profile: str = "contract", limits: Limits = Limits(),
-                    files_dir: Path | None = None, **source_options: Any) -> tuple[Catalogue, Report]:
-    """Extract and validate only (``approvals validate``). File bytes are checked and dropped
-    unless ``files_dir`` is given."""
+def validate_export(export: str, profile: str = "contract", limits: Limits | None = Limits(),
+                    **source_options: Any) -> tuple[Catalogue, Report]:
+    """Extract and validate only (``approvals validate``); file bytes are checked, not kept.
+    With ``limits=None`` a broken export still returns its report instead of raising."""
     report = Report()
-    sink = file_sink(files_dir) if files_dir else (lambda file, data: None)
     source = open_source(export, **source_options)
-    catalogue = build_catalogue(source, load_profile(profile), report, sink, limits)
+    catalogue = build_catalogue(source, load_profile(profile), report, lambda file, data: None)
+    if limits is not None:
+        check_export(catalogue, report, limits)
     return catalogue, report
 
 
@@ -104,7 +105,9 @@ def run_build(options: BuildOptions) -> BuildResult:
 def _extract(options: BuildOptions, staging: Path, result: BuildResult) -> Catalogue:
     source = open_source(options.export, **options.source_options)
     profile = load_profile(options.profile)
-    return build_catalogue(source, profile, result.report, file_sink(staging / "data"), options.limits)
+    catalogue = build_catalogue(source, profile, result.report, file_sink(staging / "data"))
+    check_export(catalogue, result.report, options.limits)
+    return catalogue
 
 
 def _timed(result: BuildResult, step: str, action):

@@ -159,8 +159,9 @@ def _check_life_event(event: LifeEvent, catalogue: Catalogue, report: Report) ->
 
 
 def build_catalogue(source: ExportSource, profile: MappingProfile, report: Report,
-                    sink: FileSink, limits: Limits = Limits()) -> Catalogue:
-    """Extract + validate + cross-check one export. ``sink`` receives each accepted file's bytes."""
+                    sink: FileSink) -> Catalogue:
+    """Extract + validate + cross-check one export. ``sink`` receives each accepted file's bytes.
+    Whether the export as a whole may be published is :func:`check_export`'s call."""
     manifest = read_manifest(source)
     check_checksums(source, manifest)
     catalogue = Catalogue(manifest)
@@ -178,6 +179,10 @@ def build_catalogue(source: ExportSource, profile: MappingProfile, report: Repor
         "departments": len(catalogue.departments), "files": len(catalogue.files),
         "items": len(catalogue.items), "life_events": len(catalogue.life_events),
     })
-    check_counts(manifest, report)
-    check_invalid_share(report, limits)
     return catalogue
+
+
+def check_export(catalogue: Catalogue, report: Report, limits: Limits) -> None:
+    """Refuse a broken export: counts off the manifest, or too many invalid records."""
+    check_counts(catalogue.manifest, report)
+    check_invalid_share(report, limits)

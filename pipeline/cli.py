@@ -82,12 +82,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline.build import validate_export
 
-    _, report = validate_export(args.export, args.profile, Limits(args.max_invalid_share),
-                                **_source_options(args))
+    from pipeline.catalogue import check_export
+
+    catalogue, report = validate_export(args.export, args.profile, None, **_source_options(args))
     for problem in report.problems:
         print(problem)
     kept = "，".join(f"{k} {report.kept[k]}/{report.read[k]}" for k in sorted(report.read))
     print(f"读取/通过：{kept}；错误 {len(report.errors)} 个，提示 {len(report.warnings)} 个")
+    check_export(catalogue, report, Limits(args.max_invalid_share))
     return 1 if report.errors else 0
 
 

@@ -40,10 +40,17 @@ MAX_RICH_CHARS = 100_000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("不能为空")
+    return value
+
+
 Text = Annotated[
     str,
+    StringConstraints(max_length=MAX_TEXT_CHARS),
     AfterValidator(clean_text),
-    StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS),
+    AfterValidator(_not_empty),
 ]
 RichText = Annotated[
     str,
@@ -391,10 +398,10 @@ class Item(Contract):
 
     @field_validator("audiences", "handle_forms")
     @classmethod
-    def _no_repeats(cls, values: list) -> list:
-        if len(set(values)) != len(values):
-            raise ValueError("列表中有重复值")
-        return values
+    def _first_of_each(cls, values: list) -> list:
+        """Repeats collapse (two upstream codes often map to one contract code, e.g. 企业法人
+        and 非法人企业 → enterprise); the order is kept."""
+        return list(dict.fromkeys(values))
 
     @model_validator(mode="after")
     def _contract_rules(self) -> Item:

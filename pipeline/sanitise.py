@@ -22,14 +22,17 @@ DROPPED_WITH_CONTENT = {"script", "style", "noscript", "iframe", "object", "embe
                         "title", "xml", "svg", "math", "textarea", "select"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\xa0|<br>)*</p>")
 _RUNS_OF_SPACES = re.compile(r"(?:&nbsp;|\xa0|[ \t])+")
 _RENAMES = (("<b>", "<strong>"), ("</b>", "</strong>"), ("<i>", "<em>"), ("</i>", "</em>"))
 
 
 def clean_text(value: str) -> str:
-    """Plain text: no control characters (newlines and tabs stay), trimmed."""
-    return _CONTROL.sub("", value).strip()
+    """Plain text: no control characters (newlines and tabs stay), no HTML tags (a plain-text
+    field carries none; a tag there is an editor's slip or an attack, and it would reach every
+    dataset consumer that forgets to escape), trimmed. "<5 人" and "a < b" stay as they are."""
+    return _TAG.sub("", _CONTROL.sub("", value)).strip()
 
 
 def sanitise_rich_text(value: str) -> str:

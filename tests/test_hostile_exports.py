@@ -1,0 +1,220 @@
+"""Hostile and broken exports: the exact problem is reported, nothing executable reaches a page,
+and a broken export publishes nothing (the last good site stays live)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.build import BuildOptions, run_build, validate_export
+from pipeline.errors import ExportBroken
+from tests.fixtures import department, item, small_export, write_export
+
+DEPARTMENT = department(1, "上海市宝山区市场监督管理局")
+CODE = DEPARTMENT["code"]
+
+
+def export_with(tmp_path: Path, *items: dict, **options) -> Path:
+    return write_export(tmp_path / "export", [DEPARTMENT], list(items), **options)
+
+
+def problems_of(export: Path):
+    _, report = validate_export(str(export), limits=None)
+    return report.problems
+
+
+def only_problem(export: Path):
+    problems = problems_of(export)
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def test_script_and_javascript_links_never_reach_a_page(tmp_path):
+    hostile = item(
+        1, CODE, "食品经营许可<script>alert(1)</script>",
+        conditions='<p onclick="alert(1)">条件<script>alert("x")</script>'
+                   '<a href="javascript:alert(1)">点我</a><a href="https://zwdt.sh.gov.cn/">办事</a>'
+                   '<img src=x onerror=alert(1)><iframe src="https://evil.example"></iframe></p>',
+        supervision_measures='<style>body{display:none}</style><p style="color:red">监管</p>',
+        aliases=['"><svg onload=alert(1)>'],
+        faq=[{"question": "<b>问</b>", "answer": '<p><a href="data:text/html,<script>alert(1)</script>">答</a></p>'}],
+    )
+    site = tmp_path / "site"
+    run_build(BuildOptions(export=str(export_with(tmp_path, hostile)), site_dir=site))
+    live = site / "current" / "site"
+    page = (live / f"items/{hostile['impl_code']}.html").read_text("utf-8")
+    assert '<a href="https://zwdt.sh.gov.cn/" rel="noopener noreferrer nofollow">办事</a>' in page
+    for path in live.rglob("*"):
+        if path.suffix not in {".html", ".json"}:
+            continue
+        text = path.read_text("utf-8")
+        without_jsonld = text.replace('<script type="application/ld+json">', "")
+        assert "<script" not in without_jsonld, path
+        assert "javascript:" not in text, path
+        assert "onerror" not in text and "onclick" not in text and "<iframe" not in text, path
+        assert "<svg" not in text and "data:text/html" not in text, path
+    assert "<h1>食品经营许可alert(1)</h1>" in page  # tags are stripped from plain text
+
+
+def test_file_name_with_dotdot_is_refused_and_nothing_escapes(tmp_path):
+    export = export_with(tmp_path, item(1, CODE))
+    files = json.loads((export / "files.json").read_text("utf-8"))
+    files[0]["filename"] = "../../evil.pdf"
+    (export / "files.json").write_text(json.dumps(files, ensure_ascii=False), "utf-8")
+    manifest = json.loads((export / "manifest.json").read_text("utf-8"))
+    manifest["sha256"]["files.json"] = hashlib.sha256((export / "files.json").read_bytes()).hexdigest()
+    (export / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    problems = problems_of(export)
+    assert [(p.entity, p.record_id, p.field) for p in problems if p.severity == "error"] == [
+        ("files", "F0001", "filename")]
+    assert "路径" in problems[0].message and problems[0].value == "../../evil.pdf"
+    with pytest.raises(ExportBroken, match="files: 1 / 1"):
+        run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))
+    assert not list(tmp_path.rglob("evil.pdf"))
+
+
+def test_wrong_type_is_reported_with_record_field_and_value(tmp_path):
+    good, bad = item(1, CODE), item(2, CODE, visits_required="两次")
+    export = export_with(tmp_path, good, *[item(i, CODE) for i in range(3, 12)], bad)
+    problem = only_problem(export)
+    assert (problem.entity, problem.record_id, problem.field) == ("items", bad["impl_code"], "visits_required")
+    assert problem.message == "应为整数" and problem.value == "两次"
+
+
+def test_missing_required_field(tmp_path):
+    bad = item(2, CODE)
+    del bad["conditions"]
+    export = export_with(tmp_path, bad, *[item(i, CODE) for i in range(3, 13)])
+    problem = only_problem(export)
+    assert (problem.record_id, problem.field, problem.message) == (bad["impl_code"], "conditions", "缺少必填字段")
+
+
+def test_enum_value_outside_the_code_list(tmp_path):
+    bad = item(2, CODE, item_type="行政许可")
+    export = export_with(tmp_path, bad, *[item(i, CODE) for i in range(3, 13)])
+    problem = only_problem(export)
+    assert problem.field == "item_type" and problem.value == "行政许可"
+    assert problem.message.startswith("不是允许的代码值")
+
+
+def test_duplicate_codes_keep_the_first(tmp_path):
+    first = item(1, CODE, "第一条")
+    second = item(1, CODE, "第二条")
+    export = export_with(tmp_path, first, second, *[item(i, CODE) for i in range(3, 13)])
+    problem = only_problem(export)
+    assert (problem.field, problem.message) == ("impl_code", "编码重复：只保留第一条")
+    catalogue, _ = validate_export(str(export))
+    assert catalogue.items[first["impl_code"]].name == "第一条"
+
+
+def test_promised_limit_may_not_exceed_statutory(tmp_path):
+    bad = item(2, CODE, promised_limit={"value": 30, "unit": "working_days"})
+    export = export_with(tmp_path, bad, *[item(i, CODE) for i in range(3, 13)])
+    problem = only_problem(export)
+    assert problem.field == "（整条记录）"
+    assert problem.message == "承诺时限（30）不得超过法定时限（20）"
+
+
+def test_invalid_credit_code(tmp_path):
+    bad_department = dict(DEPARTMENT, code=CODE[:-1] + ("0" if CODE[-1] != "0" else "1"))
+    export = write_export(tmp_path / "export", [DEPARTMENT, bad_department], [item(1, CODE)])
+    problems = problems_of(export)
+    assert [(p.entity, p.field) for p in problems] == [("departments", "code")]
+    assert "校验位" in problems[0].message
+
+
+def test_five_megabyte_field_is_one_problem_with_a_short_excerpt(tmp_path):
+    bad = item(2, CODE, name="食" * 5_000_000)
+    export = export_with(tmp_path, bad, *[item(i, CODE) for i in range(3, 13)])
+    problem = only_problem(export)
+    assert problem.field == "name" and problem.message == "文本过长（上限 4000 字符）"
+    assert problem.value.endswith("…（共 5000000 字符）") and len(problem.value) < 120
+
+
+def test_truncated_file_is_refused_naming_the_file(tmp_path):
+    export = small_export(tmp_path / "export", n_items=5)
+    data = (export / "items.json").read_bytes()
+    (export / "items.json").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ExportBroken) as caught:
+        validate_export(str(export))
+    message = str(caught.value)
+    assert "items.json: sha256 不符" in message and f"{len(data) // 2} 字节" in message
+
+
+def test_truncated_json_without_checksum_names_file_and_position(tmp_path):
+    export = small_export(tmp_path / "export", n_items=5)
+    manifest = json.loads((export / "manifest.json").read_text("utf-8"))
+    del manifest["sha256"]["items.json"]
+    (export / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    data = (export / "items.json").read_bytes()
+    (export / "items.json").write_bytes(data[:200])
+    with pytest.raises(ExportBroken, match=r"items.json: JSON 无法解析（第 \d+ 行"):
+        validate_export(str(export))
+
+
+def test_gbk_encoded_export_is_refused(tmp_path):
+    export = small_export(tmp_path / "export")
+    text = (export / "departments.json").read_text("utf-8")
+    (export / "departments.json").write_bytes(text.encode("gbk"))
+    manifest = json.loads((export / "manifest.json").read_text("utf-8"))
+    manifest["sha256"]["departments.json"] = hashlib.sha256(text.encode("gbk")).hexdigest()
+    (export / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(ExportBroken, match="departments.json: 不是 UTF-8 编码"):
+        validate_export(str(export))
+
+
+def test_manifest_counts_must_match(tmp_path):
+    export = small_export(tmp_path / "export", n_items=3,
+                          counts={"departments": 2, "items": 4, "life_events": 1, "files": 1})
+    with pytest.raises(ExportBroken, match="items: manifest 声明 4 条，导出中实际 3 条"):
+        validate_export(str(export))
+
+
+def test_file_content_must_match_its_declared_type(tmp_path):
+    export = small_export(tmp_path / "export", files={"F0001": b"MZ\x90\x00 not a pdf"})
+    problems = problems_of(export)
+    files_problems = [p for p in problems if p.entity == "files"]
+    assert [(p.record_id, p.field) for p in files_problems] == [("F0001", "content")]
+    assert files_problems[0].message == "文件内容不是声明的类型 application/pdf"
+
+
+def test_too_many_invalid_items_refuses_the_export(tmp_path):
+    items = [item(i, CODE) for i in range(1, 11)]
+    items[0]["item_type"] = "nope"
+    items[1]["item_type"] = "nope"
+    export = export_with(tmp_path, *items)
+    with pytest.raises(ExportBroken, match=r"items: 2 / 10 条记录无效（20%，上限 10%）"):
+        validate_export(str(export))
+
+
+def _release_tree(site: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("breakage", ["truncate", "counts", "invalid_share", "bad_settings"])
+def test_a_broken_export_publishes_nothing(tmp_path, breakage):
+    site = tmp_path / "site"
+    good = small_export(tmp_path / "good", n_items=4)
+    first = run_build(BuildOptions(export=str(good), site_dir=site))
+    before_link, before_tree = (site / "current").readlink(), _release_tree(site)
+    bad = small_export(tmp_path / "bad", n_items=4)
+    options = BuildOptions(export=str(bad), site_dir=site)
+    if breakage == "truncate":
+        (bad / "items.json").write_bytes((bad / "items.json").read_bytes()[:100])
+    elif breakage == "counts":
+        small_export(bad, n_items=4, counts={"departments": 2, "items": 9, "life_events": 1, "files": 1})
+    elif breakage == "invalid_share":
+        data = json.loads((bad / "items.json").read_text("utf-8"))
+        for record in data:
+            record["item_type"] = "nope"
+        write_export(bad, json.loads((bad / "departments.json").read_text("utf-8")), data)
+    else:
+        options.settings_file = tmp_path / "missing-pelicanconf.py"
+    with pytest.raises(Exception):
+        run_build(options)
+    assert (site / "current").readlink() == before_link
+    assert _release_tree(site) == before_tree
+    assert sorted(p.name for p in (site / "releases").iterdir()) == [first.release_id]
