@@ -8,9 +8,8 @@ more than the allowed share of invalid records) raises ExportBroken and nothing 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator
 
 from pydantic import ValidationError
 

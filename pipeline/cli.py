@@ -81,7 +81,6 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline.build import validate_export
-
     from pipeline.catalogue import check_export
 
     catalogue, report = validate_export(args.export, args.profile, None, **_source_options(args))

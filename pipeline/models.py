@@ -13,7 +13,7 @@ in length, so one 5 MB field becomes a problem on one record, not a 5 MB page.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Literal
@@ -22,10 +22,10 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    PlainSerializer,
     ConfigDict,
     Field,
     HttpUrl,
+    PlainSerializer,
     StringConstraints,
     field_validator,
     model_validator,

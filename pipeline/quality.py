@@ -7,7 +7,7 @@ The elements (审批权限、审批内容、审批依据、审批条件、审批
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline.catalogue import Catalogue
 from pipeline.models import Item

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue import Catalogue
-from pipeline.models import Department, File, Item, LifeEvent, Manifest
+from pipeline.models import Department, File, Item, LifeEvent
 from pipeline.paths import safe_join
 from pipeline.problems import Report
 from pipeline.quality import completeness

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import BuildOptions, run_build, validate_export
-from pipeline.errors import ExportBroken
+from pipeline.errors import ApprovalsError, ExportBroken
 from tests.fixtures import department, item, small_export, write_export
 
 DEPARTMENT = department(1, "上海市宝山区市场监督管理局")
@@ -213,7 +213,7 @@ def test_a_broken_export_publishes_nothing(tmp_path, breakage):
         write_export(bad, json.loads((bad / "departments.json").read_text("utf-8")), data)
     else:
         options.settings_file = tmp_path / "missing-pelicanconf.py"
-    with pytest.raises(Exception):
+    with pytest.raises(ApprovalsError):
         run_build(options)
     assert (site / "current").readlink() == before_link
     assert _release_tree(site) == before_tree

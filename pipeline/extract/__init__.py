@@ -7,8 +7,9 @@ layout allows it (``items/*.json``, ``cases/*.jsonl``, HTTP pages).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
