@@ -90,10 +90,7 @@ class FolderSource:
                 yield RawRecord(entity, label, load_json(path, label))
 
     def _iter_json_lines(self, entity: str) -> Iterator[RawRecord]:
-        name = LINE_FILES[entity]
-        single, folder = self.root / name, self.root / Path(name).stem
-        paths = [single] if single.is_file() else sorted(folder.glob("*.jsonl"))
-        for path in paths:
+        for path in self.jsonl_paths(entity):
             label = path.relative_to(self.root).as_posix()
             with path.open("rb") as handle:
                 for number, line in enumerate(handle, start=1):
@@ -106,6 +103,12 @@ class FolderSource:
                             f"{label} 第 {number} 行：JSON 无法解析（{exc.msg}）——文件可能被截断"
                         ) from exc
                     yield RawRecord(entity, f"{label}:{number}", record)
+
+    def jsonl_paths(self, entity: str) -> list[Path]:
+        """The export's own JSONL files of ``entity`` (cases, evaluations), for bulk readers."""
+        name = LINE_FILES[entity]
+        single, folder = self.root / name, self.root / Path(name).stem
+        return [single] if single.is_file() else sorted(folder.glob("*.jsonl"))
 
     def fetch_file(self, file_id: str, extension: str) -> bytes:
         path = safe_join(self.root / "files", f"{file_id}{extension}")

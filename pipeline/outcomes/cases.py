@@ -1,0 +1,223 @@
+"""Cases in: bulk-validated with SQL, accumulated across nightly runs (upsert by ``case_id`` on
+``updated_at``), personal fields dropped at the door.
+
+A nightly export may carry only the cases that changed; the accumulated store is kept with each
+release (``releases/<id>/state/cases.parquet``, never served), so a rollback rolls the store back
+too and the next run starts from what is live.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.extract import ExportSource
+from pipeline.problems import Problem, Report, excerpt
+
+ENUMS = {
+    "applicant_type": ("natural_person", "enterprise", "public_institution", "social_organisation",
+                       "government", "other_org"),
+    "channel": ("window", "online_pc", "mobile", "post", "other"),
+    "status": ("submitted", "accepted", "in_progress", "completed", "not_accepted", "withdrawn",
+               "transferred"),
+    "result": ("granted", "denied", "not_accepted", "withdrawn"),
+}
+EVALUATION_CHANNELS = ENUMS["channel"] + ("phone", "sms", "kiosk")
+CASE_FIELDS = ("case_id", "impl_code", "item_version", "department_code", "applicant_type",
+               "applicant_name", "applicant_id_type", "applicant_id_number", "applicant_phone",
+               "applicant_address", "street_code", "channel", "submitted_at", "accepted_at",
+               "promised_due_at", "completed_at", "status", "result", "special_procedure_days",
+               "result_reason", "updated_at")
+PERSONAL_FIELDS = ("applicant_name", "applicant_id_number", "applicant_phone", "applicant_address")
+EVALUATION_FIELDS = ("case_id", "rated_at", "channel", "level", "comment")
+TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$"
+TZ = "Asia/Shanghai"
+
+# result_reason is free text with names and numbers in it: only its category is ever kept.
+REASON_CATEGORIES = (
+    ("材料不齐全或不符合法定形式", "材料|补正|不齐|缺少|形式"),
+    ("不符合许可条件或标准", "不符合|未达到|不具备|条件|标准"),
+    ("不属于受理范围", "不属于|范围|管辖|转至|移送"),
+    ("申请人主动撤回", "撤回|放弃|主动"),
+    ("逾期未补正", "逾期|超过.*期限"),
+)
+OTHER_REASON = "其他原因"
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _ts(column: str) -> str:
+    return f"(regexp_matches({column}, '{TIMESTAMP}') AND try_cast({column} AS TIMESTAMPTZ) IS NOT NULL)"
+
+
+def _optional_ts(column: str) -> str:
+    return f"({column} IS NULL OR {_ts(column)})"
+
+
+# Checks in order: a row is rejected for the first one it fails. (field, message, SQL that is TRUE
+# for a bad row, SQL of the value shown — never a personal field).
+CASE_CHECKS = (
+    ("case_id", "缺少办件编号", "nullif(trim(case_id), '') IS NULL", "NULL"),
+    ("impl_code", "事项不在本次导出的事项清单中", "impl_code IS NULL OR impl_code NOT IN (SELECT impl_code FROM items)", "impl_code"),
+    ("item_version", "应为非负整数", "try_cast(item_version AS INTEGER) IS NULL OR try_cast(item_version AS INTEGER) < 0", "item_version"),
+    ("department_code", "不是有效的统一社会信用代码格式", "NOT coalesce(regexp_matches(department_code, '^[0-9A-HJ-NPQRTUWXY]{18}$'), false)", "department_code"),
+    ("applicant_type", "不是允许的代码值", f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})", "applicant_type"),
+    ("channel", "不是允许的代码值", f"channel IS NULL OR channel NOT IN ({_list(ENUMS['channel'])})", "channel"),
+    ("status", "不是允许的代码值", f"status IS NULL OR status NOT IN ({_list(ENUMS['status'])})", "status"),
+    ("result", "不是允许的代码值", f"result IS NOT NULL AND result NOT IN ({_list(ENUMS['result'])})", "result"),
+    ("submitted_at", "缺少或不是带时区的 ISO 8601 日期时间", f"submitted_at IS NULL OR NOT {_ts('submitted_at')}", "submitted_at"),
+    ("accepted_at", "不是带时区的 ISO 8601 日期时间", f"NOT {_optional_ts('accepted_at')}", "accepted_at"),
+    ("completed_at", "不是带时区的 ISO 8601 日期时间", f"NOT {_optional_ts('completed_at')}", "completed_at"),
+    ("promised_due_at", "不是带时区的 ISO 8601 日期时间", f"NOT {_optional_ts('promised_due_at')}", "promised_due_at"),
+    ("updated_at", "缺少或不是带时区的 ISO 8601 日期时间", f"updated_at IS NULL OR NOT {_ts('updated_at')}", "updated_at"),
+    ("completed_at", "办结时间早于申请时间", "completed_at IS NOT NULL AND CAST(completed_at AS TIMESTAMPTZ) < CAST(submitted_at AS TIMESTAMPTZ)", "completed_at"),
+    ("special_procedure_days", "应为非负整数", "special_procedure_days IS NOT NULL AND coalesce(try_cast(special_procedure_days AS INTEGER) < 0, true)", "special_procedure_days"),
+)
+
+
+@dataclass
+class CaseIntake:
+    """What one export's cases added: counts and the personal values the PII gate must find."""
+
+    read: int = 0
+    accepted: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    personal_values: set[str] = field(default_factory=set)
+
+
+def connect(threads: int = 2, memory_limit: str = "1500MB") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET TimeZone = '{TZ}'")
+    return con
+
+
+def spool_records(source: ExportSource, entity: str, folder: Path) -> list[Path]:
+    """The JSONL files holding ``entity``: the export's own files for a folder source, else the
+    records streamed once into a temporary JSONL file (HTTP pages)."""
+    own = getattr(source, "jsonl_paths", None)
+    if own is not None:
+        return own(entity)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{entity}.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for record in source.iter_records(entity):
+            handle.write(json.dumps(record.data, ensure_ascii=False) + "\n")
+    return [path] if path.stat().st_size else []
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, table: str, paths: list[Path], fields: tuple[str, ...]) -> int:
+    columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+    if not paths:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(f'NULL::VARCHAR AS {f}' for f in fields)} LIMIT 0")
+        return 0
+    files = "[" + ", ".join(f"'{str(p)}'" for p in paths) + "]"
+    con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json({files},
+        format = 'newline_delimited', columns = {columns}, maximum_object_size = 1048576)""")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _reason_case(checks) -> tuple[str, str]:
+    reason = "CASE " + " ".join(f"WHEN {bad} THEN {i}" for i, (_, _, bad, _) in enumerate(checks)) + " END"
+    value = "CASE " + " ".join(f"WHEN {bad} THEN CAST({shown} AS VARCHAR)" for _, _, bad, shown in checks) + " END"
+    return reason, value
+
+
+def _reason_category_sql(column: str) -> str:
+    whens = " ".join(f"WHEN regexp_matches({column}, '{pattern}') THEN '{name}'"
+                     for name, pattern in REASON_CATEGORIES)
+    return f"CASE WHEN {column} IS NULL OR trim({column}) = '' THEN NULL {whens} ELSE '{OTHER_REASON}' END"
+
+
+def register_items(con: duckdb.DuckDBPyConnection, items: dict) -> None:
+    rows = [(code, item.department_code) for code, item in sorted(items.items())]
+    con.execute("CREATE OR REPLACE TABLE items (impl_code VARCHAR, department_code VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO items VALUES (?, ?)", rows)
+
+
+def validate_cases(con: duckdb.DuckDBPyConnection, report: Report) -> CaseIntake:
+    """raw_cases → new_cases (typed, personal fields dropped) + problems counted by reason."""
+    intake = CaseIntake(read=con.execute("SELECT count(*) FROM raw_cases").fetchone()[0])
+    reason, value = _reason_case(CASE_CHECKS)
+    con.execute(f"CREATE OR REPLACE TABLE checked AS SELECT *, {reason} AS reason, {value} AS bad_value FROM raw_cases")
+    for index, count, example in con.execute(
+            "SELECT reason, count(*), min(bad_value) FROM checked WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason").fetchall():
+        field_name, message = CASE_CHECKS[index][0], CASE_CHECKS[index][1]
+        intake.rejected_by_reason[f"{field_name}: {message}"] = count
+        report.add(Problem("cases", f"{count} 条", field_name, message, excerpt(example or ""), "error"))
+    con.execute(f"""CREATE OR REPLACE TABLE new_cases AS SELECT
+        case_id, impl_code, CAST(item_version AS INTEGER) AS item_version, department_code,
+        applicant_type, nullif(trim(street_code), '') AS street_code, channel,
+        CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at, CAST(accepted_at AS TIMESTAMPTZ) AS accepted_at,
+        CAST(completed_at AS TIMESTAMPTZ) AS completed_at, status, result,
+        coalesce(CAST(special_procedure_days AS INTEGER), 0) AS special_procedure_days,
+        {_reason_category_sql('result_reason')} AS reason_category,
+        CAST(updated_at AS TIMESTAMPTZ) AS updated_at
+        FROM checked WHERE reason IS NULL""")
+    intake.accepted = con.execute("SELECT count(*) FROM new_cases").fetchone()[0]
+    intake.personal_values = _personal_values(con)
+    return intake
+
+
+def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
+    union = " UNION ".join(f"SELECT DISTINCT trim({f}) AS v FROM raw_cases" for f in PERSONAL_FIELDS)
+    return {v for (v,) in con.execute(f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2").fetchall()}
+
+
+def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
+    """cases = previous store ∪ new_cases, the latest ``updated_at`` per ``case_id`` winning (the
+    new export wins a tie)."""
+    if previous is not None and previous.is_file():
+        con.execute(f"CREATE OR REPLACE TABLE old_cases AS SELECT * FROM read_parquet('{previous}')")
+    else:
+        con.execute("CREATE OR REPLACE TABLE old_cases AS SELECT * FROM new_cases LIMIT 0")
+    con.execute("""CREATE OR REPLACE TABLE cases AS
+        SELECT * EXCLUDE (rank_) FROM (
+          SELECT *, row_number() OVER (PARTITION BY case_id ORDER BY updated_at DESC, fresh DESC) AS rank_
+          FROM (SELECT *, 1 AS fresh FROM new_cases UNION ALL SELECT *, 0 AS fresh FROM old_cases))
+        WHERE rank_ = 1""")
+    con.execute("ALTER TABLE cases DROP COLUMN fresh")
+
+
+def save_store(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY (SELECT * FROM cases ORDER BY case_id) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def load_evaluations(con: duckdb.DuckDBPyConnection, paths: list[Path], report: Report) -> int:
+    read = _read_jsonl(con, "raw_evaluations", paths, EVALUATION_FIELDS)
+    con.execute(f"""CREATE OR REPLACE TABLE evaluations AS SELECT case_id,
+        CAST(rated_at AS TIMESTAMPTZ) AS rated_at, CAST(level AS INTEGER) AS level,
+        channel FROM raw_evaluations
+        WHERE case_id IS NOT NULL AND {_ts('rated_at')} AND try_cast(level AS INTEGER) BETWEEN 1 AND 5
+          AND (channel IS NULL OR channel IN ({_list(EVALUATION_CHANNELS)}))""")
+    kept = con.execute("SELECT count(*) FROM evaluations").fetchone()[0]
+    if read - kept:
+        report.add(Problem("evaluations", f"{read - kept} 条", "level/rated_at/channel",
+                           "评价记录无效（等级须为 1–5、评价时间须带时区、渠道须为允许值），未计入", "", "error"))
+    return read
+
+
+def ingest_cases(con: duckdb.DuckDBPyConnection, source: ExportSource, items: dict,
+                 previous_store: Path | None, report: Report) -> CaseIntake:
+    """Read, validate and accumulate one export's cases and evaluations."""
+    with tempfile.TemporaryDirectory(prefix="approvals-cases-") as spool:
+        register_items(con, items)
+        _read_jsonl(con, "raw_cases", spool_records(source, "cases", Path(spool)), CASE_FIELDS)
+        intake = validate_cases(con, report)
+        accumulate(con, previous_store)
+        load_evaluations(con, spool_records(source, "evaluations", Path(spool)), report)
+        con.execute("DROP TABLE raw_cases")
+        con.execute("DROP TABLE checked")
+    report.read["cases"] += intake.read
+    report.kept["cases"] += intake.accepted
+    return intake
