@@ -116,7 +116,7 @@ class CaseMaker:
         record = {"case_id": f"BS{submitted:%Y%m%d}{self.serial:08d}", "impl_code": item["impl_code"],
                   "item_version": max(1, item["version"] - (1 if rng.random() < 0.2 else 0)),
                   "department_code": item["department_code"], "applicant_type": applicant_type, **personal,
-                  "street_code": rng.choice(STREETS), "channel": channel, "submitted_at": stamp(submitted, rng)}
+                  "street_code": rng.choice(STREETS), "channel": channel, "submitted_at": stamp(submitted, rng, 9, 16)}
         self.decide(record, item, submitted)
         return record
 
@@ -130,7 +130,7 @@ class CaseMaker:
             self.close(record, done, "not_accepted", "not_accepted", rng.choice(DENIAL_REASONS[:3]))
             return
         accepted = submitted if rng.random() < 0.7 else cal.add_working_days(submitted, 1)
-        record["accepted_at"] = stamp(accepted, rng)
+        record["accepted_at"] = stamp(accepted, rng, 16, 17) if accepted == submitted else stamp(accepted, rng)
         special = rng.randrange(5, 21) if item.get("special_procedures") and rng.random() < 0.15 else 0
         if rng.random() < 0.06 and promised:
             days = rng.randrange(promised + 1, max(promised + 2, statutory + 8))  # overdue
@@ -146,7 +146,7 @@ class CaseMaker:
             record["special_procedure_days"] = special
         if done > self.exported:
             record["status"] = "in_progress"
-            record["updated_at"] = stamp(accepted, rng)
+            record["updated_at"] = record["accepted_at"]
             return
         if roll < 0.05:
             self.close(record, done, "withdrawn", "withdrawn", rng.choice(WITHDRAW_REASONS))
@@ -156,7 +156,10 @@ class CaseMaker:
             self.close(record, done, "completed", "granted", None)
 
     def close(self, record: dict, day: date, status: str, result: str, reason: str | None) -> None:
-        record.update({"status": status, "result": result, "completed_at": stamp(day, self.rng)})
+        # Same-day times are ordered: submitted 9–15h, accepted 16h, completed 17–18h.
+        same_day = record["submitted_at"].startswith(day.isoformat())
+        completed = stamp(day, self.rng, 17, 19) if same_day else stamp(day, self.rng)
+        record.update({"status": status, "result": result, "completed_at": completed})
         if reason and self.rng.random() < 0.35:
             reason = f"申请人{record['applicant_name']}（联系电话{record['applicant_phone']}）：{reason}"
         if reason:

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from pipeline.catalogue import Limits
-from pipeline.errors import ApprovalsError
+from pipeline.errors import ApprovalsError, ConfigurationError
+from pipeline.outcomes.run import OutcomeSettings
 
 DEFAULT_SITE = "site"
 
@@ -41,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="网站目录：releases/<id>/ 与指向当前版本的 current（默认 %(default)s）")
     build.add_argument("--settings", type=Path, default=None,
                        help="Pelican 配置文件（默认为项目的 pelicanconf.py）")
+    build.add_argument("--k", type=int, default=OutcomeSettings.k,
+                       help="匿名化与统计隐藏的阈值 k（默认 %(default)s）")
+    build.add_argument("--lag-days", type=int, default=OutcomeSettings.lag_days,
+                       help="月份结束后再等待多少天才公布该月（默认 %(default)s）")
+    build.add_argument("--holidays", type=Path, default=None,
+                       help="管理员的节假日 YAML（补充 chinesecalendar 尚未收录的年份）")
 
     validate = commands.add_parser("validate", help="只校验导出，不构建；有错误时以 1 退出",
                                    description="逐条校验导出并打印问题报告（记录、字段、问题、取值）")
@@ -64,12 +71,21 @@ def _source_options(args: argparse.Namespace) -> dict:
     return {}
 
 
+def _outcome_settings(args: argparse.Namespace) -> OutcomeSettings:
+    if args.k < 2:
+        raise ConfigurationError(f"--k 至少为 2（得到 {args.k}）")
+    if args.lag_days < 0:
+        raise ConfigurationError(f"--lag-days 不能为负（得到 {args.lag_days}）")
+    return OutcomeSettings(k=args.k, lag_days=args.lag_days, holidays_file=args.holidays)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from pipeline.build import DEFAULT_SETTINGS, BuildOptions, run_build, summary
 
     options = BuildOptions(export=args.export, site_dir=args.site, profile=args.profile,
                            settings_file=args.settings or DEFAULT_SETTINGS,
                            limits=Limits(args.max_invalid_share),
+                           outcomes=_outcome_settings(args),
                            source_options=_source_options(args))
     result = run_build(options)
     for problem in result.report.problems:

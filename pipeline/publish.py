@@ -63,6 +63,12 @@ def publish(staging: Path, site_dir: Path, base_id: str) -> str:
     return release_id
 
 
+def live_release(site_dir: Path) -> Path | None:
+    """The live release folder (``current`` resolved), or None before the first publish."""
+    current = site_dir / "current"
+    return current.resolve() if current.is_symlink() else None
+
+
 def live_site(site_dir: Path) -> Path:
     """The folder to serve: ``DIR/current/site`` for a release tree, else ``DIR`` itself."""
     current = site_dir / "current" / "site"

@@ -73,6 +73,7 @@ class ReleaseData:
     life_events: dict[str, LifeEvent]
     files: dict[str, File]
     quality: dict[str, Any]
+    outcomes: dict[str, Any] | None = None
 
     def file_path(self, file: File) -> Path:
         return safe_join(self.root / "files", f"{file.file_id}/{file.filename}")
@@ -91,4 +92,5 @@ def load_release_data(root: Path) -> ReleaseData:
         life_events={e["code"]: LifeEvent.model_validate(e) for e in _load(root / "life_events.json")},
         files={f["file_id"]: File.model_validate(f) for f in _load(root / "files.json")},
         quality=_load(root / "quality.json"),
+        outcomes=_load(root / "outcomes.json") if (root / "outcomes.json").is_file() else None,
     )

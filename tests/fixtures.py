@@ -81,7 +81,9 @@ def life_event(code: str, items: list[str]) -> dict[str, Any]:
 
 def write_export(root: Path, departments: list, items: list, files: dict[str, bytes] | None = None,
                  life_events: list | None = None, *, items_layout: str = "array",
-                 counts: dict[str, int] | None = None, raw: dict[str, bytes] | None = None) -> Path:
+                 counts: dict[str, int] | None = None, raw: dict[str, bytes] | None = None,
+                 cases: list[dict] | None = None, evaluations: list[dict] | None = None,
+                 export_id: str = "test-export", exported_at: str = EXPORTED_AT) -> Path:
     """Write a folder export with a correct manifest (unless ``counts`` overrides it). ``raw``
     replaces a list file's bytes after the checksums are taken, to model truncation."""
     root.mkdir(parents=True, exist_ok=True)
@@ -109,11 +111,15 @@ def write_export(root: Path, departments: list, items: list, files: dict[str, by
     put("files.json", as_json(file_records))
     for fid, data in files.items():
         put(f"files/{fid}.pdf", data)
+    for name, records in (("cases.jsonl", cases), ("evaluations.jsonl", evaluations)):
+        if records is not None:
+            put(name, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8"))
     manifest = {
-        "export_id": "test-export", "exported_at": EXPORTED_AT,
+        "export_id": export_id, "exported_at": exported_at,
         "system": {"name": "测试审批系统", "version": "1.0"}, "schema_version": "1",
         "counts": counts or {"departments": len(departments), "items": len(items),
-                             "life_events": len(life_events or []), "files": len(files)},
+                             "life_events": len(life_events or []), "files": len(files),
+                             "cases": len(cases or []), "evaluations": len(evaluations or [])},
         "sha256": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(written.items())},
     }
     (root / "manifest.json").write_bytes(as_json(manifest))
@@ -128,3 +134,20 @@ def small_export(root: Path, n_items: int = 3, **options: Any) -> Path:
     items = [item(i, codes[i % 2], f"测试事项{i}号") for i in range(1, n_items + 1)]
     events = [life_event("LE001", [items[0]["impl_code"], items[1]["impl_code"]])] if n_items > 1 else []
     return write_export(root, departments, items, life_events=events, **options)
+
+
+def case(case_id: str, impl_code: str, department_code: str, submitted: str, **fields: Any) -> dict[str, Any]:
+    """A case record; times are local (+08:00) ISO strings, e.g. "2025-09-26T10:00"."""
+    def at(value: str | None) -> str | None:
+        return None if value is None else (value if len(value) > 16 else value + ":00") + "+08:00"
+
+    record = {"case_id": case_id, "impl_code": impl_code, "item_version": 1,
+              "department_code": department_code, "applicant_type": "natural_person",
+              "applicant_name": "王小明", "applicant_id_number": "310113199001011234",
+              "applicant_phone": "13812345678", "applicant_address": "上海市宝山区友谊路1号",
+              "street_code": "310113003", "channel": "window", "submitted_at": at(submitted),
+              "status": "completed", "result": "granted"}
+    for name, value in fields.items():
+        record[name] = at(value) if name.endswith("_at") else value
+    record.setdefault("updated_at", record.get("completed_at") or record["submitted_at"])
+    return {k: v for k, v in record.items() if v is not None}

@@ -23,8 +23,8 @@ def built(tmp_path_factory):
 
 def test_steps_run_in_the_documented_order(built):
     _, _, result = built
-    assert build_module.STEPS == ("extract_and_validate", "write_release_data", "render_site",
-                                  "check_site", "publish")
+    assert build_module.STEPS == ("extract_and_validate", "outcomes", "write_release_data",
+                                  "render_site", "check_site", "privacy_gate", "publish")
     assert tuple(result.timings) == build_module.STEPS
 
 

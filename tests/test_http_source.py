@@ -372,3 +372,20 @@ def test_a_file_over_20_mib_is_refused(small_export: Path):
     with ExportServer(small_export) as running:
         with pytest.raises(ExportBroken, match="文件过大"):
             HttpSource(running.url, **FAST).fetch_file("big", ".pdf")
+
+
+def test_a_site_built_over_http_equals_one_built_from_the_folder(tmp_path):
+    from pipeline.build import BuildOptions, run_build
+    from tests.fixtures import small_export as write_small_export
+
+    export = write_small_export(tmp_path / "export", n_items=4)
+    folder_site, http_site = tmp_path / "folder-site", tmp_path / "http-site"
+    first = run_build(BuildOptions(export=str(export), site_dir=folder_site))
+    with ExportServer(export, page_size=2) as running:
+        second = run_build(BuildOptions(export=running.url, site_dir=http_site))
+    assert first.release_id == second.release_id
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert tree(folder_site / "current") == tree(http_site / "current")

@@ -88,6 +88,7 @@ class CaseIntake:
     read: int = 0
     accepted: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    evaluations_read: int = 0
     personal_values: set[str] = field(default_factory=set)
 
 
@@ -169,7 +170,14 @@ def validate_cases(con: duckdb.DuckDBPyConnection, report: Report) -> CaseIntake
 
 
 def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
-    union = " UNION ".join(f"SELECT DISTINCT trim({f}) AS v FROM raw_cases" for f in PERSONAL_FIELDS)
+    """Every identity number and phone of this export's applicants, and the names and addresses
+    of natural persons (an organisation's name and registered address are public already, and the
+    window of a department may share its street address)."""
+    people = "applicant_type = 'natural_person' OR applicant_type IS NULL"
+    union = " UNION ".join(
+        f"SELECT DISTINCT trim({f}) AS v FROM raw_cases"
+        + ("" if f in ("applicant_id_number", "applicant_phone") else f" WHERE {people}")
+        for f in PERSONAL_FIELDS)
     return {v for (v,) in con.execute(f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2").fetchall()}
 
 
@@ -188,19 +196,29 @@ def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
     con.execute("ALTER TABLE cases DROP COLUMN fresh")
 
 
-def save_store(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY (SELECT * FROM cases ORDER BY case_id) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+def save_store(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The accumulated store for the next run (no personal fields are in it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY (SELECT * FROM cases ORDER BY case_id) TO '{folder / 'cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY (SELECT * FROM evaluations ORDER BY case_id, rated_at, level) TO '{folder / 'evaluations.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
 
 
-def load_evaluations(con: duckdb.DuckDBPyConnection, paths: list[Path], report: Report) -> int:
+def load_evaluations(con: duckdb.DuckDBPyConnection, paths: list[Path], report: Report,
+                     previous: Path | None) -> int:
+    """Evaluations accumulate too: the previous store's and this export's, one row per
+    (case, time, level)."""
     read = _read_jsonl(con, "raw_evaluations", paths, EVALUATION_FIELDS)
-    con.execute(f"""CREATE OR REPLACE TABLE evaluations AS SELECT case_id,
+    con.execute(f"""CREATE OR REPLACE TABLE new_evaluations AS SELECT case_id,
         CAST(rated_at AS TIMESTAMPTZ) AS rated_at, CAST(level AS INTEGER) AS level,
         channel FROM raw_evaluations
         WHERE case_id IS NOT NULL AND {_ts('rated_at')} AND try_cast(level AS INTEGER) BETWEEN 1 AND 5
           AND (channel IS NULL OR channel IN ({_list(EVALUATION_CHANNELS)}))""")
-    kept = con.execute("SELECT count(*) FROM evaluations").fetchone()[0]
+    kept = con.execute("SELECT count(*) FROM new_evaluations").fetchone()[0]
+    sources = ["SELECT * FROM new_evaluations"]
+    if previous and previous.is_file():
+        sources.append(f"SELECT * FROM read_parquet('{previous}')")
+    con.execute(f"CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM ({' UNION ALL '.join(sources)})")
+    con.execute("DROP TABLE raw_evaluations")
     if read - kept:
         report.add(Problem("evaluations", f"{read - kept} 条", "level/rated_at/channel",
                            "评价记录无效（等级须为 1–5、评价时间须带时区、渠道须为允许值），未计入", "", "error"))
@@ -209,13 +227,16 @@ def load_evaluations(con: duckdb.DuckDBPyConnection, paths: list[Path], report: 
 
 def ingest_cases(con: duckdb.DuckDBPyConnection, source: ExportSource, items: dict,
                  previous_store: Path | None, report: Report) -> CaseIntake:
-    """Read, validate and accumulate one export's cases and evaluations."""
+    """Read, validate and accumulate one export's cases and evaluations. ``previous_store`` is
+    the live release's ``state/`` folder (or None on the first run)."""
     with tempfile.TemporaryDirectory(prefix="approvals-cases-") as spool:
         register_items(con, items)
         _read_jsonl(con, "raw_cases", spool_records(source, "cases", Path(spool)), CASE_FIELDS)
         intake = validate_cases(con, report)
-        accumulate(con, previous_store)
-        load_evaluations(con, spool_records(source, "evaluations", Path(spool)), report)
+        accumulate(con, previous_store / "cases.parquet" if previous_store else None)
+        intake.evaluations_read = load_evaluations(
+            con, spool_records(source, "evaluations", Path(spool)), report,
+            previous_store / "evaluations.parquet" if previous_store else None)
         con.execute("DROP TABLE raw_cases")
         con.execute("DROP TABLE checked")
     report.read["cases"] += intake.read

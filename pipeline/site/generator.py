@@ -18,6 +18,15 @@ from pipeline.quality import ELEMENTS
 from pipeline.release import ReleaseData, dump_json, load_release_data
 from pipeline.site.filters import JINJA_FILTERS
 from pipeline.site.jsonld import government_service, script_json
+from pipeline.site.performance import (
+    Performance,
+    department_ranking,
+    item_trend,
+    ranking_chart,
+    satisfaction_chart,
+    suppressed_text,
+    volume_trend,
+)
 from pipeline.site.text import initial_letter, pinyin_key, pinyin_slug
 
 logger = logging.getLogger(__name__)
@@ -56,10 +65,12 @@ class ApprovalsGenerator(Generator):
                 self.by_audience[audience.value].append(item)
         self.theme_slugs = self._slugs(sorted(self.by_theme, key=pinyin_key))
         self.life_events = sorted(release.life_events.values(), key=lambda e: e.code)
+        self.performance = Performance.from_release(release.outcomes) if release.outcomes else None
         self.context["approvals"] = {
             "manifest": release.manifest,
             "item_count": len(self.public_items),
             "department_count": len(self.departments),
+            "has_outcomes": self.performance is not None,
         }
 
     @staticmethod
@@ -97,7 +108,8 @@ class ApprovalsGenerator(Generator):
             "item_type_order": ITEM_TYPE_ORDER, "by_audience": self.by_audience,
             "by_type": self.by_type, "by_theme": self.by_theme, "life_events": self.life_events,
             "department_names": {d.code: d.name for d in self.departments},
-            "elements": ELEMENTS,
+            "elements": ELEMENTS, "performance": self.performance,
+            "suppressed_text": suppressed_text(self.performance.k) if self.performance else "",
         }
         self._copy_files()
         for item in release.items.values():
@@ -108,6 +120,9 @@ class ApprovalsGenerator(Generator):
         self.write("index.html", "home", page_name="index")
         self.write("quality.html", "quality", quality=release.quality)
         self.write("developers.html", "developers")
+        if self.performance:
+            self._write_performance()
+            self._copy_case_records()
         self._copy_contract_docs()
 
     def _copy_files(self) -> None:
@@ -115,6 +130,13 @@ class ApprovalsGenerator(Generator):
             target = safe_join(Path(self.output_path), f"files/{file.file_id}/{file.filename}")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.release.file_path(file), target)
+
+    def _copy_case_records(self) -> None:
+        folder = self.release.root / "cases"
+        for path in sorted(folder.glob("anonymised_cases.*")) if folder.is_dir() else []:
+            target = safe_join(Path(self.output_path), f"data/cases/{path.name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
 
     def _copy_contract_docs(self) -> None:
         docs = Path(self.settings.get("APPROVALS_CONTRACT_DOCS", ""))
@@ -130,11 +152,43 @@ class ApprovalsGenerator(Generator):
         jsonld = government_service(item, department, url, self.settings.get("AREA_NAME", ""))
         files = {i: self.release.files[i] for i in item.file_ids() if i in self.release.files}
         self.write(f"items/{item.impl_code}.html", "item", item=item, department=department,
-                   files=files, jsonld=Markup(script_json(jsonld)),
+                   files=files, jsonld=Markup(script_json(jsonld)), outcome=self._item_outcome(item),
                    life_events_of_item=[e for e in self.life_events
                                         if any(item.impl_code in s.items for s in e.steps)])
         self.write_raw(f"items/{item.impl_code}.json",
                        dump_json(item.model_dump(mode="json", exclude_none=True)))
+
+    def _item_outcome(self, item: Item) -> dict[str, Any] | None:
+        if not self.performance:
+            return None
+        summary, monthly, satisfaction = self.performance.of_item(item.impl_code)
+        return {"summary": summary, "satisfaction": satisfaction,
+                "trend": item_trend(self.performance, item, monthly) if monthly else None,
+                "compression": self.performance.compression.get(item.impl_code)}
+
+    def _department_outcome(self, code: str) -> dict[str, Any] | None:
+        if not self.performance:
+            return None
+        summary, monthly, satisfaction = self.performance.of_department(code)
+        return {"summary": summary, "satisfaction": satisfaction,
+                "trend": volume_trend(self.performance, monthly, f"dept-{code.lower()}",
+                                      "近 24 个月按时办结率") if monthly else None,
+                "satisfaction_chart": satisfaction_chart(self.performance, satisfaction,
+                                                         f"sat-{code.lower()}", "近 12 个月满意度"),
+                "items": [(i, self.performance.of_item(i.impl_code)[0],
+                           self.performance.compression.get(i.impl_code))
+                          for i in self.by_department[code]]}
+
+    def _write_performance(self) -> None:
+        completeness = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
+        ranking = department_ranking(self.performance, self.departments, completeness)
+        self.write("performance/ranking.html", "ranking", ranking=ranking,
+                   chart=ranking_chart(ranking))
+        summary, monthly, satisfaction = self.performance.overall()
+        self.write("performance/index.html", "dashboard", summary=summary, ranking=ranking,
+                   trend=volume_trend(self.performance, monthly, "overall-on-time", "全区按时办结率（近 24 个月）") if monthly else None,
+                   satisfaction=satisfaction,
+                   satisfaction_chart=satisfaction_chart(self.performance, satisfaction, "overall-sat", "全区满意度（近 12 个月）"))
 
     def _write_departments(self) -> None:
         self.write("departments/index.html", "departments")
@@ -142,7 +196,8 @@ class ApprovalsGenerator(Generator):
         for department in self.departments:
             self.write(f"departments/{department.code}.html", "department",
                        department=department, items=self.by_department[department.code],
-                       score=scores.get(department.code))
+                       score=scores.get(department.code),
+                       outcome=self._department_outcome(department.code))
 
     def _write_browse(self) -> None:
         self.write("themes/index.html", "themes")

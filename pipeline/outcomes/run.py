@@ -1,0 +1,77 @@
+"""The outcomes stage of a build: cases in → statistics → anonymised records → files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.catalogue import Catalogue
+from pipeline.errors import ExportBroken
+from pipeline.extract import ExportSource
+from pipeline.outcomes.anonymise import AnonymisationResult, anonymise_cases, row_id_key
+from pipeline.outcomes.cases import CaseIntake, connect, ingest_cases, save_store
+from pipeline.outcomes.statistics import StatisticsSettings, compute_statistics
+from pipeline.problems import Report
+from pipeline.release import write_json
+from pipeline.workdays import WorkdayCalendar
+
+
+@dataclass(frozen=True)
+class OutcomeSettings:
+    k: int = 5
+    lag_days: int = 0
+    months: int = 24
+    holidays_file: Path | None = None
+    memory_limit: str = "1500MB"
+
+
+@dataclass
+class OutcomesResult:
+    intake: CaseIntake = field(default_factory=CaseIntake)
+    statistics: dict[str, Any] = field(default_factory=dict)
+    anonymisation: AnonymisationResult | None = None
+
+
+def has_cases(catalogue: Catalogue) -> bool:
+    return catalogue.manifest.counts.get("cases", 0) > 0
+
+
+def check_case_counts(catalogue: Catalogue, intake: CaseIntake) -> None:
+    expected = catalogue.manifest.counts.get("cases")
+    if expected is not None and expected != intake.read:
+        raise ExportBroken(f"cases: manifest 声明 {expected} 条，导出中实际 {intake.read} 条——导出不完整，拒绝发布")
+    expected = catalogue.manifest.counts.get("evaluations")
+    if expected is not None and expected != intake.evaluations_read:
+        raise ExportBroken(f"evaluations: manifest 声明 {expected} 条，导出中实际 {intake.evaluations_read} 条——导出不完整，拒绝发布")
+
+
+def process_outcomes(source: ExportSource, catalogue: Catalogue, previous_state: Path | None,
+                     staging: Path, settings: OutcomeSettings, report: Report) -> OutcomesResult:
+    """Writes ``staging/state/`` (the accumulated store), ``staging/data/outcomes.json`` (the
+    suppressed statistics) and ``staging/data/cases/`` (anonymised records + metadata)."""
+    con = connect(memory_limit=settings.memory_limit)
+    try:
+        intake = ingest_cases(con, source, catalogue.items, previous_state, report)
+        check_case_counts(catalogue, intake)
+        save_store(con, staging / "state")
+        calendar = WorkdayCalendar(settings.holidays_file)
+        stats_settings = StatisticsSettings(k=settings.k, months=settings.months, lag_days=settings.lag_days)
+        statistics = compute_statistics(con, catalogue.items, calendar, catalogue.manifest.exported_at, stats_settings)
+        key = row_id_key(catalogue.manifest.export_id, catalogue.manifest.sha256)
+        anonymisation = anonymise_cases(con, statistics["months"], settings.k, key)
+        statistics["anonymisation"] = anonymisation.metadata()
+        write_anonymised(con, staging / "data" / "cases", anonymisation)
+    finally:
+        con.close()
+    write_json(staging / "data" / "outcomes.json", statistics)
+    return OutcomesResult(intake, statistics, anonymisation)
+
+
+def write_anonymised(con, folder: Path, result: AnonymisationResult) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY anonymised_cases TO '{folder / 'anonymised_cases.csv'}' (HEADER, DELIMITER ',')")
+    con.execute(f"COPY anonymised_cases TO '{folder / 'anonymised_cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    (folder / "anonymised_cases.metadata.json").write_text(
+        json.dumps(result.metadata(), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,1080 @@
+"""Privacy gate: no release is published with a personal identifier in any file.
+
+Every file under the release folder is read as text, whatever its kind, and searched for
+
+* identifiers by shape and check digit: 居民身份证号 (18 digits with the ISO 7064 MOD 11-2 check
+  character, and the legacy 15-digit form), mainland mobile numbers, the 统一社会信用代码 of
+  个体工商户 (``92…``, GB 32100 check character), Luhn-valid bank card numbers, e-mail addresses;
+* every personal value of the current export's cases (names, ID numbers, phones, addresses),
+  verbatim, with one Aho–Corasick automaton (``pyahocorasick``) however many values there are.
+
+Readers: plain text (UTF-8, UTF-8 with BOM, UTF-16 with BOM, GB 18030) — HTML, CSV, JSON, NDJSON,
+JSON-LD, XML, Atom, Markdown, JS…; ZIP archives and the Office/ODF files built on them (members
+scanned recursively, so XLSX sheets and ``sharedStrings.xml`` are read); gzip/bzip2/xz streams
+(Pagefind's ``.pf_*`` fragments are gzip); tar; SQLite (every column of every table, FTS shadow
+tables and the full-text vocabularies included, then the raw pages for deleted rows); Parquet
+(every column cast to text by DuckDB); PDF (raw bytes, every Flate stream, UTF-16 strings); OLE
+DOC/XLS (UTF-8 and UTF-16LE text); anything else as the UTF-8 text that its bytes decode to
+(Whoosh segments, Pagefind's CBOR index, images' metadata).
+
+Text is read in chunks of about a million characters, cut at a line end where there is one and
+otherwise with an overlap, so a 1 GB file never sits in memory. Each chunk is also searched in
+decoded *views*: JSON ``\\uXXXX`` escapes, HTML/XML character references and URL percent-escapes
+decoded, and markup removed (so ``王<b>小明</b>`` and an XLSX rich-text run are seen whole).
+
+Binary content is searched with looser boundaries (only a digit ends a number) because binary
+formats put a length byte, which may be a letter, right before a string.
+
+An unmasked value is never stored or printed: a :class:`Match`/:class:`Hit` carries the value
+masked (``3101**********1234``), and file, member, table and column names are masked the same way
+before they are shown. Content that cannot be read (an encrypted ZIP member, a corrupt database)
+is reported as ``unscannable``: privacy fails closed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import html
+import lzma
+import mmap
+import os
+import re
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import IO
+from urllib.parse import quote, unquote
+
+import ahocorasick
+
+from pipeline.credit_code import is_valid_credit_code
+from pipeline.errors import ApprovalsError, ConfigurationError
+
+__all__ = [
+    "KIND_LABELS", "Hit", "Match", "PiiFound", "PiiScanner", "check_release", "detect",
+    "find_bank_cards", "find_emails", "find_individual_business_codes", "find_mobiles",
+    "find_resident_ids", "is_valid_resident_id", "luhn_check_digit", "luhn_ok", "mask",
+    "resident_id_check_char", "scan_release",
+]
+
+RESIDENT_ID = "resident_id"
+MOBILE = "mobile"
+INDIVIDUAL_BUSINESS_CODE = "individual_business_code"
+BANK_CARD = "bank_card"
+EMAIL = "email"
+PERSONAL_VALUE = "personal_value"
+UNSCANNABLE = "unscannable"
+
+KIND_LABELS: dict[str, str] = {
+    RESIDENT_ID: "身份证号",
+    MOBILE: "手机号码",
+    INDIVIDUAL_BUSINESS_CODE: "个体工商户统一社会信用代码",
+    BANK_CARD: "银行卡号",
+    EMAIL: "电子邮箱",
+    PERSONAL_VALUE: "办件中的个人信息",
+    UNSCANNABLE: "无法检查的内容",
+}
+
+# When two matches overlap, the most specific kind is reported (a valid 18-digit resident ID that
+# also passes Luhn is a resident ID; an e-mail whose local part is a phone number is an e-mail).
+_RANK = {RESIDENT_ID: 0, INDIVIDUAL_BUSINESS_CODE: 1, BANK_CARD: 2, EMAIL: 3, MOBILE: 4,
+         PERSONAL_VALUE: 5}
+
+MIN_PERSONAL_LENGTH = 2
+"""Personal values shorter than this are not searched: a one-character value (a one-character
+name, a house number "5") occurs in nearly every page and would block every release."""
+
+MAX_HITS_IN_MESSAGE = 20
+CHUNK_CHARS = 1 << 20
+READ_BYTES = 1 << 20
+NEWLINE_WINDOW = 1 << 16
+MAX_DEPTH = 8
+MAX_INFLATE = 256 << 20
+
+
+class PiiFound(ApprovalsError):
+    """The release holds personal identifiers (or content that could not be checked).
+    Nothing is published."""
+
+    exit_code = 6
+
+    def __init__(self, hits: list[Hit]):
+        self.hits = list(hits)
+        super().__init__(_message(self.hits))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One identifier found in a string: its kind, the value masked, and where it is."""
+
+    kind: str
+    masked: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One identifier found in a release file. ``file`` is relative to the release root;
+    ``location`` says where inside it (line, member, table and column), in Chinese."""
+
+    file: str
+    kind: str
+    masked: str
+    location: str
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+    def describe(self) -> str:
+        value = f" {self.masked}" if self.masked else ""
+        return f"文件 {self.file}：发现 {self.label}{value}（{self.location}）"
+
+
+def _message(hits: list[Hit]) -> str:
+    files = len({hit.file for hit in hits})
+    lines = [f"发布前隐私检查未通过：{files} 个文件中共发现 {len(hits)} 处个人信息，本次不发布。"]
+    lines += [hit.describe() for hit in hits[:MAX_HITS_IN_MESSAGE]]
+    if len(hits) > MAX_HITS_IN_MESSAGE:
+        lines.append(f"……另有 {len(hits) - MAX_HITS_IN_MESSAGE} 处未列出，共 {len(hits)} 处。")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- check digits and masks
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """ISO 7064 MOD 11-2 check character of an 18-digit resident ID (GB 11643)."""
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11]
+
+
+def _real_birth_date(year: int, month: int, day: int) -> bool:
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return _EARLIEST_BIRTH <= born <= date.today()
+
+
+def is_valid_resident_id(value: str) -> bool:
+    """True for an 18-digit ID (area 1–8, real birth date, right check character) or a
+    15-digit legacy ID (area 1–8, real birth date in 19xx)."""
+    v = value.upper()
+    if len(v) == 18 and v[:17].isascii() and v[:17].isdigit() and v[17] in "0123456789X":
+        return ("1" <= v[0] <= "8" and _real_birth_date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+                and resident_id_check_char(v[:17]) == v[17])
+    if len(v) == 15 and v.isascii() and v.isdigit():
+        return "1" <= v[0] <= "8" and _real_birth_date(1900 + int(v[6:8]), int(v[8:10]), int(v[10:12]))
+    return False
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when the digit string passes the Luhn (mod 10) check."""
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        n = ord(c) - 48
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def luhn_check_digit(payload: str) -> str:
+    """The digit that makes ``payload + digit`` pass the Luhn check."""
+    return next(d for d in "0123456789" if luhn_ok(payload + d))
+
+
+def _alnum(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+
+
+def _hide_middle(value: str, head: int, tail: int) -> str:
+    if len(value) <= head + tail:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail:]
+
+
+def mask(value: str, kind: str) -> str:
+    """The value with its middle hidden: ``3101**********1234``, ``138****5678``,
+    ``w***@163.com``, ``王**``. Masked values are all that is ever shown or kept."""
+    if kind == MOBILE:
+        return _hide_middle(_alnum(value)[-11:], 3, 4)
+    if kind in (RESIDENT_ID, BANK_CARD, INDIVIDUAL_BUSINESS_CODE):
+        return _hide_middle(_alnum(value), 4, 4)
+    if kind == EMAIL:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain.lower()}"
+    text = value.strip()
+    if text.isascii() and len(_alnum(text)) >= 11:
+        compact = _alnum(text)
+        return _hide_middle(compact, 4 if len(compact) >= 15 else 3, 4)
+    return text[:1] + "*" * (len(text) - 1)
+
+
+# ---------------------------------------------------------------- detectors
+
+# ``\b`` does not part 电话 from 138…: boundaries are explicit lookarounds. In text, a number must
+# not touch a letter or digit; in binary content only a digit ends it (a length byte may be "k").
+_TEXT_L, _TEXT_R = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"
+_BIN_L, _BIN_R = r"(?<![0-9])", r"(?![0-9])"
+
+
+def _pair(core: str, text_left: str = _TEXT_L) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return (re.compile(text_left + core + _TEXT_R), re.compile(_BIN_L + core + _BIN_R))
+
+
+_NUMBER_RUN = re.compile(r"[0-9](?:[ \-]?[0-9]){9,}[Xx]?")
+_ID18 = _pair(r"[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]")
+_ID15 = _pair(r"[1-8][0-9]{5}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
+_MOBILE = _pair(r"(?:(?:\+|00)86[ \-]?)?1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}",
+                text_left=r"(?<![0-9A-Za-z+])")
+_CARD = _pair(r"(?:[3-6][0-9]{15,18}|[3-6][0-9]{3}(?:([ \-])[0-9]{4})(?:\1[0-9]{4}){2}(?:\1[0-9]{1,3})?)")
+# "92" first so that the regex engine can skip ahead to it; the lookbehind then checks the
+# character before it.
+_CREDIT_92 = (re.compile(r"92(?<![0-9A-Za-z]92)[0-9A-HJ-NPQRTUWXY]{16}(?![0-9A-Za-z])"),
+              re.compile(r"92(?<![0-9A-Z]92)[0-9A-HJ-NPQRTUWXY]{16}(?![0-9A-Z])"))
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._+\-])[A-Za-z0-9._+\-]{1,64}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9\-])")
+# ``icon@2x.png`` is a file name, and documentation domains hold nobody's address.
+_NOT_EMAIL_SUFFIXES = frozenset(
+    "png jpg jpeg gif svg webp avif ico bmp tif tiff css js mjs map json html htm xml txt md pdf "
+    "doc docx xls xlsx zip gz woff woff2 ttf otf eot wasm".split())
+_COMMON_TLDS = frozenset(
+    "com cn net org edu gov info biz io me co cc tv top xyz vip site online tech mobi name pro "
+    "hk mo tw jp kr sg uk us de fr ru ca au".split())
+_DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".invalid",
+                          ".test", ".localhost")
+
+
+def _number_windows(text: str) -> list[tuple[int, int]]:
+    """Stretches of at least ten digits (single spaces or hyphens allowed between them), widened
+    by the few characters a prefix (+86) and the boundary checks look at."""
+    n = len(text)
+    return [(max(0, m.start() - 6), min(n, m.end() + 1)) for m in _NUMBER_RUN.finditer(text)]
+
+
+def _resident_ids(text: str, windows, binary: bool) -> Iterator[Match]:
+    for start, end in windows:
+        for m in _ID18[binary].finditer(text, start, end):
+            if is_valid_resident_id(m.group()):
+                yield Match(RESIDENT_ID, mask(m.group(), RESIDENT_ID), m.start(), m.end())
+        for m in _ID15[binary].finditer(text, start, end):
+            if is_valid_resident_id(m.group()):
+                yield Match(RESIDENT_ID, mask(m.group(), RESIDENT_ID), m.start(), m.end())
+
+
+def _mobiles(text: str, windows, binary: bool) -> Iterator[Match]:
+    for start, end in windows:
+        for m in _MOBILE[binary].finditer(text, start, end):
+            yield Match(MOBILE, mask(m.group(), MOBILE), m.start(), m.end())
+
+
+def _bank_cards(text: str, windows, binary: bool) -> Iterator[Match]:
+    for start, end in windows:
+        for m in _CARD[binary].finditer(text, start, end):
+            digits = _alnum(m.group())
+            if 16 <= len(digits) <= 19 and luhn_ok(digits) and not is_valid_resident_id(digits):
+                yield Match(BANK_CARD, mask(digits, BANK_CARD), m.start(), m.end())
+
+
+def _business_codes(text: str, binary: bool) -> Iterator[Match]:
+    if "92" not in text:
+        return
+    for m in _CREDIT_92[binary].finditer(text):
+        if is_valid_credit_code(m.group()):
+            yield Match(INDIVIDUAL_BUSINESS_CODE, mask(m.group(), INDIVIDUAL_BUSINESS_CODE),
+                        m.start(), m.end())
+
+
+def _emails(text: str, binary: bool = False) -> Iterator[Match]:
+    at = text.find("@")
+    while at >= 0:
+        m = next((m for m in _EMAIL.finditer(text, max(0, at - 65), min(len(text), at + 260))
+                  if m.start() <= at < m.end()), None)
+        start = _after_escapes(text, m.start(), at) if m else at
+        if m and start < at:
+            end = m.end()
+            if binary:
+                # In binary content the next string's length byte may be a letter glued to the
+                # top-level domain ("163.comf"): drop it when what is left is a common domain.
+                suffix = text[start:end].rpartition(".")[2].lower()
+                if suffix not in _COMMON_TLDS and suffix[:-1] in _COMMON_TLDS:
+                    end -= 1
+            address = text[start:end]
+            domain = address.rpartition("@")[2].lower()
+            suffix = domain.rpartition(".")[2]
+            if suffix not in _NOT_EMAIL_SUFFIXES and not (
+                    domain.endswith(_DOCUMENTATION_DOMAINS) or domain in _DOCUMENTATION_DOMAINS):
+                yield Match(EMAIL, mask(address, EMAIL), start, end)
+        at = text.find("@", at + 1)
+
+
+_JSON_ESCAPE_BODY = re.compile(r"u[0-9A-Fa-f]{4}")
+_PERCENT_BODY = re.compile(r"[0-9A-Fa-f]{2}")
+
+
+def _after_escapes(text: str, start: int, at: int) -> int:
+    """Where an address's local part really begins when an escape is glued to it: after the
+    "u4eba" of ``\\u4ebawang@…`` in raw JSON, the "BA" of ``%E4%BA%BAwang@…`` in a URL."""
+    while start < at and text[start - 1:start] in ("\\", "%"):
+        body = (_JSON_ESCAPE_BODY if text[start - 1] == "\\" else _PERCENT_BODY).match(text, start, at)
+        start = body.end() if body else start + 1
+    return start
+
+
+def _unique(matches: Iterable[Match]) -> list[Match]:
+    return sorted(set(matches), key=lambda m: (m.start, m.end, m.kind))
+
+
+def find_resident_ids(text: str, *, binary: bool = False) -> list[Match]:
+    """居民身份证号: 18 digits — area code starting 1–8, a real birth date from 1900 to today,
+    a 3-digit sequence, and the MOD 11-2 check character (0–9 or X) — or the 15-digit legacy form
+    with a real date in 19xx."""
+    return _unique(_resident_ids(text, _number_windows(text), binary))
+
+
+def find_mobiles(text: str, *, binary: bool = False) -> list[Match]:
+    """Mainland mobile numbers ``1[3-9]`` + 9 digits, optionally after +86/0086, written whole or
+    grouped 3-4-4 with spaces or hyphens."""
+    return _unique(_mobiles(text, _number_windows(text), binary))
+
+
+def find_bank_cards(text: str, *, binary: bool = False) -> list[Match]:
+    """Bank card numbers: 16–19 digits (whole, or in groups of four split by spaces or hyphens),
+    first digit 3–6, passing the Luhn check; a string that is a valid resident ID is not a card."""
+    return _unique(_bank_cards(text, _number_windows(text), binary))
+
+
+def find_individual_business_codes(text: str, *, binary: bool = False) -> list[Match]:
+    """统一社会信用代码 of 个体工商户: 18 GB 32100 characters starting "92" with a correct check
+    character. Codes of government bodies (11…) and companies (91…) are public, not personal."""
+    return _unique(_business_codes(text, binary))
+
+
+def find_emails(text: str, *, binary: bool = False) -> list[Match]:
+    """E-mail addresses (not ``icon@2x.png``-style file names, not documentation domains such as
+    example.com)."""
+    return _unique(_emails(text, binary))
+
+
+def _raw_detections(text: str, binary: bool) -> list[Match]:
+    out: list[Match] = []
+    windows = _number_windows(text)
+    if windows:
+        out += _resident_ids(text, windows, binary)
+        out += _mobiles(text, windows, binary)
+        out += _bank_cards(text, windows, binary)
+    out += _business_codes(text, binary)
+    if "@" in text:
+        out += _emails(text, binary)
+    return out
+
+
+def _resolve(matches: list[Match]) -> list[Match]:
+    """Overlapping matches → the most specific (then longest) of each overlapping group."""
+    if len(matches) < 2:
+        return matches
+    matches.sort(key=lambda m: (m.start, -m.end))
+    out: list[Match] = []
+    group: list[Match] = []
+    group_end = -1
+    for m in matches:
+        if group and m.start >= group_end:
+            out += _pick(group)
+            group = []
+        if not group:
+            group_end = m.end
+        group.append(m)
+        group_end = max(group_end, m.end)
+    out += _pick(group)
+    return out
+
+
+def _pick(group: list[Match]) -> list[Match]:
+    if len(group) == 1:
+        return group
+    kept: list[Match] = []
+    for m in sorted(group, key=lambda m: (_RANK[m.kind], m.start - m.end, m.start)):
+        if all(m.end <= k.start or m.start >= k.end for k in kept):
+            kept.append(m)
+    return sorted(kept, key=lambda m: m.start)
+
+
+def detect(text: str, allow: Iterable[str] = (), *, binary: bool = False) -> list[Match]:
+    """All identifier detectors over one string, allow-listed values skipped, overlaps resolved
+    to the most specific kind. (Personal values need :class:`PiiScanner`.)"""
+    return PiiScanner((), allow).find(text, binary=binary)
+
+
+# ---------------------------------------------------------------- normalisation and views
+
+# Full-width ASCII (１３８…, ＠) and the ideographic space are folded one for one, so positions hold.
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_ASCII_LOWER = {c: c + 32 for c in range(0x41, 0x5B)}
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD) if _FULLWIDTH.search(text) else text
+
+
+def _lower(text: str) -> str:
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
+_JSON_ESCAPES = re.compile(r"(?:\\u[0-9A-Fa-f]{4})+")
+_ENTITIES = re.compile(r"(?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)+")
+_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_RUN_PROPERTIES = re.compile(r"<(?:[A-Za-z]+:)?rPr\b[^>\n]*?(?:/>|>.*?</(?:[A-Za-z]+:)?rPr>)")
+_INLINE_TAG = re.compile(
+    r"</?(?:[A-Za-z]+:)?(?:a|abbr|b|bdi|bdo|code|em|font|i|mark|q|r|s|small|span|strong|sub|sup"
+    r"|t|u|wbr|proofErr|bookmarkStart|bookmarkEnd|lastRenderedPageBreak|softHyphen)"
+    r"(?:\s[^<>\n]*)?/?>")
+_TAG = re.compile(r"<[^<>\n]*>")
+_NEWLINES = str.maketrans({"\n": " ", "\r": " ", "\u2028": " ", "\u2029": " "})
+
+
+def _json_run(m: re.Match[str]) -> str:
+    decoded = m.group().encode("ascii").decode("unicode_escape")
+    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace").translate(_NEWLINES)
+
+
+def _entity_run(m: re.Match[str]) -> str:
+    return html.unescape(m.group()).translate(_NEWLINES)
+
+
+def _percent_run(m: re.Match[str]) -> str:
+    return unquote(m.group(), errors="replace").translate(_NEWLINES)
+
+
+def _unescape(text: str) -> str:
+    if "\\u" in text:
+        text = _JSON_ESCAPES.sub(_json_run, text)
+    if "&" in text:
+        text = _ENTITIES.sub(_entity_run, text)
+    if "%" in text:
+        text = _PERCENT.sub(_percent_run, text)
+    return text
+
+
+def _views(chunk: str) -> list[str]:
+    """The chunk as written, with escapes decoded, and with markup removed (inline tags such as
+    ``<b>`` or an XLSX ``<r><t>`` run vanish; other tags become a space). Line ends are kept in
+    every view, so line numbers hold."""
+    views = [chunk]
+    decoded = _unescape(chunk)
+    if decoded != chunk:
+        views.append(decoded)
+    if "<" in chunk:
+        bare = _TAG.sub(" ", _INLINE_TAG.sub("", _RUN_PROPERTIES.sub("", chunk)))
+        bare = _unescape(bare)
+        if bare not in views:
+            views.append(bare)
+    return views
+
+
+# ---------------------------------------------------------------- where hits are collected
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A top-level release file and the archive members leading to the content scanned."""
+
+    file: str
+    members: tuple[str, ...] = ()
+
+    def inside(self, member: str) -> _Place:
+        return _Place(self.file, (*self.members, member))
+
+    def where(self, tail: str) -> str:
+        return f"成员 {' › '.join(self.members)}，{tail}" if self.members else tail
+
+
+class _Hits:
+    def __init__(self) -> None:
+        self.hits: list[Hit] = []
+        self._seen: set[tuple[str, str, str, str]] = set()
+        self._kinds_by_file: set[tuple[str, str, str]] = set()
+
+    def add(self, file: str, kind: str, masked: str, location: str, *, supplementary: bool = False) -> None:
+        """``supplementary`` hits (a raw-byte pass after a structured read) only count when the
+        structured read did not already find the same value in that file."""
+        if supplementary and (file, kind, masked) in self._kinds_by_file:
+            return
+        key = (file, kind, masked, location)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._kinds_by_file.add((file, kind, masked))
+            self.hits.append(Hit(file, kind, masked, location))
+
+
+# ---------------------------------------------------------------- the scanner
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+_PDF_UTF16_LITERAL = re.compile(rb"\(\xfe\xff((?:[^()\\]|\\.){2,4000})\)", re.S)
+_PDF_UTF16_HEX = re.compile(rb"<\s*FE\s*FF([0-9A-Fa-f\s]{4,16000})>", re.I)
+
+
+class PiiScanner:
+    """Detectors plus one Aho–Corasick automaton of the export's personal values.
+
+    ``allow`` lists the site's own public values (department phones and e-mails, 12345, the
+    departments' credit codes and impl codes): a detected identifier equal to one of them, or a
+    personal value equal to one, is not reported. Comparison ignores spaces, hyphens, case and
+    full-width forms (and a +86/0086 prefix for mobiles).
+    """
+
+    def __init__(self, personal_values: Iterable[str] = (), allow: Iterable[str] = ()):
+        allow = [_fold(str(a)).strip() for a in allow if a is not None and str(a).strip()]
+        self._allow_text = {_lower(a) for a in allow}
+        self._allow_keys = {_alnum(a) for a in allow}
+        self._allow_mobiles = {k[-11:] for k in self._allow_keys if len(k) >= 11 and k.isdigit()}
+        self._automaton: ahocorasick.Automaton | None = None
+        longest = 0
+        automaton = ahocorasick.Automaton()
+        for key in _personal_keys(personal_values):
+            if len(key) < MIN_PERSONAL_LENGTH or key in self._allow_text:
+                continue
+            # A value beginning or ending with an ASCII letter or digit must not be part of a longer
+            # word or number there ("Li" is not in "click"); Chinese values have no such boundary.
+            left = key[0].isascii() and key[0].isalnum()
+            right = key[-1].isascii() and key[-1].isalnum()
+            automaton.add_word(key, (len(key), left, right, key.isdigit()))
+            longest = max(longest, len(key))
+        if len(automaton):
+            automaton.make_automaton()
+            self._automaton = automaton
+        # A match shorter than ``reach`` is found whole in one of two overlapping chunks; the
+        # overlap allows for views that shrink text (an escape is up to 9 characters for 1).
+        self._reach = min(max(64, longest + 8), 8192)
+        self._overlap = 30 * self._reach
+
+    # ------------------------------------------------------------ strings
+
+    def find(self, text: str, *, binary: bool = False) -> list[Match]:
+        """Every identifier and personal value in ``text`` (positions in ``text``)."""
+        text = _fold(text)
+        matches = [m for m in _raw_detections(text, binary) if not self._allowed(m, text)]
+        if self._automaton is not None:
+            matches += self._personal(text, binary)
+        return _resolve(matches)
+
+    def _allowed(self, m: Match, text: str) -> bool:
+        if not (self._allow_keys or self._allow_text):
+            return False
+        value = text[m.start:m.end]
+        if m.kind == MOBILE:
+            return _alnum(value)[-11:] in self._allow_mobiles
+        if m.kind == EMAIL:
+            return _lower(value) in self._allow_text
+        return _alnum(value) in self._allow_keys
+
+    def _personal(self, text: str, binary: bool) -> list[Match]:
+        low = _lower(text)
+        n = len(low)
+        out = []
+        for end, (length, left, right, digits) in self._automaton.iter(low):
+            start = end - length + 1
+            if left and start > 0 and _touches(low[start - 1], binary and digits):
+                continue
+            if right and end + 1 < n and _touches(low[end + 1], binary and digits):
+                continue
+            out.append(Match(PERSONAL_VALUE, mask(text[start:end + 1], PERSONAL_VALUE), start, end + 1))
+        return out
+
+    def _safe(self, name: str) -> str:
+        """A file, member, table or column name with any identifier in it masked."""
+        found = self.find(name)
+        if not found:
+            return name
+        name = _fold(name)
+        parts, last = [], 0
+        for m in found:
+            parts += [name[last:m.start], m.masked]
+            last = m.end
+        return "".join(parts) + name[last:]
+
+    # ------------------------------------------------------------ the release
+
+    def scan_release(self, root: Path) -> list[Hit]:
+        """Every file under ``root`` (symbolic links followed once), each read as text."""
+        root = Path(root)
+        if not root.is_dir():
+            raise ConfigurationError(f"要检查的发布目录不存在：{root}")
+        hits = _Hits()
+        seen_dirs: set[str] = set()
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen_dirs:
+                dirs[:] = []
+                continue
+            seen_dirs.add(real)
+            dirs.sort()
+            for name in sorted(files):
+                path = Path(folder, name)
+                relative = self._safe(path.relative_to(root).as_posix())
+                place = _Place(relative)
+                self._scan_name(path.relative_to(root).as_posix(), place, "文件名", hits)
+                try:
+                    if path.is_file():
+                        self._scan_path(path, path.name, place, hits, 0)
+                except OSError as error:
+                    hits.add(relative, UNSCANNABLE, "", f"无法读取（{type(error).__name__}）")
+        return hits.hits
+
+    def _scan_name(self, name: str, place: _Place, what: str, hits: _Hits) -> None:
+        for m in self.find(name):
+            hits.add(place.file, m.kind, m.masked, place.where(what))
+
+    def _scan_path(self, path: Path, name: str, place: _Place, hits: _Hits, depth: int) -> None:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+        if head:
+            self._dispatch(lambda: open(path, "rb"), path, name, head, place, hits, depth)
+
+    def _dispatch(self, opener: Callable[[], IO[bytes]], path: Path | None, name: str,
+                  head: bytes, place: _Place, hits: _Hits, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            hits.add(place.file, UNSCANNABLE, "", place.where("压缩包嵌套过深"))
+            return
+        container = _container_kind(head)
+        if container and path is None:
+            with _spooled(opener) as spooled:
+                self._dispatch(lambda: open(spooled, "rb"), spooled, name, head, place, hits, depth)
+            return
+        if container == "zip":
+            self._scan_zip(path, place, hits, depth)
+        elif container == "tar":
+            self._scan_tar(path, place, hits, depth)
+        elif container == "sqlite":
+            self._scan_sqlite(path, place, hits)
+        elif container == "parquet":
+            self._scan_parquet(path, place, hits)
+        elif container == "pdf":
+            self._scan_pdf(path, place, hits)
+        elif head.startswith(b"\x1f\x8b"):
+            self._scan_compressed(_through(lambda raw: gzip.GzipFile(fileobj=raw), opener), name, place, hits, depth)
+        elif head.startswith(b"BZh"):
+            self._scan_compressed(_through(bz2.BZ2File, opener), name, place, hits, depth)
+        elif head.startswith(b"\xfd7zXZ\x00"):
+            self._scan_compressed(_through(lzma.LZMAFile, opener), name, place, hits, depth)
+        elif head.startswith(_OLE_MAGIC):
+            self._scan_binary(opener, place, hits)
+            self._scan_pieces(_decoded(opener, "utf-16-le", "ignore"), place, hits, binary=True,
+                              supplementary=True)
+        else:
+            encoding = _text_encoding(head)
+            if encoding is None:
+                self._scan_binary(opener, place, hits)
+            else:
+                self._scan_text(opener, encoding, place, hits)
+
+    def _scan_text(self, opener, encoding: str, place: _Place, hits: _Hits) -> None:
+        try:
+            self._scan_pieces(_decoded(opener, encoding, "strict"), place, hits, binary=False)
+        except UnicodeDecodeError:
+            # Mostly text but not all of one encoding: read it every way it may have been meant.
+            for fallback in dict.fromkeys((encoding, "utf-8-sig", "gb18030")):
+                self._scan_pieces(_decoded(opener, fallback, "replace"), place, hits, binary=False)
+            self._scan_binary(opener, place, hits)
+
+    def _scan_binary(self, opener, place: _Place, hits: _Hits, *, supplementary: bool = False) -> None:
+        self._scan_pieces(_decoded(opener, "utf-8", "ignore"), place, hits, binary=True,
+                          supplementary=supplementary)
+
+    def _scan_compressed(self, opener, name: str, place: _Place, hits: _Hits, depth: int) -> None:
+        inner = re.sub(r"\.(gz|bz2|xz|tgz)$", "", name, flags=re.I) or name
+        try:
+            with opener() as f:
+                head = f.read(65536)
+            if head:
+                self._dispatch(opener, None, inner, head, place, hits, depth + 1)
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(f"压缩数据损坏（{type(error).__name__}）"))
+
+    def _scan_zip(self, path: Path, place: _Place, hits: _Hits, depth: int) -> None:
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(f"压缩包损坏（{type(error).__name__}）"))
+            self._scan_binary(lambda: open(path, "rb"), place, hits)
+            return
+        with archive:
+            for info in archive.infolist():
+                member = place.inside(self._safe(info.filename))
+                self._scan_name(info.filename, member, "成员名", hits)
+                if info.is_dir():
+                    continue
+                if info.flag_bits & 0x1:
+                    hits.add(place.file, UNSCANNABLE, "", member.where("已加密，无法检查"))
+                    continue
+                try:
+                    with archive.open(info) as f:
+                        head = f.read(65536)
+                    if head:
+                        self._dispatch(lambda info=info: archive.open(info), None, info.filename,
+                                       head, member, hits, depth + 1)
+                except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, zlib.error,
+                        RuntimeError) as error:
+                    hits.add(place.file, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）"))
+
+    def _scan_tar(self, path: Path, place: _Place, hits: _Hits, depth: int) -> None:
+        try:
+            with tarfile.open(path) as archive:
+                for info in archive:
+                    member = place.inside(self._safe(info.name))
+                    self._scan_name(info.name, member, "成员名", hits)
+                    if not info.isfile():
+                        continue
+                    with archive.extractfile(info) as f:
+                        head = f.read(65536)
+                    if head:
+                        self._dispatch(lambda info=info: archive.extractfile(info), None, info.name,
+                                       head, member, hits, depth + 1)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(f"归档损坏（{type(error).__name__}）"))
+            self._scan_binary(lambda: open(path, "rb"), place, hits)
+
+    # ------------------------------------------------------------ databases
+
+    def _scan_column(self, values: Iterable[object], place: _Place, hits: _Hits, where: str) -> None:
+        """Cell values of one column, scanned in batches joined by line ends; byte values as
+        binary text."""
+        texts, blobs = _Batch(), _Batch()
+        for value in values:
+            if value is None:
+                continue
+            if isinstance(value, bytes | bytearray | memoryview):
+                blobs.add(bytes(value).decode("utf-8", "ignore"))
+            else:
+                texts.add(str(value))
+            if texts.full:
+                self._scan_block(texts.take(), place, hits, where, binary=False)
+            if blobs.full:
+                self._scan_block(blobs.take(), place, hits, where, binary=True)
+        self._scan_block(texts.take(), place, hits, where, binary=False)
+        self._scan_block(blobs.take(), place, hits, where, binary=True)
+
+    def _scan_block(self, text: str, place: _Place, hits: _Hits, where: str, *, binary: bool) -> None:
+        if text:
+            location = place.where(where)
+            self._scan_pieces([text], place, hits, binary=binary, locate=lambda _line: location)
+
+    def _scan_sqlite(self, path: Path, place: _Place, hits: _Hits) -> None:
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+        try:
+            connection = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(f"数据库无法打开（{type(error).__name__}）"))
+            self._scan_binary(lambda: open(path, "rb"), place, hits)
+            return
+        try:
+            connection.text_factory = lambda b: b.decode("utf-8", "replace")
+            schema = connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            self._scan_column((sql for _, _, sql in schema), place, hits, "表结构")
+            for kind, table, sql in schema:
+                if kind != "table":
+                    continue
+                shown = self._safe(table)
+                columns = [row[1] for row in connection.execute(f"PRAGMA table_xinfo({_ident(table)})")
+                           if row[6] != 1]
+                for column in columns:
+                    where = f"表 {shown}，列 {self._safe(column)}"
+                    try:
+                        cursor = connection.execute(f"SELECT {_ident(column)} FROM {_ident(table)}")
+                        self._scan_column((row[0] for row in cursor), place, hits, where)
+                    except sqlite3.Error as error:
+                        hits.add(place.file, UNSCANNABLE, "", place.where(f"{where}无法读取（{type(error).__name__}）"))
+                self._scan_vocabulary(connection, table, sql or "", shown, place, hits)
+        except sqlite3.Error as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(f"数据库无法读取（{type(error).__name__}）"))
+        finally:
+            connection.close()
+        # Deleted rows stay in free pages until VACUUM: read the raw pages as well.
+        self._scan_binary(lambda: open(path, "rb"), place, hits, supplementary=True)
+
+    def _scan_vocabulary(self, connection, table: str, sql: str, shown: str, place, hits) -> None:
+        """The terms of a full-text index, which a contentless FTS table holds nowhere else."""
+        module = re.search(r"\bUSING\s+(fts[345])\b", sql, re.I)
+        if not module:
+            return
+        vocabulary = "pii_vocabulary"
+        if module.group(1).lower() == "fts5":
+            create = f"CREATE VIRTUAL TABLE temp.{vocabulary} USING fts5vocab(main, {_ident(table)}, row)"
+        else:
+            create = f"CREATE VIRTUAL TABLE temp.{vocabulary} USING fts4aux(main, {_ident(table)})"
+        try:
+            connection.execute(create)
+            try:
+                cursor = connection.execute(f"SELECT DISTINCT term FROM temp.{vocabulary}")
+                self._scan_column((row[0] for row in cursor), place, hits, f"表 {shown} 的全文索引词表")
+            finally:
+                connection.execute(f"DROP TABLE temp.{vocabulary}")
+        except sqlite3.Error as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(
+                f"表 {shown} 的全文索引词表无法读取（{type(error).__name__}）"))
+
+    def _scan_parquet(self, path: Path, place: _Place, hits: _Hits) -> None:
+        import duckdb  # only when a Parquet file is met
+
+        source = str(path)
+        connection = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                            "autoload_known_extensions": False})
+        try:
+            description = connection.execute(
+                "SELECT * FROM read_parquet(?) LIMIT 0", [source]).description
+            self._scan_column((d[0] for d in description), place, hits, "列名")
+            metadata = connection.execute(
+                "SELECT key, value FROM parquet_kv_metadata(?)", [source]).fetchall()
+            self._scan_column((v for pair in metadata for v in pair), place, hits, "文件元数据")
+            for column, type_code, *_ in description:
+                cast = "" if str(type_code).upper() == "BLOB" else "::VARCHAR"
+                cursor = connection.execute(
+                    f"SELECT {_ident(column)}{cast} FROM read_parquet(?)", [source])
+                rows = iter(partial(cursor.fetchmany, 8192), [])
+                self._scan_column((row[0] for batch in rows for row in batch), place, hits,
+                                  f"列 {self._safe(column)}")
+        except duckdb.Error as error:
+            hits.add(place.file, UNSCANNABLE, "", place.where(f"Parquet 无法读取（{type(error).__name__}）"))
+            self._scan_binary(lambda: open(path, "rb"), place, hits)
+        finally:
+            connection.close()
+
+    def _scan_pdf(self, path: Path, place: _Place, hits: _Hits) -> None:
+        """Raw bytes, then each Flate stream inflated, then UTF-16 strings (document info)."""
+        self._scan_binary(lambda: open(path, "rb"), place, hits)
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            self._scan_pdf_strings(data, place, hits)
+            for m in _PDF_STREAM.finditer(data):
+                inflated = _inflate(data, m.end())
+                if inflated:
+                    self._scan_block(inflated.decode("utf-8", "ignore"), place, hits, "PDF 数据流",
+                                     binary=True)
+                    self._scan_pdf_strings(inflated, place, hits)
+
+    def _scan_pdf_strings(self, data, place: _Place, hits: _Hits) -> None:
+        texts = _Batch()
+        for m in _PDF_UTF16_LITERAL.finditer(data):
+            raw = re.sub(rb"\\([\\()])", rb"\1", m.group(1))
+            texts.add(raw.decode("utf-16-be", "ignore"))
+        for m in _PDF_UTF16_HEX.finditer(data):
+            digits = re.sub(rb"\s", b"", m.group(1))
+            texts.add(bytes.fromhex(digits[: len(digits) // 4 * 4].decode()).decode("utf-16-be", "ignore"))
+        self._scan_block(texts.take(), place, hits, "PDF 文本字符串", binary=False)
+
+    # ------------------------------------------------------------ text in chunks
+
+    def _scan_pieces(self, pieces: Iterable[str], place: _Place, hits: _Hits, *, binary: bool,
+                     supplementary: bool = False, locate: Callable[[int], str] | None = None) -> None:
+        """Scan a stream of decoded text chunk by chunk. A chunk ends at a line end when there is
+        one near its end (nothing can span it then); otherwise the next chunk overlaps it, and a
+        match too close to a cut edge is left to the chunk that holds it whole."""
+        if locate is None:
+            if binary:
+                location = place.where("二进制内容中的文本")
+                locate = lambda _line: location  # noqa: E731
+            else:
+                locate = lambda line: place.where(f"第 {line} 行")  # noqa: E731
+        stream = iter(pieces)
+        buffer, lines_before, clean_start, ended = "", 0, True, False
+        while True:
+            while not ended and len(buffer) < CHUNK_CHARS:
+                piece = next(stream, None)
+                if piece is None:
+                    ended = True
+                else:
+                    buffer += piece
+            if ended:
+                chunk, clean_end = buffer, True
+            else:
+                cut = buffer.rfind("\n", len(buffer) - NEWLINE_WINDOW)
+                chunk, clean_end = (buffer[:cut + 1], True) if cut >= 0 else (buffer, False)
+            for match, line in self._scan_chunk(chunk, binary, clean_start, clean_end):
+                hits.add(place.file, match.kind, match.masked, locate(lines_before + line),
+                         supplementary=supplementary)
+            if ended:
+                return
+            if clean_end:
+                lines_before += chunk.count("\n")
+                buffer, clean_start = buffer[len(chunk):], True
+            else:
+                consumed = len(buffer) - self._overlap
+                lines_before += buffer.count("\n", 0, consumed)
+                buffer, clean_start = buffer[consumed:], False
+
+    def _scan_chunk(self, chunk: str, binary: bool, clean_start: bool,
+                    clean_end: bool) -> Iterator[tuple[Match, int]]:
+        chunk = _fold(chunk)
+        for view in ([chunk] if binary else _views(chunk)):
+            low = 0 if clean_start else self._reach
+            high = len(view) if clean_end else len(view) - self._reach
+            line, counted = 1, 0
+            for m in self.find(view, binary=binary):
+                if m.start < low or m.end > high:
+                    continue
+                line += view.count("\n", counted, m.start)
+                counted = m.start
+                yield m, line
+
+
+class _Batch:
+    """Short strings gathered into one text (one scan instead of one per cell)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    @property
+    def full(self) -> bool:
+        return self.size >= CHUNK_CHARS
+
+    def add(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.size += len(text) + 1
+
+    def take(self) -> str:
+        text = "\n".join(self.parts)
+        self.parts, self.size = [], 0
+        return text
+
+
+def _personal_keys(values: Iterable[str]) -> Iterator[str]:
+    """Each value folded (full-width → ASCII, lower case) and stripped; a value written over
+    several lines gives one key per line, since no match crosses a line end."""
+    for value in values:
+        if value is None:
+            continue
+        for line in _fold(str(value)).splitlines():
+            if line.strip():
+                yield _lower(line.strip())
+
+
+def _through(wrapper, opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
+    """An opener for a decompressing reader that closes the underlying file with it."""
+
+    @contextmanager
+    def opened() -> Iterator[IO[bytes]]:
+        with opener() as raw, wrapper(raw) as reader:
+            yield reader
+
+    return opened
+
+
+def _touches(c: str, digits_only: bool) -> bool:
+    return c.isdigit() if digits_only else (c.isascii() and c.isalnum())
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _container_kind(head: bytes) -> str | None:
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def _text_encoding(head: bytes) -> str | None:
+    """The encoding a file's first bytes are text in, or None for binary content."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _CONTROL_BYTES.search(head):
+        return None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)("strict").decode(head, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _decoded(opener: Callable[[], IO[bytes]], encoding: str, errors: str) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
+    with opener() as f:
+        while block := f.read(READ_BYTES):
+            yield decoder.decode(block)
+    yield decoder.decode(b"", final=True)
+
+
+@contextmanager
+def _spooled(opener: Callable[[], IO[bytes]]) -> Iterator[Path]:
+    """An archive member copied to a temporary file, for readers that need a path."""
+    folder = tempfile.mkdtemp(prefix="approvals-pii-")
+    try:
+        target = Path(folder, "member")
+        with opener() as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink, READ_BYTES)
+        yield target
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _inflate(data, start: int) -> bytes:
+    inflater = zlib.decompressobj()
+    out: list[bytes] = []
+    size, position = 0, start
+    try:
+        while not inflater.eof and position < len(data) and size < MAX_INFLATE:
+            piece = inflater.decompress(data[position:position + READ_BYTES], MAX_INFLATE - size)
+            position += READ_BYTES
+            out.append(piece)
+            size += len(piece)
+            while inflater.unconsumed_tail and size < MAX_INFLATE and not inflater.eof:
+                piece = inflater.decompress(inflater.unconsumed_tail, MAX_INFLATE - size)
+                out.append(piece)
+                size += len(piece)
+    except zlib.error:
+        return b"".join(out)
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def scan_release(root: Path, personal_values: Iterable[str], allow: Iterable[str] = ()) -> list[Hit]:
+    """Every identifier and every personal value found in any file under ``root``.
+
+    ``personal_values``: the current export's cases' names, ID numbers, phones, addresses (any
+    number; values shorter than :data:`MIN_PERSONAL_LENGTH` are skipped). ``allow``: the site's
+    own public numbers and codes, never reported.
+    """
+    return PiiScanner(personal_values, allow).scan_release(Path(root))
+
+
+def check_release(root: Path, personal_values: Iterable[str], allow: Iterable[str] = ()) -> None:
+    """Raise :class:`PiiFound` when :func:`scan_release` finds anything."""
+    hits = scan_release(root, personal_values, allow)
+    if hits:
+        raise PiiFound(hits)

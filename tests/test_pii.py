@@ -1,0 +1,611 @@
+"""The privacy gate: each kind of identifier planted in each kind of published file is caught,
+named by file and kind, and shown only masked; a clean release passes."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import random
+import sqlite3
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline import pii
+from pipeline.credit_code import credit_check_char
+from pipeline.pii import (
+    PiiFound,
+    PiiScanner,
+    check_release,
+    detect,
+    find_bank_cards,
+    find_emails,
+    find_individual_business_codes,
+    find_mobiles,
+    find_resident_ids,
+    is_valid_resident_id,
+    luhn_ok,
+    resident_id_check_char,
+    scan_release,
+)
+from tests.fixtures import credit_code as government_code
+
+# ---------------------------------------------------------------- identifiers made here
+
+
+def resident_id(first17: str) -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+def luhn_number(payload: str) -> str:
+    return payload + next(d for d in "0123456789" if luhn_ok(payload + d))
+
+
+def business_code(first17: str) -> str:
+    return first17 + credit_check_char(first17)
+
+
+RESIDENT_ID = resident_id("31010119900307123")
+BANK_CARD = luhn_number("621700123456789012")  # 19 digits
+MOBILE = "13812345678"
+BUSINESS_CODE = business_code("92310113MA1FL3UK8")
+EMAIL = "wangxiaoming1990@163.com"
+NAME = "王小明"
+ADDRESS = "友谊路100弄5号302室"
+
+PLANTED = {
+    "resident_id": (RESIDENT_ID, f"{RESIDENT_ID[:4]}**********{RESIDENT_ID[-4:]}"),
+    "mobile": (MOBILE, "138****5678"),
+    "individual_business_code": (BUSINESS_CODE, f"{BUSINESS_CODE[:4]}**********{BUSINESS_CODE[-4:]}"),
+    "bank_card": (BANK_CARD, f"{BANK_CARD[:4]}***********{BANK_CARD[-4:]}"),
+    "email": (EMAIL, "w***@163.com"),
+    "personal_value": (NAME, "王**"),
+}
+
+GOVERNMENT_MOBILE = "13916000001"  # a department's published duty phone
+ALLOW = ["021-56731234", "12345", GOVERNMENT_MOBILE, "xzfw@bs.sh.gov.cn", government_code(1)]
+
+
+def test_generated_identifiers_are_valid():
+    assert is_valid_resident_id(RESIDENT_ID) and RESIDENT_ID == "310101199003071230"
+    assert luhn_ok(BANK_CARD) and len(BANK_CARD) == 19
+    assert find_individual_business_codes(f"代码{BUSINESS_CODE}。")
+
+
+# ---------------------------------------------------------------- writers, one per file kind
+
+
+def text_around(value: str) -> str:
+    """Chinese directly against the value: regex \\b would not part them."""
+    return f"申请人{value}已受理"
+
+
+def cbor_text(value: str) -> bytes:
+    data = value.encode()
+    header = bytes([0x60 + len(data)]) if len(data) < 24 else bytes([0x78, len(data)])
+    return header + data
+
+
+def write_html(folder: Path, value: str) -> str:
+    (folder / "index.html").write_text(
+        f"<!doctype html><html lang=zh><body>\n<h1>办件公示</h1>\n<p>{text_around(value)}</p>\n</body></html>\n",
+        encoding="utf-8")
+    return "index.html"
+
+
+def write_csv(folder: Path, value: str) -> str:
+    (folder / "cases.csv").write_text(f"序号,说明\n1,无\n2,{text_around(value)}\n", encoding="utf-8")
+    return "cases.csv"
+
+
+def write_csv_bom(folder: Path, value: str) -> str:
+    (folder / "cases-excel.csv").write_bytes(
+        f"序号,说明\r\n1,{text_around(value)}\r\n".encode("utf-8-sig"))
+    return "cases-excel.csv"
+
+
+def write_json(folder: Path, value: str) -> str:
+    (folder / "items.json").write_text(
+        json.dumps([{"name": "食品经营许可", "note": text_around(value)}], ensure_ascii=False, indent=1),
+        encoding="utf-8")
+    return "items.json"
+
+
+def write_json_ascii(folder: Path, value: str) -> str:
+    """Every non-ASCII character written as \\uXXXX: the escapes are decoded before searching."""
+    (folder / "items.jsonld").write_text(
+        json.dumps({"@context": "https://schema.org", "description": text_around(value)}), encoding="ascii")
+    return "items.jsonld"
+
+
+def write_ndjson(folder: Path, value: str) -> str:
+    lines = [{"n": 1, "note": "无"}, {"n": 2, "note": text_around(value)}]
+    (folder / "outcomes.ndjson").write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return "outcomes.ndjson"
+
+
+def write_xml(folder: Path, value: str) -> str:
+    (folder / "feed.atom").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        f"<entry><title>公示</title><summary>{text_around(value)}</summary></entry>\n</feed>\n",
+        encoding="utf-8")
+    return "feed.atom"
+
+
+def write_markdown(folder: Path, value: str) -> str:
+    (folder / "README.md").write_text(f"# 数据说明\n\n- {text_around(value)}\n", encoding="utf-8")
+    return "README.md"
+
+
+def write_xlsx_openpyxl(folder: Path, value: str) -> str:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["序号", "说明"])
+    sheet.append([1, text_around(value)])
+    workbook.save(folder / "cases.xlsx")
+    return "cases.xlsx"
+
+
+def write_xlsx_by_hand(folder: Path, value: str) -> str:
+    """A minimal SpreadsheetML package whose shared string splits the value over two rich-text
+    runs, as Excel does when part of a cell is formatted."""
+    half = len(value) // 2
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            "</Types>"),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="办件" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>"),
+        "xl/worksheets/sheet1.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1"><v>2</v></c></row></sheetData></worksheet>'),
+        "xl/sharedStrings.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+            f'<si><r><t>申请人{value[:half]}</t></r><r><rPr><b/><sz val="11"/><rFont val="宋体"/></rPr>'
+            f"<t>{value[half:]}已受理</t></r></si></sst>"),
+    }
+    with zipfile.ZipFile(folder / "by-hand.xlsx", "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return "by-hand.xlsx"
+
+
+def write_parquet(folder: Path, value: str) -> str:
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect() as connection:
+        connection.execute("CREATE TABLE t (n INTEGER, note VARCHAR)")
+        connection.execute("INSERT INTO t VALUES (1, '无'), (2, ?)", [text_around(value)])
+        target = str(folder / "outcomes.parquet").replace("'", "''")
+        connection.execute(f"COPY t TO '{target}' (FORMAT parquet)")
+    return "outcomes.parquet"
+
+
+def write_sqlite_fts5(folder: Path, value: str) -> str:
+    with sqlite3.connect(folder / "search.sqlite") as connection:
+        connection.execute("CREATE TABLE items (code TEXT, name TEXT)")
+        connection.execute("INSERT INTO items VALUES ('11310113MB2F00000X400001201', '食品经营许可')")
+        connection.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body)")
+        connection.execute("INSERT INTO docs VALUES ('公示', ?)", [text_around(value)])
+    connection.close()
+    return "search.sqlite"
+
+
+def write_zip(folder: Path, value: str) -> str:
+    with zipfile.ZipFile(folder / "bundle.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", "数据包说明")
+        archive.writestr("data/records.csv", f"序号,说明\n1,{text_around(value)}\n")
+    return "bundle.zip"
+
+
+def write_tar_gz(folder: Path, value: str) -> str:
+    data = f"序号,说明\n1,{text_around(value)}\n".encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("dump/records.csv")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    (folder / "dump.tar.gz").write_bytes(buffer.getvalue())
+    return "dump.tar.gz"
+
+
+def write_pagefind_fragment(folder: Path, value: str) -> str:
+    (folder / "pagefind" / "fragment").mkdir(parents=True)
+    fragment = {"url": "/items/1/", "content": f"办事指南。{text_around(value)}。", "word_count": 4,
+                "meta": {"title": "食品经营许可"}}
+    payload = b"pagefind_dcd" + json.dumps(fragment, ensure_ascii=False).encode()
+    (folder / "pagefind" / "fragment" / "zh_1a2b3c4.pf_fragment").write_bytes(gzip.compress(payload))
+    return "pagefind/fragment/zh_1a2b3c4.pf_fragment"
+
+
+def write_pagefind_index(folder: Path, value: str) -> str:
+    """Pagefind's word index: gzip'd CBOR, where a length byte ("k" for 11 bytes) sits right
+    against each word."""
+    (folder / "pagefind" / "index").mkdir(parents=True)
+    payload = (b"pagefind_dcd" + bytes([0x82, 0x83]) + cbor_text("办事") + cbor_text(value)
+               + cbor_text("受理") + bytes([0x81, 0x18, 0x2a]))
+    (folder / "pagefind" / "index" / "zh_9f8e7d6.pf_index").write_bytes(gzip.compress(payload))
+    return "pagefind/index/zh_9f8e7d6.pf_index"
+
+
+def write_whoosh_segment(folder: Path, value: str) -> str:
+    """Raw bytes of a search-engine segment: length-prefixed UTF-8 terms between binary data."""
+    (folder / "index").mkdir()
+    data = value.encode()
+    (folder / "index" / "MAIN_x1y2z3.seg").write_bytes(
+        b"\x00\x01\xff\xfe" + bytes([len(data)]) + data + b"\x00\x00\x8f\xa0\xff" + bytes(range(32)))
+    return "index/MAIN_x1y2z3.seg"
+
+
+WRITERS = {
+    "html": write_html,
+    "csv": write_csv,
+    "csv-bom": write_csv_bom,
+    "json": write_json,
+    "json-ascii-escaped": write_json_ascii,
+    "ndjson": write_ndjson,
+    "xml-atom": write_xml,
+    "markdown": write_markdown,
+    "xlsx-openpyxl": write_xlsx_openpyxl,
+    "xlsx-by-hand": write_xlsx_by_hand,
+    "parquet": write_parquet,
+    "sqlite-fts5": write_sqlite_fts5,
+    "zip": write_zip,
+    "tar-gz": write_tar_gz,
+    "pagefind-fragment": write_pagefind_fragment,
+    "pagefind-index": write_pagefind_index,
+    "whoosh-segment": write_whoosh_segment,
+}
+
+
+def assert_caught(hits, file: str, kind: str, masked: str, value: str) -> None:
+    assert hits, f"{kind} in {file} not caught"
+    assert {(h.file, h.kind) for h in hits} == {(file, kind)}, hits
+    # Markup may show a part of the value on its own as well (``1990@163.com`` of an address split
+    # over two XLSX runs); the whole value is always among the hits.
+    assert masked in {h.masked for h in hits}, hits
+    for hit in hits:
+        assert value not in repr(hit)
+    with pytest.raises(PiiFound) as raised:
+        raise PiiFound(hits)
+    assert raised.value.exit_code == 6
+    assert value not in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", list(PLANTED))
+@pytest.mark.parametrize("file_kind", list(WRITERS))
+def test_each_identifier_in_each_kind_of_file_is_caught(tmp_path, file_kind, kind):
+    value, masked = PLANTED[kind]
+    file = WRITERS[file_kind](tmp_path, value)
+    personal = [NAME, "张三丰", "李四光"] if kind == "personal_value" else []
+    hits = scan_release(tmp_path, personal, ALLOW)
+    assert_caught(hits, file, kind, masked, value)
+
+
+def test_location_names_the_line_the_member_and_the_column(tmp_path):
+    write_ndjson(tmp_path, MOBILE)
+    write_zip(tmp_path, MOBILE)
+    write_sqlite_fts5(tmp_path, MOBILE)
+    write_parquet(tmp_path, MOBILE)
+    where = {(h.file, h.location) for h in scan_release(tmp_path, [], ALLOW)}
+    assert ("outcomes.ndjson", "第 2 行") in where
+    assert ("bundle.zip", "成员 data/records.csv，第 2 行") in where
+    assert ("search.sqlite", "表 docs，列 body") in where
+    assert ("search.sqlite", "表 docs_content，列 c1") in where
+    assert ("outcomes.parquet", "列 note") in where
+
+
+def test_message_lists_masked_hits_and_the_total(tmp_path):
+    lines = [f"{i},联系人电话139{i:08d}" for i in range(25)]
+    (tmp_path / "list.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_json(tmp_path, RESIDENT_ID)
+    with pytest.raises(PiiFound) as raised:
+        check_release(tmp_path, [], ALLOW)
+    message = str(raised.value)
+    assert len(raised.value.hits) == 26
+    assert f"文件 items.json：发现 身份证号 {PLANTED['resident_id'][1]}（第 4 行）" in message
+    assert "文件 list.csv：发现 手机号码 139****0000（第 1 行）" in message
+    assert "共 26 处" in message and "另有 6 处未列出" in message
+    assert len([line for line in message.splitlines() if line.startswith("文件 ")]) == 20
+    assert RESIDENT_ID not in message and "13900000000" not in message
+
+
+# ---------------------------------------------------------------- detectors one by one
+
+
+def test_chinese_text_right_against_digits_is_caught():
+    assert [m.masked for m in find_mobiles("电话13812345678联系")] == ["138****5678"]
+    assert [m.masked for m in find_resident_ids(f"身份证{RESIDENT_ID}号")] == [PLANTED["resident_id"][1]]
+    assert [m.kind for m in detect(f"邮箱{EMAIL}联系")] == ["email"]
+
+
+@pytest.mark.parametrize("written", [
+    "13812345678", "+8613812345678", "+86 138 1234 5678", "0086-138-1234-5678", "138-1234-5678",
+    "１３８１２３４５６７８", "（+86）13812345678",
+])
+def test_mobile_forms(written):
+    assert [m.masked for m in detect(f"电话{written}。")] == ["138****5678"]
+
+
+@pytest.mark.parametrize("written", [
+    "12812345678",       # 12… is not a mobile prefix
+    "138123456789",      # twelve digits
+    "a13812345678",      # part of a longer token
+    "13812345678b",
+    "021-56731234",      # landline
+    "1381234567",        # ten digits
+])
+def test_not_mobiles(written):
+    assert detect(f"号码 {written} 结束") == []
+
+
+def test_resident_id_checks():
+    assert is_valid_resident_id(RESIDENT_ID)
+    wrong_check = RESIDENT_ID[:17] + ("1" if RESIDENT_ID[17] != "1" else "2")
+    assert find_resident_ids(f"证号{wrong_check}") == []
+    assert find_resident_ids(resident_id("31010118990307123")) == []   # born 1899
+    assert find_resident_ids(resident_id("31010120990307123")) == []   # born 2099, in the future
+    assert find_resident_ids(resident_id("31010119900230123")) == []   # 30 February
+    assert find_resident_ids(resident_id("91010119900307123")) == []   # area 9…
+    legacy = "310101900307123"
+    assert [m.masked for m in find_resident_ids(f"旧证{legacy}号")] == ["3101*******7123"]
+    assert find_resident_ids("310101901307123") == []  # month 13
+    x_id = next(i for i in (resident_id(f"31010119850612{n:03d}") for n in range(1000)) if i.endswith("X"))
+    assert [m.masked for m in find_resident_ids(x_id.lower())] == [f"{x_id[:4]}**********{x_id[-4:]}"]
+
+
+def test_valid_resident_id_that_passes_luhn_is_reported_once_as_resident_id():
+    both = next(i for i in (resident_id(f"41010219880101{n:03d}") for n in range(1000))
+                if i.isdigit() and luhn_ok(i))
+    assert find_bank_cards(both) == []
+    assert [m.kind for m in detect(f"号码{both}。")] == ["resident_id"]
+
+
+def test_bank_cards():
+    card16 = luhn_number("622202123456789")
+    assert [m.masked for m in find_bank_cards(f"卡号{card16}")] == [f"6222********{card16[-4:]}"]
+    grouped = " ".join(card16[i:i + 4] for i in range(0, 16, 4))
+    assert [m.kind for m in detect(f"卡号：{grouped}。")] == ["bank_card"]
+    assert [m.kind for m in detect(f"卡号：{BANK_CARD[:4]}-{BANK_CARD[4:8]}-{BANK_CARD[8:12]}-"
+                                   f"{BANK_CARD[12:16]}-{BANK_CARD[16:]}。")] == ["bank_card"]
+    broken = card16[:-1] + str((int(card16[-1]) + 1) % 10)
+    assert find_bank_cards(broken) == []
+    assert find_bank_cards(luhn_number("722202123456789")) == []  # no IIN starts with 7
+
+
+def test_credit_codes_of_government_and_companies_are_not_personal():
+    company = business_code("91310113MA1FL3UK8")
+    assert detect(f"{government_code(7)} {company} 代码") == []
+    assert [m.kind for m in detect(f"经营者{BUSINESS_CODE}。")] == ["individual_business_code"]
+    assert detect(BUSINESS_CODE[:17] + ("0" if BUSINESS_CODE[17] != "0" else "1")) == []
+
+
+def test_emails():
+    assert [m.masked for m in find_emails("联系 Zhang.San+x@QQ.com 或 ")] == ["Z***@qq.com"]
+    assert find_emails("icon@2x.png a@example.com git@x.test") == []
+    assert [m.kind for m in detect("13812345678@163.com")] == ["email"]
+    assert len(find_emails("a1@163.com,b2@126.com")) == 2
+
+
+def test_allow_list_keeps_the_sites_own_numbers():
+    text = f"值班电话{GOVERNMENT_MOBILE}，热线12345，邮箱xzfw@bs.sh.gov.cn，固话021-56731234。"
+    assert detect(text, ALLOW) == []
+    assert [m.kind for m in detect(text)] == ["mobile", "email"]
+    assert detect("值班电话 139-1600-0001", ALLOW) == []
+
+
+def test_personal_values_verbatim_in_json(tmp_path):
+    (tmp_path / "cases.json").write_text(json.dumps(
+        {"summary": f"申请人{NAME}，地址{ADDRESS}，已办结"}, ensure_ascii=False), encoding="utf-8")
+    hits = scan_release(tmp_path, [NAME, ADDRESS, "李", "", None, "赵六"], ALLOW)
+    assert sorted(h.masked for h in hits) == ["友************", "王**"]
+    assert {h.kind for h in hits} == {"personal_value"}
+
+
+def test_personal_values_ignore_case_width_and_ascii_word_boundaries():
+    scanner = PiiScanner(["Li Na", "LN", "张三"], [])
+    assert [m.masked for m in scanner.find("申请人：ｌｉ　ｎａ（张三）")] == ["l****", "张*"]
+    assert scanner.find("click LNG online") == []  # "LN" inside a longer word is not that value
+
+
+def test_personal_value_also_allowed_is_not_reported():
+    assert PiiScanner([GOVERNMENT_MOBILE, "宝山区"], ["宝山区", GOVERNMENT_MOBILE]).find(
+        f"宝山区值班{GOVERNMENT_MOBILE}") == []
+
+
+def test_markup_and_escapes_do_not_hide_values(tmp_path):
+    (tmp_path / "a.html").write_text(
+        "<p>王<b>小明</b></p>\n<p>&#29579;&#23567;&#26126;</p>\n"
+        '<a href="/search?q=%E7%8E%8B%E5%B0%8F%E6%98%8E">x</a>\n<p>138<span>1234</span>5678</p>\n',
+        encoding="utf-8")
+    hits = scan_release(tmp_path, [NAME], ALLOW)
+    assert {(h.kind, h.location) for h in hits} == {
+        ("personal_value", "第 1 行"), ("personal_value", "第 2 行"), ("personal_value", "第 3 行"),
+        ("mobile", "第 4 行")}
+
+
+def test_file_and_member_names_are_scanned_and_shown_masked(tmp_path):
+    (tmp_path / "files" / "F1").mkdir(parents=True)
+    (tmp_path / "files" / "F1" / f"{NAME}身份证.txt").write_text("空白表格", encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "forms.zip", "w") as archive:
+        archive.writestr(f"{MOBILE}.txt", "空白")
+    hits = scan_release(tmp_path, [NAME], ALLOW)
+    assert {(h.file, h.kind, h.location) for h in hits} == {
+        ("files/F1/王**身份证.txt", "personal_value", "文件名"),
+        ("forms.zip", "mobile", "成员 138****5678.txt，成员名")}
+
+
+def test_gbk_text_and_utf16_text(tmp_path):
+    (tmp_path / "old.csv").write_bytes(f"姓名,电话\n{NAME},{MOBILE}\n".encode("gb18030"))
+    (tmp_path / "export.txt").write_bytes(f"{NAME} {RESIDENT_ID}".encode("utf-16"))
+    hits = {(h.file, h.kind) for h in scan_release(tmp_path, [NAME], ALLOW)}
+    assert hits == {("old.csv", "personal_value"), ("old.csv", "mobile"),
+                    ("export.txt", "personal_value"), ("export.txt", "resident_id")}
+
+
+def test_contentless_fts5_index_is_read_through_its_vocabulary(tmp_path):
+    with sqlite3.connect(tmp_path / "index.sqlite") as connection:
+        connection.execute("CREATE VIRTUAL TABLE t USING fts5(body, content='')")
+        connection.execute("INSERT INTO t(rowid, body) VALUES (1, ?)",
+                           [f"申请人 {NAME} 电话 {MOBILE} 证件 {RESIDENT_ID}"])
+    connection.close()
+    hits = scan_release(tmp_path, [NAME], ALLOW)
+    assert {h.kind for h in hits} == {"personal_value", "mobile", "resident_id"}
+    assert any("全文索引词表" in h.location for h in hits)
+
+
+def test_deleted_sqlite_rows_are_still_in_the_file(tmp_path):
+    with sqlite3.connect(tmp_path / "stale.sqlite") as connection:
+        connection.execute("PRAGMA secure_delete = OFF")
+        connection.execute("CREATE TABLE t (note TEXT)")
+        connection.execute("INSERT INTO t VALUES (?)", [f"联系电话 {MOBILE}"])
+        connection.commit()
+        connection.execute("DELETE FROM t")
+    connection.close()
+    hits = scan_release(tmp_path, [], ALLOW)
+    assert [(h.kind, h.location) for h in hits] == [("mobile", "二进制内容中的文本")]
+
+
+def test_what_cannot_be_read_fails_closed(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("secret.txt", "x")
+    data = bytearray(buffer.getvalue())
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        data[at + flag_offset] |= 0x01  # the "encrypted" flag bit
+    (tmp_path / "locked.zip").write_bytes(bytes(data))
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1" + b"\x00" * 64)
+    hits = scan_release(tmp_path, [], ALLOW)
+    assert {(h.file, h.kind) for h in hits} == {("locked.zip", "unscannable"),
+                                                ("broken.parquet", "unscannable")}
+
+
+def test_values_across_chunk_edges_are_found_once(tmp_path, monkeypatch):
+    """Small chunks, one long line (so chunks overlap rather than end at a line end), and a value
+    every 97 characters: each lands once at every offset from a chunk edge."""
+    monkeypatch.setattr(pii, "CHUNK_CHARS", 4096)
+    monkeypatch.setattr(pii, "READ_BYTES", 1000)
+    filler = ("办事指南文字" * 20)[:86]
+    mobiles = [f"1390000{i:04d}" for i in range(1500)]
+    ids = [resident_id(f"31010119900307{i:03d}") for i in range(0, 1000, 7)]
+    body = "".join(f"{filler}{m}" for m in mobiles) + "".join(f"{filler[:79]}{i}" for i in ids) + "。"
+    (tmp_path / "long.json").write_text(body, encoding="utf-8")
+    hits = scan_release(tmp_path, [], ALLOW)
+    assert sorted(h.masked for h in hits) == sorted([f"139****{m[-4:]}" for m in mobiles]
+                                                    + [f"3101**********{i[-4:]}" for i in ids])
+    assert {h.location for h in hits} == {"第 1 行"}
+
+
+# ---------------------------------------------------------------- a clean release passes
+
+
+# ID-shaped but with a wrong check character, and failing Luhn too (so not a card either).
+NOT_AN_ID = next(RESIDENT_ID[:17] + c for c in "0123456789" if c != RESIDENT_ID[17] and not luhn_ok(RESIDENT_ID[:17] + c))
+
+CLEAN_TEXT = "\n".join([
+    "上海市宝山区行政服务中心，地址：上海市宝山区密山路5号，咨询电话021-56731234，投诉请拨打12345。",
+    f"值班手机{GOVERNMENT_MOBILE}，邮箱xzfw@bs.sh.gov.cn，发布日期2026-11-25，更新于2026-11-25T23:30:00+08:00。",
+    f"实施主体{government_code(1)}（统一社会信用代码），企业{business_code('91310113MA1FL3UK8')}。",
+    "事项编码11310113MB2F00000X400001201，基本编码000000000001，承诺时限10个工作日，收费0.00元，金额1,234,567.89元。",
+    f"编号{NOT_AN_ID} 不是身份证号（校验位不对），201101199013321234 日期也不对，"
+    "123456789012345678 和 000000000000000000 只是数字。",
+    "办件量 1234567 件，时间戳 1764084600000，sha256 9f2c1a7e3b5d4c6a8e0f1b2d3c4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4。",
+    "图标 logo@2x.png，示例 someone@example.com，版本 v1.2.3，电话 (021) 5673 1234。",
+])
+
+
+def write_clean_release(folder: Path) -> None:
+    (folder / "index.html").write_text(f"<html><body><pre>{CLEAN_TEXT}</pre></body></html>\n", encoding="utf-8")
+    (folder / "items.json").write_text(json.dumps({"text": CLEAN_TEXT}, ensure_ascii=False), encoding="utf-8")
+    (folder / "items.csv").write_bytes(("说明\n" + CLEAN_TEXT + "\n").encode("utf-8-sig"))
+    (folder / "feed.atom").write_text(f"<feed><entry><summary>{CLEAN_TEXT}</summary></entry></feed>",
+                                      encoding="utf-8")
+    with zipfile.ZipFile(folder / "datasets.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("items.csv", CLEAN_TEXT)
+    (folder / "pagefind").mkdir()
+    (folder / "pagefind" / "zh_0a1b2c3.pf_fragment").write_bytes(
+        gzip.compress(b"pagefind_dcd" + json.dumps({"content": CLEAN_TEXT}, ensure_ascii=False).encode()))
+    (folder / "pagefind" / "zh_0a1b2c3.pf_index").write_bytes(
+        gzip.compress(b"pagefind_dcd" + b"".join(cbor_text(w) for w in CLEAN_TEXT.split()[:40] if len(w.encode()) < 256)))
+    with sqlite3.connect(folder / "search.sqlite") as connection:
+        connection.execute("CREATE VIRTUAL TABLE docs USING fts5(body)")
+        connection.executemany("INSERT INTO docs VALUES (?)", [(line,) for line in CLEAN_TEXT.splitlines()])
+    connection.close()
+    write_parquet_lines(folder / "items.parquet", CLEAN_TEXT.splitlines())
+    write_xlsx_by_hand(folder, "10个工作日")
+
+
+def write_parquet_lines(path: Path, lines: list[str]) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect() as connection:
+        connection.execute("CREATE TABLE t (line VARCHAR)")
+        connection.executemany("INSERT INTO t VALUES (?)", [[line] for line in lines])
+        connection.execute(f"COPY t TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+
+
+def test_clean_release_passes(tmp_path):
+    write_clean_release(tmp_path)
+    assert scan_release(tmp_path, ["王小明", "赵六", "13700001111"], ALLOW) == []
+    check_release(tmp_path, ["王小明"], ALLOW)
+
+
+def test_clean_release_without_the_allow_list_flags_only_the_sites_own_numbers(tmp_path):
+    write_clean_release(tmp_path)
+    assert {h.kind for h in scan_release(tmp_path, [], [])} == {"mobile", "email"}
+
+
+# ---------------------------------------------------------------- performance sanity
+
+
+def test_many_personal_values_and_a_20_mb_file(tmp_path):
+    rng = random.Random(7)
+    surnames = "钱孙周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
+    given = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
+    streets = "长江黄河淮海延安南京北京西藏福州汉口九江"
+    personal: set[str] = set()
+    while len(personal) < 300_000:
+        personal.add(rng.choice(surnames) + rng.choice(given) + rng.choice(given))
+        personal.add(f"{rng.choice(streets)}{rng.choice(streets)}路{rng.randrange(1, 2000)}弄"
+                     f"{rng.randrange(1, 99)}号{rng.randrange(101, 2999)}室")
+        personal.add(f"13{rng.randrange(10**9):09d}")
+        personal.add(resident_id(f"310113{rng.randrange(1950, 2005)}0{rng.randrange(1, 10)}1"
+                                 f"{rng.randrange(1, 10)}{rng.randrange(1000):03d}"))
+    planted = sorted(personal)[::100_000]
+    line = ("本事项由上海市宝山区市场监督管理局办理，法定时限二十个工作日，承诺时限十个工作日，"
+            "咨询电话021-56731234，收费0.00元，办件量1234件，更新日期2026-11-25。\n")
+    lines = [line] * (20 * 2**20 // len(line.encode()))
+    for i, value in enumerate(planted):
+        lines[(i + 1) * len(lines) // (len(planted) + 1)] = f"申请人信息：{value}\n"
+    (tmp_path / "big.csv").write_text("".join(lines), encoding="utf-8")
+    size = (tmp_path / "big.csv").stat().st_size
+
+    started = time.perf_counter()
+    scanner = PiiScanner(personal, ALLOW)
+    built = time.perf_counter()
+    hits = scanner.scan_release(tmp_path)
+    done = time.perf_counter()
+    print(f"\n[pii timing] {len(personal):,} personal values: automaton {built - started:.2f} s; "
+          f"{size / 2**20:.1f} MB CSV scanned in {done - built:.2f} s; {len(hits)} hits")
+    assert len(hits) == len(planted)
