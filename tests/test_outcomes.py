@@ -236,3 +236,28 @@ def read_published_release(site: Path, first: bool) -> list[dict]:
     path = (releases[0] if first else releases[-1]) / "site/data/cases/anonymised_cases.csv"
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def test_a_release_leaking_an_applicant_value_is_refused_and_nothing_changes(tmp_path):
+    from pipeline.pii import PiiFound
+
+    site = tmp_path / "site"
+    run_build(BuildOptions(export=str(write_export(tmp_path / "ok", [DEPT], [ITEM], cases=HAND_CHECKED)),
+                           site_dir=site))
+    live = (site / "current").readlink()
+    leaky = dict(ITEM, faq=[{"question": "谁办过？", "answer": "<p>例如王小明已办结。</p>"}])
+    export = write_export(tmp_path / "leak", [DEPT], [leaky], cases=HAND_CHECKED, export_id="leaky")
+    with pytest.raises(PiiFound) as caught:
+        run_build(BuildOptions(export=str(export), site_dir=site))
+    assert f"items/{IMPL}.html" in str(caught.value) and "王小明" not in str(caught.value)
+    assert (site / "current").readlink() == live
+    assert len([p for p in (site / "releases").iterdir()]) == 1
+
+
+def test_an_identity_number_in_upstream_text_is_refused(tmp_path):
+    leaky = dict(ITEM, conditions="<p>联系人身份证 11010519491231002X，手机 13912345678。</p>")
+    export = write_export(tmp_path / "x", [DEPT], [leaky])
+    from pipeline.pii import PiiFound
+
+    with pytest.raises(PiiFound, match="身份证"):
+        run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))
