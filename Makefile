@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SITE ?= _site
 PORT ?= 8000
-DEMO_EXPORT := examples/demo-export
+DEMO_CATALOGUE := examples/demo-export
+DEMO_EXPORT := build/demo-export
+DEMO_CASES ?= 200000
 APT_TEST_PACKAGES := chromium fonts-noto-cjk
 
 .PHONY: demo test install install-test system-test-deps build-demo serve contract lint clean
@@ -31,7 +33,11 @@ system-test-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_TEST_PACKAGES) >/dev/null; \
 	fi
 
-build-demo: install
+# The demo's 200,000 cases are generated (deterministically) rather than committed: ~130 MB.
+$(DEMO_EXPORT)/manifest.json: $(BIN)/approvals examples/generate_cases.py $(shell find $(DEMO_CATALOGUE) -type f)
+	$(BIN)/python examples/generate_cases.py --catalogue $(DEMO_CATALOGUE) --out $(DEMO_EXPORT) --cases $(DEMO_CASES)
+
+build-demo: install $(DEMO_EXPORT)/manifest.json
 	$(BIN)/approvals build --export $(DEMO_EXPORT) --site $(SITE)
 
 serve: install

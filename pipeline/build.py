@@ -136,12 +136,11 @@ def _outcomes(source, catalogue: Catalogue, live: Path | None, staging: Path, op
 
 def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None) -> None:
     """Scan every published file (site and data) for personal identifiers; any hit refuses."""
-    from pipeline.pii import check_release
+    from pipeline.pii import PiiScanner
 
-    personal = outcomes.intake.personal_values if outcomes else set()
-    allow = public_numbers(catalogue)
+    scanner = PiiScanner(outcomes.intake.personal_values if outcomes else set(), public_numbers(catalogue))
     for part in ("site", "data"):
-        check_release(staging / part, personal, allow)
+        scanner.check(staging / part)
 
 
 def public_numbers(catalogue: Catalogue) -> set[str]:

@@ -47,11 +47,11 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO
 from urllib.parse import quote, unquote
@@ -94,6 +94,12 @@ _RANK = {RESIDENT_ID: 0, INDIVIDUAL_BUSINESS_CODE: 1, BANK_CARD: 2, EMAIL: 3, MO
 MIN_PERSONAL_LENGTH = 2
 """Personal values shorter than this are not searched: a one-character value (a one-character
 name, a house number "5") occurs in nearly every page and would block every release."""
+
+SHORT_HAN_LENGTH = 2
+"""A personal value of this many Chinese characters or fewer (a two-character name: 程建, 于华) is
+reported only where it starts or ends a run of Chinese text — "姓名：程建，", "申请人程建（", a table
+cell — not inside one: 程建 is also in 工程建设 and 于华 in 关于华东, which every release holds.
+Longer values are reported wherever they occur."""
 
 MAX_HITS_IN_MESSAGE = 20
 CHUNK_CHARS = 1 << 20
@@ -241,7 +247,10 @@ def _pair(core: str, text_left: str = _TEXT_L) -> tuple[re.Pattern[str], re.Patt
     return (re.compile(text_left + core + _TEXT_R), re.compile(_BIN_L + core + _BIN_R))
 
 
-_NUMBER_RUN = re.compile(r"[0-9](?:[ \-]?[0-9]){9,}[Xx]?")
+_NUMBER_RUN = re.compile(r"[0-9][0-9 \-]{9,}[Xx]?")
+# Lengths of an unbroken digit run that can be one identifier: mobile 11 (13 after "+", 15 after
+# "00"), legacy ID 15, card 16–19, ID 18.
+_WHOLE_RUN_LENGTHS = frozenset({11, 13, 15, 16, 17, 18, 19})
 _ID18 = _pair(r"[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]")
 _ID15 = _pair(r"[1-8][0-9]{5}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
 _MOBILE = _pair(r"(?:(?:\+|00)86[ \-]?)?1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}",
@@ -266,10 +275,21 @@ _DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net", ".example
 
 
 def _number_windows(text: str) -> list[tuple[int, int]]:
-    """Stretches of at least ten digits (single spaces or hyphens allowed between them), widened
-    by the few characters a prefix (+86) and the boundary checks look at."""
+    """Stretches holding at least ten digits (spaces or hyphens between them), widened by the few
+    characters a prefix (+86) and the boundary checks look at. An unbroken run of a length no
+    identifier has (a 13-digit timestamp, a 12-digit code) is passed over at once."""
     n = len(text)
-    return [(max(0, m.start() - 6), min(n, m.end() + 1)) for m in _NUMBER_RUN.finditer(text)]
+    windows = []
+    for m in _NUMBER_RUN.finditer(text):
+        run = m.group()
+        digits = len(run) - run.count(" ") - run.count("-")
+        if digits < 10:
+            continue
+        if digits == len(run) and (digits not in _WHOLE_RUN_LENGTHS
+                                   or digits == 13 and text[m.start() - 1:m.start()] != "+"):
+            continue
+        windows.append((max(0, m.start() - 6), min(n, m.end() + 1)))
+    return windows
 
 
 def _resident_ids(text: str, windows, binary: bool) -> Iterator[Match]:
@@ -428,8 +448,11 @@ def detect(text: str, allow: Iterable[str] = (), *, binary: bool = False) -> lis
 # ---------------------------------------------------------------- normalisation and views
 
 # Full-width ASCII (１３８…, ＠) and the ideographic space are folded one for one, so positions hold.
-_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
-_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Only what identifiers are made of: full-width punctuation （，：） is everywhere in Chinese text
+# and folding it would change nothing found.
+_FULLWIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff20\uff0b\uff0d\uff0e\u3000]")
+_FOLD = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
+                                 0xFF20, 0xFF0B, 0xFF0D, 0xFF0E)} | {0x3000: 0x20}
 _ASCII_LOWER = {c: c + 32 for c in range(0x41, 0x5B)}
 
 
@@ -451,30 +474,55 @@ _INLINE_TAG = re.compile(
     r"|t|u|wbr|proofErr|bookmarkStart|bookmarkEnd|lastRenderedPageBreak|softHyphen)"
     r"(?:\s[^<>\n]*)?/?>")
 _TAG = re.compile(r"<[^<>\n]*>")
-_NEWLINES = str.maketrans({"\n": " ", "\r": " ", "\u2028": " ", "\u2029": " "})
+# A decoded character reference matters when it gives something a value is made of (a letter, a
+# digit, a separator); ``&nbsp;`` or ``&amp;`` alone do not warrant another pass over the chunk.
+# JSON and percent escapes always matter: their hex digits glue onto the digits that follow.
+_MATTERS = re.compile(r"[\w@.+'\- ]")
 
 
-def _json_run(m: re.Match[str]) -> str:
-    decoded = m.group().encode("ascii").decode("unicode_escape")
-    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace").translate(_NEWLINES)
+def _one_line(text: str) -> str:
+    return text.replace("\n", " ") if "\n" in text else text
 
 
-def _entity_run(m: re.Match[str]) -> str:
-    return html.unescape(m.group()).translate(_NEWLINES)
+@lru_cache(maxsize=65536)
+def _decode_json(run: str) -> str:
+    decoded = run.encode("ascii").decode("unicode_escape")
+    return _one_line(decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
 
 
-def _percent_run(m: re.Match[str]) -> str:
-    return unquote(m.group(), errors="replace").translate(_NEWLINES)
+@lru_cache(maxsize=65536)
+def _decode_entities(run: str) -> tuple[str, bool]:
+    decoded = _one_line(html.unescape(run))
+    return decoded, bool(_MATTERS.search(decoded))
 
 
-def _unescape(text: str) -> str:
+@lru_cache(maxsize=65536)
+def _decode_percent(run: str) -> str:
+    return _one_line(unquote(run, errors="replace"))
+
+
+def _unescape(text: str) -> tuple[str, bool]:
+    """``text`` with JSON, HTML/XML and URL escapes decoded (line ends kept), and whether any
+    decoding could change what is found."""
+    matters = False
+
+    def entity(m: re.Match[str]) -> str:
+        nonlocal matters
+        decoded, useful = _decode_entities(m.group())
+        matters = matters or useful
+        return decoded
+
     if "\\u" in text:
-        text = _JSON_ESCAPES.sub(_json_run, text)
+        decoded = _JSON_ESCAPES.sub(lambda m: _decode_json(m.group()), text)
+        matters = matters or decoded != text
+        text = decoded
     if "&" in text:
-        text = _ENTITIES.sub(_entity_run, text)
+        text = _ENTITIES.sub(entity, text)
     if "%" in text:
-        text = _PERCENT.sub(_percent_run, text)
-    return text
+        decoded = _PERCENT.sub(lambda m: _decode_percent(m.group()), text)
+        matters = matters or decoded != text
+        text = decoded
+    return text, matters
 
 
 def _views(chunk: str) -> list[str]:
@@ -482,12 +530,11 @@ def _views(chunk: str) -> list[str]:
     ``<b>`` or an XLSX ``<r><t>`` run vanish; other tags become a space). Line ends are kept in
     every view, so line numbers hold."""
     views = [chunk]
-    decoded = _unescape(chunk)
-    if decoded != chunk:
+    decoded, matters = _unescape(chunk)
+    if matters:
         views.append(decoded)
     if "<" in chunk:
-        bare = _TAG.sub(" ", _INLINE_TAG.sub("", _RUN_PROPERTIES.sub("", chunk)))
-        bare = _unescape(bare)
+        bare, _ = _unescape(_TAG.sub(" ", _INLINE_TAG.sub("", _RUN_PROPERTIES.sub("", chunk))))
         if bare not in views:
             views.append(bare)
     return views
@@ -561,7 +608,8 @@ class PiiScanner:
             # word or number there ("Li" is not in "click"); Chinese values have no such boundary.
             left = key[0].isascii() and key[0].isalnum()
             right = key[-1].isascii() and key[-1].isalnum()
-            automaton.add_word(key, (len(key), left, right, key.isdigit()))
+            short_han = len(key) <= SHORT_HAN_LENGTH and all(map(_is_han, key))
+            automaton.add_word(key, (len(key), left, right, key.isdigit(), short_han))
             longest = max(longest, len(key))
         if len(automaton):
             automaton.make_automaton()
@@ -595,8 +643,10 @@ class PiiScanner:
         low = _lower(text)
         n = len(low)
         out = []
-        for end, (length, left, right, digits) in self._automaton.iter(low):
+        for end, (length, left, right, digits, short_han) in self._automaton.iter(low):
             start = end - length + 1
+            if short_han and start > 0 and end + 1 < n and _is_han(low[start - 1]) and _is_han(low[end + 1]):
+                continue
             if left and start > 0 and _touches(low[start - 1], binary and digits):
                 continue
             if right and end + 1 < n and _touches(low[end + 1], binary and digits):
@@ -619,7 +669,9 @@ class PiiScanner:
     # ------------------------------------------------------------ the release
 
     def scan_release(self, root: Path) -> list[Hit]:
-        """Every file under ``root`` (symbolic links followed once), each read as text."""
+        """Every hit in every file under ``root`` (symbolic links followed once), each file read
+        as text by the reader its content calls for. A file that cannot be read, for whatever
+        reason, is an ``unscannable`` hit: only the exception's type is kept, never its message."""
         root = Path(root)
         if not root.is_dir():
             raise ConfigurationError(f"要检查的发布目录不存在：{root}")
@@ -640,9 +692,15 @@ class PiiScanner:
                 try:
                     if path.is_file():
                         self._scan_path(path, path.name, place, hits, 0)
-                except OSError as error:
+                except Exception as error:  # fail closed; the message may hold data
                     hits.add(relative, UNSCANNABLE, "", f"无法读取（{type(error).__name__}）")
         return hits.hits
+
+    def check(self, root: Path) -> None:
+        """Raise :class:`PiiFound` when :meth:`scan_release` finds anything under ``root``."""
+        hits = self.scan_release(root)
+        if hits:
+            raise PiiFound(hits)
 
     def _scan_name(self, name: str, place: _Place, what: str, hits: _Hits) -> None:
         for m in self.find(name):
@@ -736,8 +794,7 @@ class PiiScanner:
                     if head:
                         self._dispatch(lambda info=info: archive.open(info), None, info.filename,
                                        head, member, hits, depth + 1)
-                except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, zlib.error,
-                        RuntimeError) as error:
+                except Exception as error:  # one bad member must not hide the rest
                     hits.add(place.file, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）"))
 
     def _scan_tar(self, path: Path, place: _Place, hits: _Hits, depth: int) -> None:
@@ -759,20 +816,22 @@ class PiiScanner:
 
     # ------------------------------------------------------------ databases
 
-    def _scan_column(self, values: Iterable[object], place: _Place, hits: _Hits, where: str) -> None:
-        """Cell values of one column, scanned in batches joined by line ends; byte values as
-        binary text."""
-        texts, blobs = _Batch(), _Batch()
-        for value in values:
-            if value is None:
-                continue
-            if isinstance(value, bytes | bytearray | memoryview):
-                blobs.add(bytes(value).decode("utf-8", "ignore"))
-            else:
-                texts.add(str(value))
-            if texts.full:
+    def _scan_column(self, batches: Iterable[Sequence[tuple]], place: _Place, hits: _Hits,
+                     where: str) -> None:
+        """The first value of each row, batch by batch (``fetchmany``), scanned as texts of about
+        a chunk joined by line ends; byte values as binary text."""
+        texts, blobs = _Joined(), _Joined()
+        for rows in batches:
+            values = [row[0] for row in rows]
+            strings = [v for v in values if v.__class__ is str]
+            if len(strings) < len(values):
+                others = [v for v in values if v is not None and v.__class__ is not str]
+                blobs.add([bytes(v).decode("utf-8", "ignore") for v in others if isinstance(v, _BYTES)])
+                strings += [str(v) for v in others if not isinstance(v, _BYTES)]
+            texts.add(strings)
+            if texts.size >= CHUNK_CHARS:
                 self._scan_block(texts.take(), place, hits, where, binary=False)
-            if blobs.full:
+            if blobs.size >= CHUNK_CHARS:
                 self._scan_block(blobs.take(), place, hits, where, binary=True)
         self._scan_block(texts.take(), place, hits, where, binary=False)
         self._scan_block(blobs.take(), place, hits, where, binary=True)
@@ -793,7 +852,7 @@ class PiiScanner:
         try:
             connection.text_factory = lambda b: b.decode("utf-8", "replace")
             schema = connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
-            self._scan_column((sql for _, _, sql in schema), place, hits, "表结构")
+            self._scan_column([[(sql,) for _, _, sql in schema]], place, hits, "表结构")
             for kind, table, sql in schema:
                 if kind != "table":
                     continue
@@ -804,7 +863,7 @@ class PiiScanner:
                     where = f"表 {shown}，列 {self._safe(column)}"
                     try:
                         cursor = connection.execute(f"SELECT {_ident(column)} FROM {_ident(table)}")
-                        self._scan_column((row[0] for row in cursor), place, hits, where)
+                        self._scan_column(_batches(cursor), place, hits, where)
                     except sqlite3.Error as error:
                         hits.add(place.file, UNSCANNABLE, "", place.where(f"{where}无法读取（{type(error).__name__}）"))
                 self._scan_vocabulary(connection, table, sql or "", shown, place, hits)
@@ -829,7 +888,7 @@ class PiiScanner:
             connection.execute(create)
             try:
                 cursor = connection.execute(f"SELECT DISTINCT term FROM temp.{vocabulary}")
-                self._scan_column((row[0] for row in cursor), place, hits, f"表 {shown} 的全文索引词表")
+                self._scan_column(_batches(cursor), place, hits, f"表 {shown} 的全文索引词表")
             finally:
                 connection.execute(f"DROP TABLE temp.{vocabulary}")
         except sqlite3.Error as error:
@@ -845,17 +904,15 @@ class PiiScanner:
         try:
             description = connection.execute(
                 "SELECT * FROM read_parquet(?) LIMIT 0", [source]).description
-            self._scan_column((d[0] for d in description), place, hits, "列名")
+            self._scan_column([description], place, hits, "列名")
             metadata = connection.execute(
                 "SELECT key, value FROM parquet_kv_metadata(?)", [source]).fetchall()
-            self._scan_column((v for pair in metadata for v in pair), place, hits, "文件元数据")
+            self._scan_column([[(v,) for pair in metadata for v in pair]], place, hits, "文件元数据")
             for column, type_code, *_ in description:
                 cast = "" if str(type_code).upper() == "BLOB" else "::VARCHAR"
                 cursor = connection.execute(
                     f"SELECT {_ident(column)}{cast} FROM read_parquet(?)", [source])
-                rows = iter(partial(cursor.fetchmany, 8192), [])
-                self._scan_column((row[0] for batch in rows for row in batch), place, hits,
-                                  f"列 {self._safe(column)}")
+                self._scan_column(_batches(cursor), place, hits, f"列 {self._safe(column)}")
         except duckdb.Error as error:
             hits.add(place.file, UNSCANNABLE, "", place.where(f"Parquet 无法读取（{type(error).__name__}）"))
             self._scan_binary(lambda: open(path, "rb"), place, hits)
@@ -875,14 +932,14 @@ class PiiScanner:
                     self._scan_pdf_strings(inflated, place, hits)
 
     def _scan_pdf_strings(self, data, place: _Place, hits: _Hits) -> None:
-        texts = _Batch()
+        texts = []
         for m in _PDF_UTF16_LITERAL.finditer(data):
             raw = re.sub(rb"\\([\\()])", rb"\1", m.group(1))
-            texts.add(raw.decode("utf-16-be", "ignore"))
+            texts.append(raw.decode("utf-16-be", "ignore"))
         for m in _PDF_UTF16_HEX.finditer(data):
             digits = re.sub(rb"\s", b"", m.group(1))
-            texts.add(bytes.fromhex(digits[: len(digits) // 4 * 4].decode()).decode("utf-16-be", "ignore"))
-        self._scan_block(texts.take(), place, hits, "PDF 文本字符串", binary=False)
+            texts.append(bytes.fromhex(digits[: len(digits) // 4 * 4].decode()).decode("utf-16-be", "ignore"))
+        self._scan_block("\n".join(texts), place, hits, "PDF 文本字符串", binary=False)
 
     # ------------------------------------------------------------ text in chunks
 
@@ -939,19 +996,24 @@ class PiiScanner:
                 yield m, line
 
 
-class _Batch:
-    """Short strings gathered into one text (one scan instead of one per cell)."""
+_BYTES = (bytes, bytearray, memoryview)
+
+
+def _batches(cursor) -> Iterator[list[tuple]]:
+    """A database cursor's rows, a few thousand at a time."""
+    return iter(partial(cursor.fetchmany, 8192), [])
+
+
+class _Joined:
+    """Batches of cell values gathered into one text of about a chunk."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.size = 0
 
-    @property
-    def full(self) -> bool:
-        return self.size >= CHUNK_CHARS
-
-    def add(self, text: str) -> None:
-        if text:
+    def add(self, values: list[str]) -> None:
+        if values:
+            text = "\n".join(values)
             self.parts.append(text)
             self.size += len(text) + 1
 
@@ -981,6 +1043,11 @@ def _through(wrapper, opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]
             yield reader
 
     return opened
+
+
+def _is_han(c: str) -> bool:
+    """A CJK ideograph (basic block, extension A, compatibility ideographs)."""
+    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\uf900" <= c <= "\ufaff"
 
 
 def _touches(c: str, digits_only: bool) -> bool:
@@ -1074,7 +1141,6 @@ def scan_release(root: Path, personal_values: Iterable[str], allow: Iterable[str
 
 
 def check_release(root: Path, personal_values: Iterable[str], allow: Iterable[str] = ()) -> None:
-    """Raise :class:`PiiFound` when :func:`scan_release` finds anything."""
-    hits = scan_release(root, personal_values, allow)
-    if hits:
-        raise PiiFound(hits)
+    """Raise :class:`PiiFound` when :func:`scan_release` finds anything. (To check several
+    folders against the same values, build one :class:`PiiScanner` and call its ``check``.)"""
+    PiiScanner(personal_values, allow).check(Path(root))

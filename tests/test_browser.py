@@ -27,6 +27,12 @@ from tests.conftest import BuiltSite
 pytestmark = pytest.mark.browser
 
 PAGES = ("home", "item", "department", "life_event")
+# One page of every other template, for the clean-load, axe and phone-width checks too.
+OTHER_PAGES = {"az": "az.html", "departments": "departments/index.html",
+               "life_events": "life-events/index.html", "themes": "themes/index.html",
+               "theme": "themes/*.html", "type": "types/*.html", "audience": "audiences/*.html",
+               "quality": "quality.html", "developers": "developers.html", "page": "pages/*.html"}
+ALL_PAGES = PAGES + tuple(OTHER_PAGES)
 ITEM_SECTIONS = ("申请条件", "申请材料", "收费", "办理时限", "办理流程", "法律依据")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # axe-playwright-python passes ``options`` to ``axe.run(context, options)`` as JSON; passing our own
@@ -89,12 +95,25 @@ def targets(built_site: BuiltSite) -> Targets:
         pytest.fail(f"the export {built_site.export} has no life event")
     event = events[0]
     form = built_site.files[_blank_forms(item, built_site.files)[0]]
-    return Targets(item=item, department=department, life_event=event, blank_form=form, paths={
+    paths = {
         "home": "/",
         "item": f"/items/{code}.html",
         "department": f"/departments/{department['code']}.html",
         "life_event": f"/life-events/{event['code']}.html",
-    })
+    }
+    for name, pattern in OTHER_PAGES.items():
+        found = sorted(p for p in built_site.root.glob(pattern)
+                       if "*" not in pattern or p.name != "index.html")
+        if found:
+            paths[name] = "/" + found[0].relative_to(built_site.root).as_posix()
+    return Targets(item=item, department=department, life_event=event, blank_form=form,
+                   paths=paths)
+
+
+def page_path(targets: Targets, name: str) -> str:
+    if name not in targets.paths:
+        pytest.skip(f"the built site has no {OTHER_PAGES.get(name, name)} page")
+    return targets.paths[name]
 
 
 # --- loading a page and watching it ----------------------------------------------------------
@@ -151,25 +170,29 @@ def _axe_report(violations: list[dict[str, Any]]) -> str:
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_cleanly(name: str, built_site: BuiltSite, targets: Targets,
                             new_context: Any) -> None:
-    loaded = load(new_context(), built_site.url(targets.paths[name]))
+    loaded = load(new_context(), built_site.url(page_path(targets, name)))
     assert loaded.status == 200
     assert loaded.problems == [], "\n".join(loaded.problems)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_no_axe_violations_wcag21aa(name: str, built_site: BuiltSite, targets: Targets,
                                     new_context: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    loaded = load(new_context(), built_site.url(targets.paths[name]))
+    path = page_path(targets, name)
+    loaded = load(new_context(), built_site.url(path))
     results = Axe().run(loaded.page, options=AXE_OPTIONS).response
     assert results["toolOptions"]["runOnly"]["values"] == AXE_TAGS  # the options reached axe
     violations = results["violations"]
     if violations:
-        print(f"axe-core {results['testEngine']['version']} on {targets.paths[name]}:")
+        print(f"axe-core {results['testEngine']['version']} on {path}:")
         print(_axe_report(violations))
-    assert not violations, (f"{len(violations)} axe violation(s) on {targets.paths[name]}:\n"
+    assert not violations, (f"{len(violations)} axe violation(s) on {path}:\n"
                             + _axe_report(violations))
+    # The other templates get their clean-load check here rather than in a separate load.
+    assert loaded.status == 200
+    assert loaded.problems == [], "\n".join(loaded.problems)
 
 
 OVERFLOW_JS = """(width) => {
@@ -183,9 +206,9 @@ OVERFLOW_JS = """(width) => {
 }"""
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_phone_width(name: str, built_site: BuiltSite, targets: Targets, new_context: Any) -> None:
-    loaded = load(new_context(**PHONE), built_site.url(targets.paths[name]))
+    loaded = load(new_context(**PHONE), built_site.url(page_path(targets, name)))
     page = loaded.page
     width = PHONE["viewport"]["width"]
     metrics = page.evaluate(OVERFLOW_JS, width)

@@ -11,6 +11,7 @@ import sqlite3
 import tarfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,12 @@ PLANTED = {
 
 GOVERNMENT_MOBILE = "13916000001"  # a department's published duty phone
 ALLOW = ["021-56731234", "12345", GOVERNMENT_MOBILE, "xzfw@bs.sh.gov.cn", government_code(1)]
+
+
+def test_check_digits_agree_with_published_examples():
+    assert resident_id_check_char("11010519491231002") == "X"  # the GB 11643-1999 example
+    assert is_valid_resident_id("11010519491231002X")
+    assert luhn_ok("79927398713") and luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
 
 
 def test_generated_identifiers_are_valid():
@@ -258,6 +265,53 @@ def write_whoosh_segment(folder: Path, value: str) -> str:
     return "index/MAIN_x1y2z3.seg"
 
 
+def write_docx(folder: Path, value: str) -> str:
+    """Word splits text into runs wherever formatting or proofing marks change."""
+    half = len(value) // 2
+    body = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
+            f'<w:r><w:t>申请人{value[:half]}</w:t></w:r><w:proofErr w:type="spellStart"/>'
+            f'<w:r><w:rPr><w:rFonts w:ascii="宋体"/><w:b/></w:rPr><w:t>{value[half:]}</w:t></w:r>'
+            "<w:r><w:t>已受理</w:t></w:r></w:p></w:body></w:document>")
+    with zipfile.ZipFile(folder / "form.docx", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        archive.writestr("word/document.xml", body)
+    return "form.docx"
+
+
+def write_pdf(folder: Path, value: str) -> str:
+    """The document information dictionary holds UTF-16 text (a title, an author); the page's
+    content stream is Flate-compressed."""
+    info = "FEFF" + text_around(value).encode("utf-16-be").hex().upper()
+    content = zlib.compress(b"BT /F1 12 Tf 72 712 Td (Blank form) Tj ET")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream",
+        f"<< /Title <{info}> /Producer (test) >>".encode(),
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer << /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    (folder / "form.pdf").write_bytes(bytes(out))
+    return "form.pdf"
+
+
+def write_doc_ole(folder: Path, value: str) -> str:
+    """Word 97–2003 (an OLE compound file) keeps its text as UTF-16LE."""
+    data = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"\xec\xa5\xc1\x00" + bytes(60)
+            + text_around(value).encode("utf-16-le") + bytes(64) + b"\xff\xfe\x00\x01" * 16)
+    (folder / "form.doc").write_bytes(data)
+    return "form.doc"
+
+
 WRITERS = {
     "html": write_html,
     "csv": write_csv,
@@ -269,6 +323,9 @@ WRITERS = {
     "markdown": write_markdown,
     "xlsx-openpyxl": write_xlsx_openpyxl,
     "xlsx-by-hand": write_xlsx_by_hand,
+    "docx": write_docx,
+    "pdf": write_pdf,
+    "doc-ole": write_doc_ole,
     "parquet": write_parquet,
     "sqlite-fts5": write_sqlite_fts5,
     "zip": write_zip,
@@ -427,6 +484,23 @@ def test_personal_values_ignore_case_width_and_ascii_word_boundaries():
     scanner = PiiScanner(["Li Na", "LN", "张三"], [])
     assert [m.masked for m in scanner.find("申请人：ｌｉ　ｎａ（张三）")] == ["l****", "张*"]
     assert scanner.find("click LNG online") == []  # "LN" inside a longer word is not that value
+
+
+def test_two_character_names_only_where_they_start_or_end_chinese_text():
+    """程建 is a name and also the middle of 工程建设: a short Chinese value counts only where it
+    touches something other than Chinese text on one side at least."""
+    scanner = PiiScanner(["程建", "于华", "王小明"], [])
+    assert scanner.find("工程建设项目，关于华东地区的通知") == []
+    found = scanner.find("姓名：程建，申请人于华（联系电话略）。<td>程建</td>程建")
+    assert [m.masked for m in found] == ["程*", "于*", "程*", "程*"]
+    assert [m.masked for m in scanner.find("例如王小明已办结")] == ["王**"]  # longer values anywhere
+
+
+def test_pdf_content_streams_are_inflated(tmp_path):
+    content = zlib.compress(f"BT (Tel {MOBILE}) Tj ET".encode())
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4\n4 0 obj << /Filter /FlateDecode >>\nstream\n"
+                                     + content + b"\nendstream endobj\n%%EOF\n")
+    assert [(h.kind, h.location) for h in scan_release(tmp_path, [], ALLOW)] == [("mobile", "PDF 数据流")]
 
 
 def test_personal_value_also_allowed_is_not_reported():

@@ -88,7 +88,7 @@ def row_id_key(export_id: str, manifest_checksums: dict[str, str]) -> bytes:
 
 
 def _eligible(con: duckdb.DuckDBPyConnection, first_month: str, last_month: str) -> None:
-    con.execute(f"""CREATE OR REPLACE TABLE anon_pool AS SELECT case_id,
+    con.execute(f"""CREATE OR REPLACE TABLE anon_pool AS SELECT case_id, row_number() OVER () AS rid,
         impl_code, department_code, applicant_type, channel, coalesce(street_code, '*') AS street_code,
         strftime(month, '%Y-%m') AS submitted_month,
         strftime(CAST(completed_at AS DATE), '%Y-%m') AS closed_month,
@@ -114,7 +114,7 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
     passing = "class_size >= {k} AND NOT all_adverse" if last else "smallest_class >= {k} AND NOT all_adverse"
     con.execute(f"""CREATE OR REPLACE TABLE anon_level AS
         WITH generalised AS (
-          SELECT case_id, {select}, result, working_days, on_time, reason_category FROM anon_pool),
+          SELECT case_id, rid, {select}, result, working_days, on_time, reason_category FROM anon_pool),
         sized AS (
           SELECT *, count(*) OVER (PARTITION BY {key}, result) AS class_size FROM generalised),
         judged AS (
@@ -125,7 +125,7 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
         FROM judged WHERE {passing.format(k=int(k))}""")
     published = con.execute("SELECT count(*) FROM anon_level").fetchone()[0]
     con.execute("INSERT INTO anon_out SELECT * FROM anon_level")
-    con.execute("DELETE FROM anon_pool WHERE case_id IN (SELECT case_id FROM anon_level)")
+    con.execute("CREATE OR REPLACE TABLE anon_pool AS SELECT p.* FROM anon_pool p ANTI JOIN anon_level l USING (rid)")
     return published
 
 
@@ -136,7 +136,7 @@ def anonymise_cases(con: duckdb.DuckDBPyConnection, months: list[str], k: int, k
     by_level = tuple(_publish_level(con, level, k, level == len(LEVELS) - 1) for level in range(len(LEVELS)))
     columns = ", ".join(c for c in PUBLISHED_COLUMNS if c != "row_id")
     con.execute(f"""CREATE OR REPLACE TABLE anonymised_cases AS
-        SELECT substr(sha256('{key.hex()}' || case_id), 1, 16) AS row_id, {columns}
+        SELECT 'r' || substr(sha256('{key.hex()}' || case_id), 1, 16) AS row_id, {columns}
         FROM anon_out ORDER BY row_id""")
     for table in ("anon_pool", "anon_out", "anon_level"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
