@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,6 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = PROJECT_ROOT / "pelicanconf.py"
 
-STEPS = ("extract_and_validate", "outcomes", "write_release_data", "render_site", "check_site",
-         "privacy_gate", "publish")
 
 
 @dataclass
@@ -85,36 +84,89 @@ def release_base_id(catalogue: Catalogue) -> str:
     return f"{stamp}-{catalogue.manifest.export_id}"
 
 
+@dataclass
+class BuildContext:
+    """What the steps share: each step reads what earlier steps left here."""
+
+    options: BuildOptions
+    staging: Path
+    live: Path | None
+    result: BuildResult
+    source: Any = None
+    catalogue: Catalogue | None = None
+
+    @property
+    def data(self) -> Path:
+        return self.staging / "data"
+
+    @property
+    def site(self) -> Path:
+        return self.staging / "site"
+
+
+def step_extract_and_validate(ctx: BuildContext) -> None:
+    ctx.source = open_source(ctx.options.export, **_with_updated_since(ctx.options, ctx.live))
+    profile = load_profile(ctx.options.profile)
+    ctx.catalogue = build_catalogue(ctx.source, profile, ctx.result.report, file_sink(ctx.data))
+    check_export(ctx.catalogue, ctx.result.report, ctx.options.limits)
+
+
+def step_outcomes(ctx: BuildContext) -> None:
+    if not has_cases(ctx.catalogue):
+        return
+    previous = ctx.live / "state" if ctx.live and (ctx.live / "state").is_dir() else None
+    ctx.result.outcomes = process_outcomes(ctx.source, ctx.catalogue, previous, ctx.staging,
+                                           ctx.options.outcomes, ctx.result.report)
+
+
+def step_write_release_data(ctx: BuildContext) -> None:
+    write_release_data(ctx.data, ctx.catalogue, ctx.result.report)
+
+
+def step_render_site(ctx: BuildContext) -> None:
+    render_site(ctx.data, ctx.site, ctx.options.settings_file)
+
+
+def step_check_site(ctx: BuildContext) -> None:
+    ctx.result.pages = check_site(ctx.site, ctx.catalogue)
+
+
+def step_privacy_gate(ctx: BuildContext) -> None:
+    privacy_gate(ctx.staging, ctx.catalogue, ctx.result.outcomes)
+
+
+def step_publish(ctx: BuildContext) -> None:
+    (ctx.staging / "report.json").write_text(dump_json(ctx.result.report.as_dict()), encoding="utf-8")
+    ctx.result.release_id = publish(ctx.staging, ctx.options.site_dir, release_base_id(ctx.catalogue))
+
+
+STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
+    ("extract_and_validate", step_extract_and_validate),
+    ("outcomes", step_outcomes),
+    ("write_release_data", step_write_release_data),
+    ("render_site", step_render_site),
+    ("check_site", step_check_site),
+    ("privacy_gate", step_privacy_gate),
+    ("publish", step_publish),
+)
+"""The build, in order. A test pins the names; each step is a function of the context."""
+
+
 def run_build(options: BuildOptions) -> BuildResult:
-    """extract → validate → release data → site → checks → publish. On any error the staging
-    folder is removed and the live site is untouched."""
+    """Run STEPS in order. On any error the staging folder is removed and the live site is
+    untouched."""
     result = BuildResult()
-    live = live_release(options.site_dir)
-    staging = new_staging(options.site_dir)
+    ctx = BuildContext(options, new_staging(options.site_dir), live_release(options.site_dir), result)
     try:
-        source = open_source(options.export, **_with_updated_since(options, live))
-        catalogue = _timed(result, "extract_and_validate", lambda: _extract(source, options, staging, result))
-        result.outcomes = _timed(result, "outcomes", lambda: _outcomes(source, catalogue, live, staging, options, result))
-        _timed(result, "write_release_data",
-               lambda: write_release_data(staging / "data", catalogue, result.report))
-        _timed(result, "render_site",
-               lambda: render_site(staging / "data", staging / "site", options.settings_file))
-        result.pages = _timed(result, "check_site", lambda: check_site(staging / "site", catalogue))
-        _timed(result, "privacy_gate", lambda: privacy_gate(staging, catalogue, result.outcomes))
-        (staging / "report.json").write_text(dump_json(result.report.as_dict()), encoding="utf-8")
-        result.release_id = _timed(result, "publish", lambda: publish(
-            staging, options.site_dir, release_base_id(catalogue)))
+        for name, step in STEPS:
+            started = time.perf_counter()
+            step(ctx)
+            result.timings[name] = round(time.perf_counter() - started, 3)
+            logger.info("step=%s seconds=%.3f", name, result.timings[name])
     except BaseException:
-        discard(staging)
+        discard(ctx.staging)
         raise
     return result
-
-
-def _extract(source, options: BuildOptions, staging: Path, result: BuildResult) -> Catalogue:
-    profile = load_profile(options.profile)
-    catalogue = build_catalogue(source, profile, result.report, file_sink(staging / "data"))
-    check_export(catalogue, result.report, options.limits)
-    return catalogue
 
 
 def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, Any]:
@@ -124,14 +176,6 @@ def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, A
     if options.export.startswith(("http://", "https://")) and manifest and manifest.is_file():
         source_options.setdefault("updated_since", json.loads(manifest.read_text("utf-8"))["exported_at"])
     return source_options
-
-
-def _outcomes(source, catalogue: Catalogue, live: Path | None, staging: Path, options: BuildOptions,
-              result: BuildResult) -> OutcomesResult | None:
-    if not has_cases(catalogue):
-        return None
-    previous = live / "state" if live and (live / "state").is_dir() else None
-    return process_outcomes(source, catalogue, previous, staging, options.outcomes, result.report)
 
 
 def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None) -> None:
@@ -153,14 +197,6 @@ def public_numbers(catalogue: Catalogue) -> set[str]:
         if item.window and item.window.phone:
             allowed.add(item.window.phone)
     return allowed
-
-
-def _timed(result: BuildResult, step: str, action):
-    started = time.perf_counter()
-    value = action()
-    result.timings[step] = round(time.perf_counter() - started, 3)
-    logger.info("step=%s seconds=%.3f", step, result.timings[step])
-    return value
 
 
 def summary(result: BuildResult) -> str:

@@ -23,11 +23,12 @@ import hashlib
 import json
 import mimetypes
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 LIST_ENTITIES = {  # endpoint → (entity file stem, line-delimited?)

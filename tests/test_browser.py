@@ -17,12 +17,13 @@ import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.conftest import BuiltSite
+if TYPE_CHECKING:
+    from tests.conftest import BuiltSite
 
 pytestmark = pytest.mark.browser
 

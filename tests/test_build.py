@@ -23,9 +23,10 @@ def built(tmp_path_factory):
 
 def test_steps_run_in_the_documented_order(built):
     _, _, result = built
-    assert build_module.STEPS == ("extract_and_validate", "outcomes", "write_release_data",
-                                  "render_site", "check_site", "privacy_gate", "publish")
-    assert tuple(result.timings) == build_module.STEPS
+    names = tuple(name for name, _ in build_module.STEPS)
+    assert names == ("extract_and_validate", "outcomes", "write_release_data", "render_site",
+                     "check_site", "privacy_gate", "publish")
+    assert tuple(result.timings) == names
 
 
 def test_one_guide_page_per_item_of_the_export(built):
