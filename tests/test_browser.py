@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -317,18 +315,3 @@ def test_print_is_a_checklist(built_site: BuiltSite, targets: Targets, new_conte
     assert "☐" in tick, f"materials are not printed as tick boxes: {tick!r}"
     page.emulate_media(media="screen")
     assert display(".site-header") != "none"
-
-
-# --- screenshots for a human look (opt-in) --------------------------------------------------------
-
-@pytest.mark.skipif(not os.environ.get("APPROVALS_SCREENSHOTS"),
-                    reason="set APPROVALS_SCREENSHOTS=<dir> to write full-page screenshots")
-def test_screenshots(built_site: BuiltSite, targets: Targets, new_context: Any) -> None:
-    out = Path(os.environ["APPROVALS_SCREENSHOTS"])
-    out.mkdir(parents=True, exist_ok=True)
-    for width, options in ((1000, {"viewport": {"width": 1000, "height": 800}}), (375, PHONE)):
-        context = new_context(**options)
-        for name in PAGES:
-            page = load(context, built_site.url(targets.paths[name])).page
-            page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
-            page.close()
