@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue import Catalogue, Limits, build_catalogue, check_export
-from pipeline.errors import ConfigurationError, ExportBroken
+from pipeline.errors import ConfigurationError, ExportBroken, NothingChanged
 from pipeline.extract import open_source
+from pipeline.gates import GateSettings, anonymity_gate, shrink_guard, site_smoke_check
+from pipeline.lock import build_lock
 from pipeline.mapping import load_profile
 from pipeline.outcomes.run import OutcomeSettings, OutcomesResult, has_cases, process_outcomes
 from pipeline.problems import Report
-from pipeline.publish import discard, live_release, new_staging, publish
+from pipeline.progress import StepProgress
+from pipeline.publish import discard, link_unchanged, live_release, new_staging, prune, publish
 from pipeline.release import dump_json, file_sink, write_release_data
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,10 @@ class BuildOptions:
     limits: Limits = field(default_factory=Limits)
     outcomes: OutcomeSettings = field(default_factory=OutcomeSettings)
     source_options: dict[str, Any] = field(default_factory=dict)
+    gates: GateSettings = field(default_factory=GateSettings)
+    keep_releases: int = 7
+    if_changed: bool = False
+    progress: bool = False
 
 
 @dataclass
@@ -44,6 +53,9 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     pages: int = 0
     outcomes: OutcomesResult | None = None
+    linked_files: int = 0
+    pruned: list[str] = field(default_factory=list)
+    shrink_overridden: list[str] = field(default_factory=list)
 
 
 def validate_export(export: str, profile: str = "contract", limits: Limits | None = Limits(),
@@ -131,12 +143,20 @@ def step_check_site(ctx: BuildContext) -> None:
     ctx.result.pages = check_site(ctx.site, ctx.catalogue)
 
 
+def step_gates(ctx: BuildContext) -> None:
+    ctx.result.shrink_overridden = shrink_guard(ctx.live, ctx.staging, ctx.options.gates)
+    anonymity_gate(ctx.staging, ctx.options.outcomes.k)
+    site_smoke_check(ctx.site, sorted(ctx.catalogue.items))
+
+
 def step_privacy_gate(ctx: BuildContext) -> None:
     privacy_gate(ctx.staging, ctx.catalogue, ctx.result.outcomes)
 
 
 def step_publish(ctx: BuildContext) -> None:
-    (ctx.staging / "report.json").write_text(dump_json(ctx.result.report.as_dict()), encoding="utf-8")
+    report = {**ctx.result.report.as_dict(), "shrink_overridden": ctx.result.shrink_overridden}
+    ctx.result.linked_files = link_unchanged(ctx.staging, ctx.live)
+    (ctx.staging / "report.json").write_text(dump_json(report), encoding="utf-8")
     ctx.result.release_id = publish(ctx.staging, ctx.options.site_dir, release_base_id(ctx.catalogue))
 
 
@@ -146,6 +166,7 @@ STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
     ("write_release_data", step_write_release_data),
     ("render_site", step_render_site),
     ("check_site", step_check_site),
+    ("gates", step_gates),
     ("privacy_gate", step_privacy_gate),
     ("publish", step_publish),
 )
@@ -153,20 +174,53 @@ STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
 
 
 def run_build(options: BuildOptions) -> BuildResult:
-    """Run STEPS in order. On any error the staging folder is removed and the live site is
-    untouched."""
-    result = BuildResult()
-    ctx = BuildContext(options, new_staging(options.site_dir), live_release(options.site_dir), result)
-    try:
-        for name, step in STEPS:
-            started = time.perf_counter()
-            step(ctx)
-            result.timings[name] = round(time.perf_counter() - started, 3)
-            logger.info("step=%s seconds=%.3f", name, result.timings[name])
-    except BaseException:
-        discard(ctx.staging)
-        raise
+    """Run STEPS in order under the build lock. On any error the staging folder is removed and
+    the live site is untouched; after a publish, releases beyond ``keep_releases`` are pruned."""
+    with build_lock(options.site_dir):
+        if options.if_changed:
+            refuse_if_unchanged(options)
+        result = BuildResult()
+        ctx = BuildContext(options, new_staging(options.site_dir), live_release(options.site_dir), result)
+        progress = StepProgress(len(STEPS), enabled=options.progress)
+        try:
+            for name, step in STEPS:
+                _run_step(name, step, ctx, progress)
+        except BaseException:
+            discard(ctx.staging)
+            raise
+        finally:
+            progress.close()
+        result.pruned = prune(options.site_dir, options.keep_releases)
     return result
+
+
+def _run_step(name: str, step: Callable[[BuildContext], None], ctx: BuildContext, progress: StepProgress) -> None:
+    pause_for_fault_tests(name)
+    progress.start(name)
+    started = time.perf_counter()
+    step(ctx)
+    ctx.result.timings[name] = round(time.perf_counter() - started, 3)
+    progress.done(name, ctx.result.timings[name])
+
+
+def pause_for_fault_tests(step: str) -> None:
+    """``APPROVALS_PAUSE_BEFORE=<step>``: print a marker and sleep before that step, so that the
+    fault tests can kill the build at a known point (documented in docs/operations.md)."""
+    if os.environ.get("APPROVALS_PAUSE_BEFORE") == step:
+        print(f"paused-before={step}", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("APPROVALS_PAUSE_SECONDS", "30")))
+
+
+def refuse_if_unchanged(options: BuildOptions) -> None:
+    """``--if-changed``: the export's manifest names the export already live."""
+    live = live_release(options.site_dir)
+    manifest = live / "data" / "manifest.json" if live else None
+    if not manifest or not manifest.is_file():
+        return
+    before = json.loads(manifest.read_text("utf-8"))
+    now = open_source(options.export, **options.source_options).read_manifest()
+    if (now.get("export_id"), now.get("exported_at")) == (before.get("export_id"), before.get("exported_at")):
+        raise NothingChanged(f"导出 {before.get('export_id')} 已是线上版本，未构建")
 
 
 def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, Any]:
@@ -202,5 +256,7 @@ def public_numbers(catalogue: Catalogue) -> set[str]:
 def summary(result: BuildResult) -> str:
     return json.dumps({"release": result.release_id, "pages": result.pages,
                        "kept": dict(result.report.kept), "errors": len(result.report.errors),
-                       "warnings": len(result.report.warnings), "timings": result.timings},
+                       "warnings": len(result.report.warnings), "timings": result.timings,
+                       "linked_unchanged_files": result.linked_files, "pruned": result.pruned,
+                       "shrink_overridden": result.shrink_overridden},
                       ensure_ascii=False)

@@ -1,8 +1,9 @@
 """``approvals``: the command line. The only place where errors become messages and exit codes.
 
-Exit codes: 0 done; 1 the export has invalid records (``validate``); 2 usage error (argparse);
-3 the export is broken and nothing was published; 4 the export API could not be reached;
-5 bad configuration.
+Exit codes (docs/operations.md): 0 published / done; 1 the export has invalid records
+(``validate``); 2 usage error; 3 refused — the export is broken or a gate refused it, nothing was
+published; 4 the export API could not be reached; 5 bad configuration; 7 nothing changed
+(``--if-changed``); 8 another build is running.
 """
 
 from __future__ import annotations
@@ -13,21 +14,37 @@ import sys
 from pathlib import Path
 
 from pipeline.catalogue import Limits
+from pipeline.config import DEFAULTS, load_config
 from pipeline.errors import ApprovalsError, ConfigurationError
 from pipeline.outcomes.run import OutcomeSettings
 
-DEFAULT_SITE = "site"
+DEFAULT_SITE = DEFAULTS["site"]
+OPTION_SETTINGS = ("export", "site", "profile", "max_invalid_share", "token_env", "k", "lag_days",
+                   "holidays", "keep_releases")
+
+
+def resolved(args: argparse.Namespace) -> dict:
+    """The config file's settings (or defaults), overridden by the options given."""
+    values = load_config(args.config)
+    for name in OPTION_SETTINGS:
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
+    if not values.get("export"):
+        raise ConfigurationError("缺少导出位置：请给出 --export，或在配置文件中设置 export")
+    return values
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--export", required=True,
+    parser.add_argument("--config", type=Path, default=None,
+                        help="管理员的 YAML 配置文件（命令行参数优先于文件）")
+    parser.add_argument("--export", default=None,
                         help="导出目录，或导出接口的 http(s):// 基础地址")
-    parser.add_argument("--profile", default="contract",
+    parser.add_argument("--profile", default=None,
                         help="映射配置：内置 contract（默认）、gbt39046，或 YAML 文件路径")
-    parser.add_argument("--max-invalid-share", type=float, default=Limits.max_invalid_share,
-                        help="无效记录占比超过此值即拒绝发布（默认 %(default)s）")
-    parser.add_argument("--token-env", default="APPROVALS_EXPORT_TOKEN",
-                        help="存放导出接口 Bearer 令牌的环境变量名（默认 %(default)s）")
+    parser.add_argument("--max-invalid-share", type=float, default=None,
+                        help=f"无效记录占比超过此值即拒绝发布（默认 {DEFAULTS['max_invalid_share']}）")
+    parser.add_argument("--token-env", default=None,
+                        help=f"存放导出接口 Bearer 令牌的环境变量名（默认 {DEFAULTS['token_env']}）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,16 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="从导出构建并发布一个新版本的网站",
                                 description="抽取 → 校验 → 发布数据 → 生成网站 → 检查 → 原子切换 current")
     _add_source_arguments(build)
-    build.add_argument("--site", default=DEFAULT_SITE, type=Path,
-                       help="网站目录：releases/<id>/ 与指向当前版本的 current（默认 %(default)s）")
+    build.add_argument("--site", default=None, type=Path,
+                       help=f"网站目录：releases/<id>/ 与指向当前版本的 current（默认 {DEFAULT_SITE}）")
     build.add_argument("--settings", type=Path, default=None,
                        help="Pelican 配置文件（默认为项目的 pelicanconf.py）")
-    build.add_argument("--k", type=int, default=OutcomeSettings.k,
-                       help="匿名化与统计隐藏的阈值 k（默认 %(default)s）")
-    build.add_argument("--lag-days", type=int, default=OutcomeSettings.lag_days,
-                       help="月份结束后再等待多少天才公布该月（默认 %(default)s）")
+    build.add_argument("--k", type=int, default=None,
+                       help=f"匿名化与统计隐藏的阈值 k（默认 {DEFAULTS['k']}）")
+    build.add_argument("--lag-days", type=int, default=None,
+                       help=f"月份结束后再等待多少天才公布该月（默认 {DEFAULTS['lag_days']}）")
     build.add_argument("--holidays", type=Path, default=None,
                        help="管理员的节假日 YAML（补充 chinesecalendar 尚未收录的年份）")
+    build.add_argument("--keep-releases", type=int, default=None,
+                       help=f"保留最近多少个版本供回滚（默认 {DEFAULTS['keep_releases']}）")
+    build.add_argument("--allow-shrink", action="store_true",
+                       help="本次允许数据量大幅减少（越过收缩检查；会记入日志与构建报告）")
+    build.add_argument("--if-changed", action="store_true",
+                       help="导出与线上版本相同（export_id 相同）时不构建，以 7 退出")
 
     validate = commands.add_parser("validate", help="只校验导出，不构建；有错误时以 1 退出",
                                    description="逐条校验导出并打印问题报告（记录、字段、问题、取值）")
@@ -59,39 +82,55 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="监听地址（默认 %(default)s）")
     serve.add_argument("--port", default=8000, type=int, help="端口（默认 %(default)s）")
 
+    releases = commands.add_parser("releases", help="列出保留的版本及其状态",
+                                   description="列出 SITE/releases 下的版本：线上版本、导出时间、事项数、问题数")
+    releases.add_argument("--site", default=DEFAULT_SITE, type=Path, help="网站目录（默认 %(default)s）")
+
+    rollback = commands.add_parser("rollback", help="把线上版本切回上一个（或指定的）版本",
+                                   description="原子切换 current 到较早的版本；不删除任何版本")
+    rollback.add_argument("--site", default=DEFAULT_SITE, type=Path, help="网站目录（默认 %(default)s）")
+    rollback.add_argument("--to", default=None, help="目标版本 id（默认为当前版本之前的一个）")
+
     contract = commands.add_parser("contract", help="由模型生成导出契约的 JSON Schema 与 OpenAPI",
                                    description="写出 export-contract.schema.json 与 openapi.json")
     contract.add_argument("--out", default=Path("docs"), type=Path, help="输出目录（默认 %(default)s）")
     return parser
 
 
-def _source_options(args: argparse.Namespace) -> dict:
-    if args.export.startswith(("http://", "https://")):
-        return {"token_env": args.token_env}
+def _source_options(values: dict) -> dict:
+    if str(values["export"]).startswith(("http://", "https://")):
+        return {"token_env": values["token_env"]}
     return {}
 
 
-def _outcome_settings(args: argparse.Namespace) -> OutcomeSettings:
-    if args.k < 2:
-        raise ConfigurationError(f"--k 至少为 2（得到 {args.k}）")
-    if args.lag_days < 0:
-        raise ConfigurationError(f"--lag-days 不能为负（得到 {args.lag_days}）")
-    return OutcomeSettings(k=args.k, lag_days=args.lag_days, holidays_file=args.holidays)
+def _outcome_settings(values: dict) -> OutcomeSettings:
+    if int(values["k"]) < 2:
+        raise ConfigurationError(f"k 至少为 2（得到 {values['k']}）")
+    if int(values["lag_days"]) < 0:
+        raise ConfigurationError(f"lag_days 不能为负（得到 {values['lag_days']}）")
+    holidays = Path(values["holidays"]) if values.get("holidays") else None
+    return OutcomeSettings(k=int(values["k"]), lag_days=int(values["lag_days"]), holidays_file=holidays)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from pipeline.build import DEFAULT_SETTINGS, BuildOptions, run_build, summary
+    from pipeline.gates import gate_settings
 
-    options = BuildOptions(export=args.export, site_dir=args.site, profile=args.profile,
+    values = resolved(args)
+    options = BuildOptions(export=str(values["export"]), site_dir=Path(values["site"]),
+                           profile=values["profile"],
                            settings_file=args.settings or DEFAULT_SETTINGS,
-                           limits=Limits(args.max_invalid_share),
-                           outcomes=_outcome_settings(args),
-                           source_options=_source_options(args))
+                           limits=Limits(float(values["max_invalid_share"])),
+                           outcomes=_outcome_settings(values),
+                           source_options=_source_options(values),
+                           gates=gate_settings(values, args.allow_shrink),
+                           keep_releases=int(values["keep_releases"]),
+                           if_changed=args.if_changed, progress=True)
     result = run_build(options)
     for problem in result.report.problems:
         print(problem, file=sys.stderr)
     print(summary(result))
-    print(f"已发布版本 {result.release_id}：{args.site}/current/site")
+    print(f"已发布版本 {result.release_id}：{options.site_dir}/current/site")
     return 0
 
 
@@ -99,12 +138,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline.build import validate_export
     from pipeline.catalogue import check_export
 
-    catalogue, report = validate_export(args.export, args.profile, None, **_source_options(args))
+    values = resolved(args)
+    catalogue, report = validate_export(str(values["export"]), values["profile"], None, **_source_options(values))
     for problem in report.problems:
         print(problem)
     kept = "，".join(f"{k} {report.kept[k]}/{report.read[k]}" for k in sorted(report.read))
     print(f"读取/通过：{kept}；错误 {len(report.errors)} 个，提示 {len(report.warnings)} 个")
-    check_export(catalogue, report, Limits(args.max_invalid_share))
+    check_export(catalogue, report, Limits(float(values["max_invalid_share"])))
     return 1 if report.errors else 0
 
 
@@ -112,6 +152,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.serve import serve
 
     serve(args.site, args.host, args.port)
+    return 0
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    from pipeline.publish import list_releases
+
+    for release in list_releases(args.site):
+        marker = "*" if release.live else " "
+        print(f"{marker} {release.release_id}  {release.status}  {release.summary}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from pipeline.publish import rollback
+
+    target = rollback(args.site, args.to)
+    print(f"线上版本已切换为 {target}")
     return 0
 
 
@@ -123,7 +180,8 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "validate": cmd_validate, "serve": cmd_serve, "contract": cmd_contract}
+COMMANDS = {"build": cmd_build, "validate": cmd_validate, "serve": cmd_serve, "contract": cmd_contract,
+            "releases": cmd_releases, "rollback": cmd_rollback}
 
 
 def main(argv: list[str] | None = None) -> int:

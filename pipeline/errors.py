@@ -32,3 +32,22 @@ class UnsafePath(ExportBroken):
     """A name from upstream would have escaped the output folder."""
 
     exit_code = 3
+
+
+class GateRefused(ExportBroken):
+    """A release gate (shrink guard, schema validation, privacy, k-anonymity, site smoke check)
+    refused to publish."""
+
+    exit_code = 3
+
+
+class NothingChanged(ApprovalsError):
+    """``--if-changed``: the export is the one already live."""
+
+    exit_code = 7
+
+
+class BuildLocked(ApprovalsError):
+    """Another build holds the lock."""
+
+    exit_code = 8

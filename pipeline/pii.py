@@ -59,7 +59,7 @@ from urllib.parse import quote, unquote
 import ahocorasick
 
 from pipeline.credit_code import is_valid_credit_code
-from pipeline.errors import ApprovalsError, ConfigurationError
+from pipeline.errors import ConfigurationError, GateRefused
 
 __all__ = [
     "KIND_LABELS", "Hit", "Match", "PiiFound", "PiiScanner", "check_release", "detect",
@@ -109,11 +109,11 @@ MAX_DEPTH = 8
 MAX_INFLATE = 256 << 20
 
 
-class PiiFound(ApprovalsError):
+class PiiFound(GateRefused):
     """The release holds personal identifiers (or content that could not be checked).
     Nothing is published."""
 
-    exit_code = 6
+    exit_code = 3
 
     def __init__(self, hits: list[Hit]):
         self.hits = list(hits)

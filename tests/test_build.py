@@ -25,7 +25,7 @@ def test_steps_run_in_the_documented_order(built):
     _, _, result = built
     names = tuple(name for name, _ in build_module.STEPS)
     assert names == ("extract_and_validate", "outcomes", "write_release_data", "render_site",
-                     "check_site", "privacy_gate", "publish")
+                     "check_site", "gates", "privacy_gate", "publish")
     assert tuple(result.timings) == names
 
 

@@ -346,7 +346,7 @@ def assert_caught(hits, file: str, kind: str, masked: str, value: str) -> None:
         assert value not in repr(hit)
     with pytest.raises(PiiFound) as raised:
         raise PiiFound(hits)
-    assert raised.value.exit_code == 6
+    assert raised.value.exit_code == 3
     assert value not in str(raised.value)
 
 
