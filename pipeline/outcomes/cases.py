@@ -145,7 +145,7 @@ def register_items(con: duckdb.DuckDBPyConnection, items: dict) -> None:
         con.executemany("INSERT INTO items VALUES (?, ?)", rows)
 
 
-def validate_cases(con: duckdb.DuckDBPyConnection, report: Report) -> CaseIntake:
+def validate_cases(con: duckdb.DuckDBPyConnection, report: Report, collect_personal: bool = True) -> CaseIntake:
     """raw_cases → new_cases (typed, personal fields dropped) + problems counted by reason."""
     intake = CaseIntake(read=con.execute("SELECT count(*) FROM raw_cases").fetchone()[0])
     reason, value = _reason_case(CASE_CHECKS)
@@ -165,7 +165,8 @@ def validate_cases(con: duckdb.DuckDBPyConnection, report: Report) -> CaseIntake
         CAST(updated_at AS TIMESTAMPTZ) AS updated_at
         FROM checked WHERE reason IS NULL""")
     intake.accepted = con.execute("SELECT count(*) FROM new_cases").fetchone()[0]
-    intake.personal_values = _personal_values(con)
+    if collect_personal:
+        intake.personal_values = _personal_values(con)
     return intake
 
 
@@ -226,13 +227,13 @@ def load_evaluations(con: duckdb.DuckDBPyConnection, paths: list[Path], report: 
 
 
 def ingest_cases(con: duckdb.DuckDBPyConnection, source: ExportSource, items: dict,
-                 previous_store: Path | None, report: Report) -> CaseIntake:
+                 previous_store: Path | None, report: Report, collect_personal: bool = True) -> CaseIntake:
     """Read, validate and accumulate one export's cases and evaluations. ``previous_store`` is
     the live release's ``state/`` folder (or None on the first run)."""
     with tempfile.TemporaryDirectory(prefix="approvals-cases-") as spool:
         register_items(con, items)
         _read_jsonl(con, "raw_cases", spool_records(source, "cases", Path(spool)), CASE_FIELDS)
-        intake = validate_cases(con, report)
+        intake = validate_cases(con, report, collect_personal)
         accumulate(con, previous_store / "cases.parquet" if previous_store else None)
         intake.evaluations_read = load_evaluations(
             con, spool_records(source, "evaluations", Path(spool)), report,

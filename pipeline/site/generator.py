@@ -22,6 +22,7 @@ from pipeline.site.performance import (
     Performance,
     department_ranking,
     item_trend,
+    mean_compression,
     ranking_chart,
     satisfaction_chart,
     suppressed_text,
@@ -175,13 +176,14 @@ class ApprovalsGenerator(Generator):
                                       "近 24 个月按时办结率") if monthly else None,
                 "satisfaction_chart": satisfaction_chart(self.performance, satisfaction,
                                                          f"sat-{code.lower()}", "近 12 个月满意度"),
+                "compression": mean_compression(self.performance, self.by_department[code]),
                 "items": [(i, self.performance.of_item(i.impl_code)[0],
                            self.performance.compression.get(i.impl_code))
                           for i in self.by_department[code]]}
 
     def _write_performance(self) -> None:
         completeness = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
-        ranking = department_ranking(self.performance, self.departments, completeness)
+        ranking = department_ranking(self.performance, self.departments, completeness, self.by_department)
         self.write("performance/ranking.html", "ranking", ranking=ranking,
                    chart=ranking_chart(ranking))
         summary, monthly, satisfaction = self.performance.overall()

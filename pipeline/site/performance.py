@@ -114,14 +114,22 @@ def _on_time(row: dict[str, Any]) -> float | None:
     return None if not summary else summary["on_time_rate"]
 
 
-def department_ranking(perf: Performance, departments: list, completeness: dict[str, dict]) -> list[dict[str, Any]]:
+def mean_compression(perf: Performance, items: list[Item]) -> float | None:
+    """承诺时限压缩率 of a department: the mean over its items whose limits are comparable."""
+    values = [perf.compression[i.impl_code] for i in items if perf.compression.get(i.impl_code) is not None]
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def department_ranking(perf: Performance, departments: list, completeness: dict[str, dict],
+                       items_by_department: dict[str, list[Item]]) -> list[dict[str, Any]]:
     """One row per department, best on-time rate first; departments without enough data last
     (ties keep the pinyin order of ``departments``)."""
     rows = []
     for department in departments:
         summary, _, satisfaction = perf.of_department(department.code)
         rows.append({"department": department, "summary": summary, "satisfaction": satisfaction,
-                     "completeness": (completeness.get(department.code) or {}).get("score")})
+                     "completeness": (completeness.get(department.code) or {}).get("score"),
+                     "compression": mean_compression(perf, items_by_department.get(department.code, []))})
     return sorted(rows, key=lambda r: (_on_time(r) is None, -(_on_time(r) or 0.0)))
 
 
