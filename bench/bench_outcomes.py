@@ -73,17 +73,18 @@ from pipeline.outcomes.anonymise import anonymise_cases
 from pipeline.workdays import WorkdayCalendar
 catalogue = build_catalogue(FolderSource({str(CATALOGUE)!r}), load_profile('contract'), Report(), lambda f, d: None)
 source = FolderSource({str(folder)!r})
-started = time.perf_counter()
+started, cpu0 = time.perf_counter(), time.process_time()
 con = connect()
 intake = ingest_cases(con, source, catalogue.items, None, Report(), collect_personal=False)
-ingested = time.perf_counter()
+ingested, cpu1 = time.perf_counter(), time.process_time()
 stats = compute_statistics(con, catalogue.items, WorkdayCalendar(), datetime.fromisoformat('2026-11-25T23:30:00+08:00'), StatisticsSettings())
-aggregated = time.perf_counter()
+aggregated, cpu2 = time.perf_counter(), time.process_time()
 result = anonymise_cases(con, stats['months'], 5, b'k' * 32)
-done = time.perf_counter()
+done, cpu3 = time.perf_counter(), time.process_time()
 print(json.dumps({{"cases": intake.read, "accepted": intake.accepted, "ingest_s": round(ingested - started, 2),
   "statistics_s": round(aggregated - ingested, 2), "anonymise_s": round(done - aggregated, 2),
-  "total_s": round(done - started, 2), "published": result.published, "suppressed": result.suppressed,
+  "total_s": round(done - started, 2),
+  "cpu_s": {{"ingest": round(cpu1 - cpu0, 1), "statistics": round(cpu2 - cpu1, 1), "anonymise": round(cpu3 - cpu2, 1)}}, "published": result.published, "suppressed": result.suppressed,
   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
 """
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
