@@ -8,7 +8,7 @@ PORT ?= 8000
 DEMO_CATALOGUE := examples/demo-export
 DEMO_EXPORT := build/demo-export
 DEMO_CASES ?= 200000
-APT_TEST_PACKAGES := chromium fonts-noto-cjk
+APT_TEST_PACKAGES := chromium fonts-noto-cjk nginx-light libnginx-mod-http-brotli-static
 
 .PHONY: demo test install install-test system-test-deps build-demo serve contract lint clean
 
@@ -28,7 +28,7 @@ install-test: $(VENV)/.test-deps system-test-deps
 
 # Debian's Chromium for the browser tests (no browser download: Playwright drives /usr/bin/chromium).
 system-test-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_TEST_PACKAGES) >/dev/null; \
 	fi

@@ -21,8 +21,17 @@ from pipeline.mapping import load_profile
 from pipeline.outcomes.run import OutcomeSettings, OutcomesResult, has_cases, process_outcomes
 from pipeline.problems import Report
 from pipeline.progress import StepProgress
-from pipeline.publish import discard, link_unchanged, live_release, new_staging, prune, publish
+from pipeline.publish import (
+    discard,
+    discard_dead_stagings,
+    link_unchanged,
+    live_release,
+    new_staging,
+    prune,
+    publish,
+)
 from pipeline.release import dump_json, file_sink, write_release_data
+from pipeline.search.steps import check_search_privacy, step_browser_search_index, step_search_index
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +89,28 @@ def render_site(data_dir: Path, output_dir: Path, settings_file: Path) -> None:
         "OUTPUT_PATH": str(output_dir),
         "APPROVALS_RELEASE_DATA": str(data_dir),
     })
-    Pelican(settings).run()
+    failed = _PelicanFileErrors()
+    logging.getLogger("pelican").addHandler(failed)
+    try:
+        Pelican(settings).run()
+    finally:
+        logging.getLogger("pelican").removeHandler(failed)
+    if failed.errors:
+        raise failed.errors[0]
+
+
+class _PelicanFileErrors(logging.Handler):
+    """Pelican logs a file it could not copy (``pelican.utils.copy_file``: the theme's CSS, a
+    static file) as a warning and goes on, so a full disk would publish a site with that file
+    missing or cut short. The errors are collected here and the build raises the first."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: list[OSError] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        self.errors += [arg for arg in args if isinstance(arg, OSError)]
 
 
 def check_site(site: Path, catalogue: Catalogue) -> int:
@@ -135,12 +165,30 @@ def step_write_release_data(ctx: BuildContext) -> None:
     write_release_data(ctx.data, ctx.catalogue, ctx.result.report)
 
 
+def step_history(ctx: BuildContext) -> None:
+    from pipeline.history.run import run_history
+
+    run_history(ctx.data, ctx.live)
+
+
+def step_datasets(ctx: BuildContext) -> None:
+    from pipeline.datasets.run import dataset_settings, publish_datasets
+
+    publish_datasets(ctx.data, ctx.site, ctx.live, dataset_settings(ctx.options.settings_file))
+
+
 def step_render_site(ctx: BuildContext) -> None:
     render_site(ctx.data, ctx.site, ctx.options.settings_file)
 
 
 def step_check_site(ctx: BuildContext) -> None:
     ctx.result.pages = check_site(ctx.site, ctx.catalogue)
+
+
+def step_check_datasets(ctx: BuildContext) -> None:
+    from pipeline.datasets.check import check_datasets
+
+    check_datasets(ctx.site)
 
 
 def step_gates(ctx: BuildContext) -> None:
@@ -154,7 +202,11 @@ def step_privacy_gate(ctx: BuildContext) -> None:
 
 
 def step_publish(ctx: BuildContext) -> None:
+    from pipeline.status import report_sections
+
     report = {**ctx.result.report.as_dict(), "shrink_overridden": ctx.result.shrink_overridden}
+    report |= report_sections(report, list(ctx.result.timings), ctx.result.shrink_overridden,
+                              ctx.result.outcomes is not None, ctx.live is None)
     ctx.result.linked_files = link_unchanged(ctx.staging, ctx.live)
     (ctx.staging / "report.json").write_text(dump_json(report), encoding="utf-8")
     ctx.result.release_id = publish(ctx.staging, ctx.options.site_dir, release_base_id(ctx.catalogue))
@@ -164,8 +216,13 @@ STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
     ("extract_and_validate", step_extract_and_validate),
     ("outcomes", step_outcomes),
     ("write_release_data", step_write_release_data),
+    ("history", step_history),
+    ("datasets", step_datasets),
+    ("search_index", step_search_index),
     ("render_site", step_render_site),
+    ("browser_search_index", step_browser_search_index),
     ("check_site", step_check_site),
+    ("check_datasets", step_check_datasets),
     ("gates", step_gates),
     ("privacy_gate", step_privacy_gate),
     ("publish", step_publish),
@@ -177,6 +234,7 @@ def run_build(options: BuildOptions) -> BuildResult:
     """Run STEPS in order under the build lock. On any error the staging folder is removed and
     the live site is untouched; after a publish, releases beyond ``keep_releases`` are pruned."""
     with build_lock(options.site_dir):
+        discard_dead_stagings(options.site_dir)  # a killed build's files must not fill the disk
         if options.if_changed:
             refuse_if_unchanged(options)
         result = BuildResult()
@@ -239,6 +297,7 @@ def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult |
     scanner = PiiScanner(outcomes.intake.personal_values if outcomes else set(), public_numbers(catalogue))
     for part in ("site", "data"):
         scanner.check(staging / part)
+    check_search_privacy(scanner, staging)
 
 
 def public_numbers(catalogue: Catalogue) -> set[str]:

@@ -2,14 +2,23 @@
 
 Exit codes (docs/operations.md): 0 published / done; 1 the export has invalid records
 (``validate``); 2 usage error; 3 refused — the export is broken or a gate refused it, nothing was
-published; 4 the export API could not be reached; 5 bad configuration; 7 nothing changed
-(``--if-changed``); 8 another build is running.
+published; 4 the export API could not be reached; 5 bad configuration; 6 the disk is full (ENOSPC
+or EDQUOT while writing the release: nothing was published, the staging folder is removed);
+7 nothing changed (``--if-changed``); 8 another build is running.
+
+The export API client's limits come from the environment (unset: the defaults of
+:class:`pipeline.extract.http.HttpSource`): ``APPROVALS_HTTP_TIMEOUT`` (seconds per request, one
+number or ``CONNECT,READ``; default 5,30), ``APPROVALS_HTTP_RETRIES`` (default 4),
+``APPROVALS_HTTP_BACKOFF`` (seconds, default 0.5) and ``APPROVALS_HTTP_DEADLINE`` (seconds for the
+whole extraction, default 900). A value that is not a number is a configuration error (exit 5).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +26,7 @@ from pipeline.catalogue import Limits
 from pipeline.config import DEFAULTS, load_config
 from pipeline.errors import ApprovalsError, ConfigurationError
 from pipeline.outcomes.run import OutcomeSettings
+from pipeline.search.cli import add_search_command, cmd_search
 
 DEFAULT_SITE = DEFAULTS["site"]
 OPTION_SETTINGS = ("export", "site", "profile", "max_invalid_share", "token_env", "k", "lag_days",
@@ -81,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--site", default=DEFAULT_SITE, type=Path, help="网站目录（默认 %(default)s）")
     serve.add_argument("--host", default="127.0.0.1", help="监听地址（默认 %(default)s）")
     serve.add_argument("--port", default=8000, type=int, help="端口（默认 %(default)s）")
+    add_search_command(commands, DEFAULT_SITE)
 
     releases = commands.add_parser("releases", help="列出保留的版本及其状态",
                                    description="列出 SITE/releases 下的版本：线上版本、导出时间、事项数、问题数")
@@ -91,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--site", default=DEFAULT_SITE, type=Path, help="网站目录（默认 %(default)s）")
     rollback.add_argument("--to", default=None, help="目标版本 id（默认为当前版本之前的一个）")
 
+    trigger = commands.add_parser("trigger", help="在后台启动一次构建（已有构建在运行时以 8 退出）",
+                                  description="按配置文件在后台启动 approvals build，输出写入 SITE/logs/build-<时间>.log")
+    trigger.add_argument("--config", type=Path, default=None, help="管理员的 YAML 配置文件（必填）")
+
+    admin = commands.add_parser("admin-serve", help="管理接口：POST /rebuild 触发构建，GET /status 查看状态",
+                                description="供审批系统运维台调用的 HTTP 接口（令牌认证、合并请求、限流；默认只监听本机）")
+    admin.add_argument("--config", type=Path, default=None, help="管理员的 YAML 配置文件（必填）")
+    admin.add_argument("--host", default=None, help=f"监听地址（默认 admin_host：{DEFAULTS['admin_host']}）")
+    admin.add_argument("--port", default=None, type=int, help=f"端口（默认 admin_port：{DEFAULTS['admin_port']}）")
+
     contract = commands.add_parser("contract", help="由模型生成导出契约的 JSON Schema 与 OpenAPI",
                                    description="写出 export-contract.schema.json 与 openapi.json")
     contract.add_argument("--out", default=Path("docs"), type=Path, help="输出目录（默认 %(default)s）")
@@ -99,8 +120,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _source_options(values: dict) -> dict:
     if str(values["export"]).startswith(("http://", "https://")):
-        return {"token_env": values["token_env"]}
+        return {"token_env": values["token_env"], **http_settings_from_env()}
     return {}
+
+
+HTTP_ENV = {"APPROVALS_HTTP_TIMEOUT": "timeout", "APPROVALS_HTTP_RETRIES": "retries",
+            "APPROVALS_HTTP_BACKOFF": "backoff", "APPROVALS_HTTP_DEADLINE": "deadline_seconds"}
+
+
+def http_settings_from_env() -> dict:
+    """The HttpSource limits set in the environment (see the module docstring)."""
+    options: dict = {}
+    for name, key in HTTP_ENV.items():
+        text = os.environ.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            if key == "timeout":
+                parts = [float(part) for part in text.split(",")]
+                value, ok = (parts[0], parts[-1]), len(parts) <= 2 and min(parts) > 0
+            elif key == "retries":
+                value = int(text)
+                ok = value >= 0
+            else:
+                value = float(text)
+                ok = value > 0 if key == "deadline_seconds" else value >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigurationError(f"环境变量 {name}={text!r} 无效（应为非负数值；超时可写作 连接,读取 秒）")
+        options[key] = value
+    return options
 
 
 def _outcome_settings(values: dict) -> OutcomeSettings:
@@ -126,7 +176,11 @@ def cmd_build(args: argparse.Namespace) -> int:
                            gates=gate_settings(values, args.allow_shrink),
                            keep_releases=int(values["keep_releases"]),
                            if_changed=args.if_changed, progress=True)
-    result = run_build(options)
+    from pipeline.status import RunRecorder
+
+    with RunRecorder(options.site_dir) as run:  # logs/runs.jsonl however it ends; status.json on success
+        result = run_build(options)
+        run.succeeded(result.release_id, result.timings)
     for problem in result.report.problems:
         print(problem, file=sys.stderr)
     print(summary(result))
@@ -166,8 +220,10 @@ def cmd_releases(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from pipeline.publish import rollback
+    from pipeline.status import write_public_status
 
     target = rollback(args.site, args.to)
+    write_public_status(args.site)  # status.json describes the release now live
     print(f"线上版本已切换为 {target}")
     return 0
 
@@ -180,8 +236,26 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+DISK_FULL_EXIT = 6
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    from pipeline.admin import trigger_build
+
+    values = resolved(args)
+    return trigger_build(args.config, Path(values["site"]))
+
+
+def cmd_admin_serve(args: argparse.Namespace) -> int:
+    from pipeline.admin import serve_admin
+
+    serve_admin(resolved(args), args.config, args.host, args.port)
+    return 0
+
+
 COMMANDS = {"build": cmd_build, "validate": cmd_validate, "serve": cmd_serve, "contract": cmd_contract,
-            "releases": cmd_releases, "rollback": cmd_rollback}
+            "releases": cmd_releases, "rollback": cmd_rollback, "trigger": cmd_trigger,
+            "admin-serve": cmd_admin_serve, "search": cmd_search}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     except ApprovalsError as exc:
         print(f"approvals {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        where = f"写入 {exc.filename} 时" if exc.filename else ""
+        print(f"approvals {args.command}: 磁盘空间不足：{where}失败（{exc.strerror}）；"
+              "线上版本未改变——请清理磁盘后重试", file=sys.stderr)
+        return DISK_FULL_EXIT
     except KeyboardInterrupt:
         return 130
 

@@ -51,3 +51,22 @@ class BuildLocked(ApprovalsError):
     """Another build holds the lock."""
 
     exit_code = 8
+
+
+class DatasetInvalid(ApprovalsError):
+    """The open-data files of a release do not match their checksums or their Table Schema.
+    Nothing is published."""
+
+    exit_code = 3
+
+
+class SearchUnavailable(ApprovalsError):
+    """The live release has no usable search index (built before search existed, or damaged)."""
+
+    exit_code = 5
+
+
+class BadSearchRequest(ApprovalsError):
+    """A search query or parameter is out of bounds (too long, unknown filter, bad page)."""
+
+    exit_code = 2

@@ -8,12 +8,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".staging-"
 
@@ -49,21 +52,34 @@ def _fsync_dir(path: Path) -> None:
 
 
 def swap_current(site_dir: Path, release_id: str) -> None:
-    """Point ``current`` at ``releases/<release_id>`` atomically (rename over the old link)."""
+    """Point ``current`` at ``releases/<release_id>`` atomically (rename over the old link).
+    If that fails (a full disk), ``current`` is as it was and no temporary link is left."""
     temporary = site_dir / f".current-{os.getpid()}"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
-    os.symlink(f"releases/{release_id}", temporary)
-    os.replace(temporary, site_dir / "current")
+    try:
+        os.symlink(f"releases/{release_id}", temporary)
+        os.replace(temporary, site_dir / "current")
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     _fsync_dir(site_dir)
 
 
 def publish(staging: Path, site_dir: Path, base_id: str) -> str:
+    """Move the staged release to ``releases/<id>`` and swap ``current`` to it. If the swap
+    fails, the folder goes back to ``staging`` (which the caller discards): no release that
+    was never live is left looking complete."""
     release_id = release_id_for(site_dir, base_id)
     final = site_dir / "releases" / release_id
     os.rename(staging, final)
-    _fsync_dir(final.parent)
-    swap_current(site_dir, release_id)
+    try:
+        _fsync_dir(final.parent)
+        swap_current(site_dir, release_id)
+    except BaseException:
+        if live_id(site_dir) != release_id:
+            os.rename(final, staging)
+        raise
     return release_id
 
 
@@ -130,25 +146,28 @@ def live_id(site_dir: Path) -> str | None:
 
 def prune(site_dir: Path, keep: int) -> list[str]:
     """Remove the oldest releases beyond ``keep``, never the live one; stale staging folders of
-    dead builds go too. Called only after a successful publish."""
+    dead builds go too. Called only after a successful publish, under the build lock."""
     ids, current = release_ids(site_dir), live_id(site_dir)
     doomed = [i for i in ids[: max(0, len(ids) - keep)] if i != current]
     for release_id in doomed:
         shutil.rmtree(site_dir / "releases" / release_id)
-    for staging in (site_dir / "releases").glob(f"{STAGING_PREFIX}*"):
-        if not _pid_alive(staging.name.removeprefix(STAGING_PREFIX)):
-            shutil.rmtree(staging, ignore_errors=True)
+    discard_dead_stagings(site_dir)
     return doomed
 
 
-def _pid_alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
+def discard_dead_stagings(site_dir: Path) -> list[str]:
+    """Remove the staging folders of builds that died (SIGKILL, OOM, power cut) and return
+    their names. Called under the build lock, so every staging folder but this process's is
+    dead, whatever ``kill -0`` says of its pid (reused, or a zombie not yet reaped). A build
+    calls it before it starts, so a dead build's files never fill the disk it needs."""
+    folder, own = site_dir / "releases", f"{STAGING_PREFIX}{os.getpid()}"
+    if not folder.is_dir():
+        return []
+    dead = sorted(p for p in folder.glob(f"{STAGING_PREFIX}*") if p.name != own)
+    for staging in dead:
+        logger.warning("event=dead_staging_removed folder=%s", staging.name)
+        shutil.rmtree(staging, ignore_errors=True)
+    return [p.name for p in dead]
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ def built(tmp_path_factory):
 def test_steps_run_in_the_documented_order(built):
     _, _, result = built
     names = tuple(name for name, _ in build_module.STEPS)
-    assert names == ("extract_and_validate", "outcomes", "write_release_data", "render_site",
-                     "check_site", "gates", "privacy_gate", "publish")
+    assert names == ("extract_and_validate", "outcomes", "write_release_data", "history", "datasets",
+                     "search_index", "render_site", "browser_search_index", "check_site",
+                     "check_datasets", "gates", "privacy_gate", "publish")
     assert tuple(result.timings) == names
 
 

@@ -175,7 +175,7 @@ def generated_site(tmp_path_factory):
 
 
 def read_published(site: Path) -> list[dict]:
-    with (site / "current/site/data/cases/anonymised_cases.csv").open(encoding="utf-8") as handle:
+    with (site / "current/site/data/latest/csv/anonymised_cases.csv").open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -184,7 +184,7 @@ def test_published_case_records_meet_both_rules(generated_site):
     assert len(rows) > 10_000
     assert check_rules(rows, 5) == []
     assert {r["result"] for r in rows} >= {"granted", "denied", "withdrawn", "not_accepted"}
-    metadata = json.loads((generated_site / "site/current/site/data/cases/anonymised_cases.metadata.json").read_text("utf-8"))
+    metadata = json.loads((generated_site / "site/current/site/data/latest/anonymised_cases.metadata.json").read_text("utf-8"))
     assert metadata["k"] == 5 and metadata["published_records"] == len(rows)
     assert metadata["eligible_records"] == metadata["published_records"] + metadata["suppressed_records"]
 
@@ -196,12 +196,12 @@ def test_the_rule_checker_itself_catches_breaches():
 
 
 def test_no_identifier_or_raw_reason_is_published(generated_site):
-    header = (generated_site / "site/current/site/data/cases/anonymised_cases.csv").read_text("utf-8").splitlines()[0]
+    header = (generated_site / "site/current/site/data/latest/csv/anonymised_cases.csv").read_text("utf-8").splitlines()[0]
     assert header == ("row_id,closed_month,submitted_month,department_code,impl_code,applicant_type,channel,"
                       "street_code,result,working_days,on_time,reason_category,generalisation_level")
     export_ids = {json.loads(line)["case_id"] for p in (generated_site / "export/cases").glob("*.jsonl")
                   for line in p.read_text("utf-8").splitlines()[:50]}
-    published = (generated_site / "site/current/site/data/cases/anonymised_cases.csv").read_text("utf-8")
+    published = (generated_site / "site/current/site/data/latest/csv/anonymised_cases.csv").read_text("utf-8")
     assert not any(case_id in published for case_id in export_ids)
 
 
@@ -233,7 +233,7 @@ def test_a_night_with_one_more_day_keeps_earlier_months_stable(generated_site, t
 
 def read_published_release(site: Path, first: bool) -> list[dict]:
     releases = sorted(p for p in (site / "releases").iterdir() if not p.name.startswith("."))
-    path = (releases[0] if first else releases[-1]) / "site/data/cases/anonymised_cases.csv"
+    path = (releases[0] if first else releases[-1]) / "site/data/latest/csv/anonymised_cases.csv"
     with path.open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 

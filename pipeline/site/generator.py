@@ -11,11 +11,13 @@ from typing import Any
 from markupsafe import Markup
 from pelican.generators import Generator
 
+from pipeline.datasets.pages import write_open_data_pages
 from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
 from pipeline.models import Item, ItemStatus
 from pipeline.paths import safe_join
 from pipeline.quality import ELEMENTS
 from pipeline.release import ReleaseData, dump_json, load_release_data
+from pipeline.search.steps import read_related
 from pipeline.site.filters import JINJA_FILTERS
 from pipeline.site.jsonld import government_service, script_json
 from pipeline.site.performance import (
@@ -67,6 +69,7 @@ class ApprovalsGenerator(Generator):
         self.theme_slugs = self._slugs(sorted(self.by_theme, key=pinyin_key))
         self.life_events = sorted(release.life_events.values(), key=lambda e: e.code)
         self.performance = Performance.from_release(release.outcomes) if release.outcomes else None
+        self.related = read_related(Path(self.settings.get("APPROVALS_SEARCH_DIR") or Path(root).parent / "search"))
         self.context["approvals"] = {
             "manifest": release.manifest,
             "item_count": len(self.public_items),
@@ -111,6 +114,7 @@ class ApprovalsGenerator(Generator):
             "department_names": {d.code: d.name for d in self.departments},
             "elements": ELEMENTS, "performance": self.performance,
             "suppressed_text": suppressed_text(self.performance.k) if self.performance else "",
+            "has_history": (release.root / "history" / "changelog.json").is_file(),
         }
         self._copy_files()
         for item in release.items.values():
@@ -121,23 +125,18 @@ class ApprovalsGenerator(Generator):
         self.write("index.html", "home", page_name="index")
         self.write("quality.html", "quality", quality=release.quality)
         self.write("developers.html", "developers")
+        self.write("search.html", "search", search_api=self.settings.get("APPROVALS_SEARCH_API", ""))
+        self.write("status.html", "status")
         if self.performance:
             self._write_performance()
-            self._copy_case_records()
         self._copy_contract_docs()
+        write_open_data_pages(self)
 
     def _copy_files(self) -> None:
         for file in self.release.files.values():
             target = safe_join(Path(self.output_path), f"files/{file.file_id}/{file.filename}")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.release.file_path(file), target)
-
-    def _copy_case_records(self) -> None:
-        folder = self.release.root / "cases"
-        for path in sorted(folder.glob("anonymised_cases.*")) if folder.is_dir() else []:
-            target = safe_join(Path(self.output_path), f"data/cases/{path.name}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
 
     def _copy_contract_docs(self) -> None:
         docs = Path(self.settings.get("APPROVALS_CONTRACT_DOCS", ""))
@@ -155,7 +154,8 @@ class ApprovalsGenerator(Generator):
         self.write(f"items/{item.impl_code}.html", "item", item=item, department=department,
                    files=files, jsonld=Markup(script_json(jsonld)), outcome=self._item_outcome(item),
                    life_events_of_item=[e for e in self.life_events
-                                        if any(item.impl_code in s.items for s in e.steps)])
+                                        if any(item.impl_code in s.items for s in e.steps)],
+                   related=self.related.get(item.impl_code, []))
         self.write_raw(f"items/{item.impl_code}.json",
                        dump_json(item.model_dump(mode="json", exclude_none=True)))
 

@@ -1,0 +1,146 @@
+"""The in-browser index: Pagefind's *extended* build over pages made from the search documents.
+
+Pagefind's standard build does not segment Chinese (it finds nothing for 营业执照); the extended
+binary does, and comes from PyPI (``pagefind[extended]`` installs ``pagefind_bin_extended``).
+It is run as a command over a folder — its Python API feeds records one by one, far too slowly.
+
+The folder is not the site: each search document becomes one small page at its own URL
+(``items/<impl_code>.html``), holding exactly what the document says is searchable, with weights
+(name 10, aliases 7, colloquial keywords 6, pinyin 5, body 1; plus the name, aliases and keywords
+character by character, see :func:`characters`), filters and the meta a result shows. So the browser index and the server index are built from the same documents, and a
+result links to the real page. The bundle is written to ``site/pagefind/``, next to two small
+files the search page reads: ``search-config.json`` (filter names, the trad→simp map for the
+characters that are searchable, stop words).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+from html import escape
+from pathlib import Path
+
+from pipeline.errors import ConfigurationError, ExportBroken
+from pipeline.search.documents import FILTERS, SearchDocument
+from pipeline.search.text import QUOTES, STOPWORDS, to_simplified
+
+logger = logging.getLogger(__name__)
+
+BUNDLE = "pagefind"
+CONFIG = "search-config.json"
+TIMEOUT_S = 3600
+WEIGHTS = {"name": 10.0, "aliases": 7.0, "keywords": 6.0, "pinyin": 5.0, "characters": 1.0, "body": 1.0}
+
+
+def pagefind_binary() -> Path:
+    """The extended Pagefind binary shipped by the ``pagefind_bin_extended`` wheel."""
+    try:
+        from pagefind_bin_extended import get_executable
+    except ImportError as exc:
+        raise ConfigurationError("缺少 Pagefind 扩展版（中文分词）：请安装 pagefind[extended]") from exc
+    return Path(get_executable())
+
+
+def _meta(name: str, value: str) -> str:
+    return f'<meta data-pagefind-meta="{name}[content]" content="{escape(value)}">' if value else ""
+
+
+def _filter(name: str, value: str) -> str:
+    return f'<meta data-pagefind-filter="{name}[content]" content="{escape(value)}">'
+
+
+def _block(weight: float, text: str) -> str:
+    return f'<p data-pagefind-weight="{weight:g}">{escape(text)}</p>' if text else ""
+
+
+def characters(document: SearchDocument) -> str:
+    """The name, aliases and keywords one character at a time (动 迁 、 拆 迁). The browser cuts a
+    query with ``Intl.Segmenter``, which often splits what the index's segmenter kept whole
+    (动迁 → 动 + 迁): without these, such a query finds nothing, and Pagefind's exact-phrase
+    search (``"动迁"``) cannot confirm that the words stand together."""
+    texts = (document.name, *document.aliases, *document.keywords)
+    return " / ".join(" ".join(ch for ch in text if not ch.isspace()) for text in texts)
+
+
+def document_html(document: SearchDocument) -> str:
+    """The page Pagefind indexes for one document."""
+    head = [_meta("kind", document.kind), _meta("department", document.department),
+            _meta("type", document.type), _meta("limit", document.limit),
+            _meta("fee", document.fee), _meta("status", "暂停办理" if document.status == "suspended" else ""),
+            _meta("aliases", "、".join(document.aliases))]
+    head += [_filter(key, value) for key, values in document.filters.items() for value in values]
+    body = [f'<h1 data-pagefind-meta="title" data-pagefind-weight="{WEIGHTS["name"]:g}">{escape(document.name)}</h1>',
+            _block(WEIGHTS["aliases"], "、".join(document.aliases)),
+            _block(WEIGHTS["keywords"], "、".join(document.keywords)),
+            _block(WEIGHTS["pinyin"], " ".join(document.pinyin)),
+            _block(WEIGHTS["characters"], characters(document)),
+            _block(WEIGHTS["body"], document.body)]
+    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            f"<title>{escape(document.name)}</title>{''.join(head)}</head>"
+            f"<body><main data-pagefind-body>{''.join(body)}</main></body></html>\n")
+
+
+def write_document_pages(documents: list[SearchDocument], folder: Path) -> None:
+    for document in documents:
+        target = folder / document.url.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(document_html(document), encoding="utf-8")
+
+
+def run_pagefind(source: Path, bundle: Path) -> None:
+    """Index ``source`` (a folder of pages) into ``bundle`` with the extended binary."""
+    command = [str(pagefind_binary()), "--site", str(source), "--output-path", str(bundle),
+               "--force-language", "zh-cn", "--quiet"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ExportBroken(f"Pagefind 建立站内搜索索引失败：{exc}") from exc
+    if done.returncode != 0 or not (bundle / "pagefind.js").is_file():
+        raise ExportBroken(f"Pagefind 建立站内搜索索引失败（退出码 {done.returncode}）：{done.stderr.strip()[-500:]}")
+    logger.debug("pagefind: %s", done.stdout.strip())
+
+
+UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
+          "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js",
+          "pagefind-worker.js")
+"""Pagefind's ready-made interfaces (and its web worker, which ``noWorker`` turns off): the
+search page has its own, so they are not published. (Their translator credits hold e-mail
+addresses, which the privacy gate would rightly refuse.)"""
+
+
+def prune_bundle(bundle: Path) -> None:
+    for name in UNUSED:
+        (bundle / name).unlink(missing_ok=True)
+
+
+def trad_to_simp_map(documents: list[SearchDocument]) -> dict[str, str]:
+    """Traditional → simplified for every character whose simplified form occurs in a name,
+    alias or keyword (what a query in traditional characters needs to find), from OpenCC."""
+    wanted = {c for d in documents for text in (d.name, *d.aliases, *d.keywords) for c in text}
+    candidates = [chr(code) for code in range(0x4E00, 0xA000)]
+    simplified = to_simplified("\n".join(candidates)).split("\n")
+    return {t: s for t, s in zip(candidates, simplified, strict=True) if t != s and s in wanted}
+
+
+def search_config(documents: list[SearchDocument]) -> dict:
+    """What the search page needs besides the bundle: filter names, stop words, quotes, and the
+    trad→simp map as one string of pairs (營营業业…)."""
+    pairs = "".join(t + s for t, s in sorted(trad_to_simp_map(documents).items()))
+    return {"filters": FILTERS, "trad": pairs, "stopwords": sorted(STOPWORDS), "quotes": QUOTES}
+
+
+def build_browser_index(documents: list[SearchDocument], site: Path) -> Path:
+    """Write ``site/pagefind/`` (the bundle) and ``site/pagefind/search-config.json``."""
+    bundle = site / BUNDLE
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    with tempfile.TemporaryDirectory(prefix="approvals-pagefind-") as folder:
+        write_document_pages(documents, Path(folder))
+        run_pagefind(Path(folder), bundle)
+    prune_bundle(bundle)
+    config = search_config(documents)
+    (bundle / CONFIG).write_text(json.dumps(config, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    return bundle
