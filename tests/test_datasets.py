@@ -163,7 +163,7 @@ def test_nested_json_is_the_release_data_items(release, latest):
 # ------------------------------------------------------------------ SQLite and Datasette
 
 
-def test_sqlite_has_keys_and_finds_chinese_terms_with_trigram_fts(latest):
+def test_sqlite_has_keys_and_finds_chinese_words_with_fts(latest):
     con = sqlite3.connect(latest / "open-approvals.sqlite")
     assert [r[2] for r in con.execute("PRAGMA foreign_key_list(items)")] == ["departments"]
     assert {r[2] for r in con.execute("PRAGMA foreign_key_list(item_materials)")} == {"items", "files"}
@@ -171,7 +171,12 @@ def test_sqlite_has_keys_and_finds_chinese_terms_with_trigram_fts(latest):
     found = con.execute("SELECT i.name FROM items_fts JOIN items i ON i.rowid = items_fts.rowid "
                         "WHERE items_fts MATCH ?", ['"营业执照"']).fetchall()
     assert found == [("食品经营许可（新办）",)]
-    assert con.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"执业登记"']).fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"执业"']).fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"食品" "场所"']).fetchone()[0] == 3
+    # the index holds words, never three-character windows that would cut names out of words
+    con.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, items_fts, row)")
+    vocabulary = {term for (term,) in con.execute("SELECT term FROM temp.vocabulary")}
+    assert {"营业执照", "营业", "执照"} <= vocabulary and "业执照" not in vocabulary
     assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 3
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,10 +87,10 @@ def assert_refused(done: subprocess.CompletedProcess, code: int, *phrases: str) 
     """(a) the exit code, the phrases of a clear message, and no traceback."""
     assert done.returncode == code, ok(done)
     assert "Traceback" not in done.stderr, ok(done)
-    message = [line for line in done.stderr.splitlines() if line.startswith("approvals build: ")]
-    assert message, f"no 'approvals build: …' message\n{ok(done)}"
+    assert "\napprovals build: " in "\n" + done.stderr, f"no 'approvals build: …' message\n{ok(done)}"
+    message = ("\n" + done.stderr).rsplit("\napprovals build: ", 1)[1]  # to the end: may be lines
     for phrase in phrases:
-        assert phrase in done.stderr, f"{phrase!r} not in the message\n{ok(done)}"
+        assert phrase in message, f"{phrase!r} not in the message\n{ok(done)}"
 
 
 def assert_live_unchanged(live: Live, dead_staging: set[str] = frozenset()) -> None:
@@ -127,6 +128,13 @@ def test_upstream_500s_past_the_retries_exit_4(template: Template, live: Live) -
         done = run_build(server.url, live.site, APPROVALS_HTTP_RETRIES="2")
         assert_refused(done, 4, "导出接口不可用", "/v1/items", "重试 2 次后仍失败", "HTTP 500")
         assert len(server.requests_to("/v1/items")) == 3  # one try and two retries
+        assert_live_unchanged(live)
+
+        with socket.socket() as probe:  # and an export API that is not there at all
+            probe.bind(("127.0.0.1", 0))
+            closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        done = run_build(closed, live.site)
+        assert_refused(done, 4, "导出接口不可用", "/v1/manifest", "连接失败（NewConnectionError）")
         assert_live_unchanged(live)
 
         server.faults.clear()

@@ -60,7 +60,7 @@ def test_typing_a_chinese_query_shows_the_item_first_at_phone_width(
     titles = _titles(page)
     assert titles and titles[0] in first, titles[:5]
     meta = page.locator("#search-results .search-result-meta").first.inner_text()
-    if titles[0] != "开办餐饮店" and titles[0] != "新生儿出生":
+    if not meta.startswith("一件事"):
         assert "上海市宝山区" in meta and ("工作日" in meta or "即时办结" in meta) and "收费" in meta, meta
     metrics = page.evaluate(OVERFLOW_JS, PHONE["viewport"]["width"])
     assert metrics["scrollWidth"] <= metrics["innerWidth"] == PHONE["viewport"]["width"], metrics
@@ -75,7 +75,7 @@ def test_a_filter_narrows_the_results(built_site: BuiltSite, new_context: Any):
     before = _count(page)
     page.get_by_text("筛选结果").click()  # closed at phone width
     group = page.get_by_role("group", name="部门")
-    box = group.get_by_role("checkbox", name=re.compile("上海市宝山区市场监督管理局（"))
+    box = group.get_by_role("checkbox", name=re.compile(r"^\s*上海市宝山区市场监督管理局\s*（"))
     expected = int(re.search(r"（(\d+)）", box.locator("xpath=..").inner_text()).group(1))
     box.check()
     page.wait_for_function(f"document.querySelector('{STATUS}').textContent.includes('找到 {expected} 个')")
@@ -130,10 +130,11 @@ def _transfer(response: Any) -> tuple[int, int]:
 
 def test_bytes_for_a_first_and_a_next_query(built_site: BuiltSite, new_context: Any):
     """What the search costs a phone: everything under /pagefind/ fetched until the first query is
-    answered (Pagefind's code and WebAssembly, filter lists, the index chunks, the fragments of
-    the results shown) must stay under 150 KB; a next query fetches only what it has not seen."""
+    answered (Pagefind's code and WebAssembly, the index chunks, the fragments of the results
+    shown; the filter lists wait until the filter panel is opened) must stay under 150 KB; a next
+    query fetches only what it has not seen."""
     _demo_only(built_site)
-    page = new_context().new_page()
+    page = new_context(**PHONE).new_page()
     seen: list[tuple[str, int, int]] = []
     page.on("response", lambda r: seen.append((r.url, *_transfer(r))) if "/pagefind/" in r.url else None)
     page.goto(built_site.url("/search.html"))

@@ -8,7 +8,7 @@ One release's files (``site/data/releases/<YYYY-MM-DD>/``, the same files at ``s
     xlsx/<table>.xlsx        Chinese column labels, dates as dates, a 字段说明 sheet
     parquet/<table>.parquet  written by DuckDB: dates as DATE, decimals as DECIMAL
     ndjson/<table>.ndjson    one JSON object a line
-    open-approvals.sqlite    every table, foreign keys, FTS5 (trigram) on item names and conditions
+    open-approvals.sqlite    every table, foreign keys, FTS5 (jieba words) on item names and conditions
     items.nested.json        the items as the export contract describes them
     changes.json             what changed since the previous release (pipeline.history)
     contract/                the export contract's JSON Schema and OpenAPI

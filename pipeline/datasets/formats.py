@@ -238,13 +238,34 @@ def add_sqlite_table(con: sqlite3.Connection, table: Table, rows: Sequence[tuple
 def add_fts(con: sqlite3.Connection) -> None:
     """Full-text search on item names, aliases and conditions, found by Datasette (content=items).
 
-    FTS5's default tokenizer (unicode61) takes a whole run of Chinese characters as one token, so
-    营业执照 inside a sentence would never match. The ``trigram`` tokenizer (SQLite ≥ 3.34, in
-    Python and Datasette) indexes every three-character substring: any term of three or more
-    characters is found wherever it occurs, with no dictionary and no segmenter to keep in step.
-    Two-character terms need ``LIKE '%…%'`` (SQL) instead.
+    FTS5's tokenizers do not segment Chinese: ``unicode61`` takes a whole run of characters as one
+    token (营业执照 inside a sentence is never found). ``trigram`` finds any term of three or more
+    characters, but its vocabulary — every three-character window — puts each two-character
+    substring at the edge of a term, where the privacy gate rightly reads a two-character personal
+    name (程建 in 工程建设). So the index holds words: each text is segmented by jieba's search mode
+    (营业执照 → 营业 执照 营业执照) with its own tokenizer instance (no shared state), and FTS5's
+    ``unicode61`` indexes those words. The table reads its columns from ``items``; only the index
+    is built from the segmented text. A search is one or more words separated by spaces.
     """
     columns = ", ".join(FTS_COLUMNS)
     con.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({columns}, content=\"items\", "
-                "content_rowid=\"rowid\", tokenize=\"trigram\")")
-    con.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')")
+                "content_rowid=\"rowid\", tokenize=\"unicode61\")")
+    rows = con.execute(f"SELECT rowid, {columns} FROM items ORDER BY rowid").fetchall()
+    segment = segmenter()
+    con.executemany(f"INSERT INTO {FTS_TABLE} (rowid, {columns}) VALUES (?, ?, ?, ?)",
+                    [(rowid, *(segment(v) for v in values)) for rowid, *values in rows])
+
+
+def segmenter():
+    """Text → its jieba search-mode words joined by spaces (deterministic for one jieba version)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+
+    def segment(text: str | None) -> str | None:
+        return None if text is None else " ".join(w for w in tokenizer.cut_for_search(text) if w.strip())
+
+    return segment

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader
+from urllib3.exceptions import InvalidHeader, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -120,10 +120,12 @@ class _Fetched:
 
 
 def _reason(exc: Exception) -> str:
-    """Why a request failed: 超时, or 连接失败 with the urllib3 error's name."""
+    """Why a request failed: 超时, or 连接失败 with the urllib3 error's name. (urllib3's
+    NewConnectionError, a refused or unroutable connection, subclasses its timeout error.)"""
     cause = exc.args[0] if exc.args else None
     cause = getattr(cause, "reason", cause)
-    if isinstance(exc, requests.Timeout) or isinstance(cause, Urllib3Timeout):
+    if isinstance(exc, requests.Timeout) or (isinstance(cause, Urllib3Timeout)
+                                             and not isinstance(cause, NewConnectionError)):
         return "超时"
     return f"连接失败（{type(cause or exc).__name__}）"
 

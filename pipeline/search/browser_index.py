@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.search.documents import FILTERS, SearchDocument
+from pipeline.search.pagefind_order import order_filters
 from pipeline.search.text import QUOTES, STOPWORDS, to_simplified
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def build_browser_index(documents: list[SearchDocument], site: Path) -> Path:
         write_document_pages(documents, Path(folder))
         run_pagefind(Path(folder), bundle)
     prune_bundle(bundle)
+    order_filters(bundle)
     config = search_config(documents)
     (bundle / CONFIG).write_text(json.dumps(config, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     return bundle

@@ -127,7 +127,7 @@ def query_words(text: str) -> list[tuple[str, int, int]]:
 
 # ---------------------------------------------------------------- pinyin
 
-MAX_RUN = 6
+MAX_RUN = 4
 """Pinyin is given for every run of up to this many consecutive words of a name."""
 MIN_INITIALS = 3
 

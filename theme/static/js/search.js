@@ -23,7 +23,7 @@ const filterPanel = document.getElementById("search-filters");
 const moreButton = document.getElementById("search-more");
 const base = form.dataset.pagefind;
 const PAGE = 10;
-const RERANK = 12;
+const RERANK = 10;
 const LOCAL_COUNT = 40;
 const MIN_COVERAGE = 0.5;
 const FIRST_VARIANTS = ["新办", "首次", "设立"];
@@ -313,8 +313,18 @@ function remember(query, filters) {
   history.replaceState(null, "", `${location.pathname}${search ? "?" + search : ""}`);
 }
 
+let filtersLoaded = null;
+
+function loadFilters() {
+  // The filter lists (a few KB): without them results carry no counts. Loaded when the filter
+  // panel is open — on a phone it starts closed, so a first query does not pay for them.
+  filtersLoaded ||= load().then((pf) => pf.filters());
+  return filtersLoaded;
+}
+
 async function run() {
   const current = ++generation;
+  if (filterPanel.open || Object.keys(chosenFilters()).length) await loadFilters();
   const query = input.value.trim().slice(0, 100);
   const filters = chosenFilters();
   remember(query, filters);
@@ -322,7 +332,7 @@ async function run() {
     list.replaceChildren();
     statusLine.textContent = "";
     moreButton.hidden = true;
-    drawFilters((await load().then((pf) => pf.filters())) || {}, filters);
+    filterBox.replaceChildren();
     return;
   }
   statusLine.textContent = "正在搜索…";
@@ -368,6 +378,9 @@ function start() {
   });
   input.addEventListener("input", debounce(() => run().catch(fail), 250));
   filterBox.addEventListener("change", () => run().catch(fail));
+  filterPanel.addEventListener("toggle", () => {
+    if (filterPanel.open && !filtersLoaded) run().catch(fail);
+  });
   moreButton.addEventListener("click", () => showMore().catch(fail));
   load()
     .then(() => {

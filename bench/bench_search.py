@@ -1,0 +1,330 @@
+"""Benchmark both search indexes at scale (not part of ``make test``).
+
+    .venv/bin/python bench/bench_search.py --items 5000 20000 --workdir /tmp/bench-search
+
+For each size: a synthetic export (``bench/scale_export.py``) → release data → search documents;
+then, each in its own process so that peak memory is its own:
+
+* the **server index** (Whoosh): full build, related items, an **incremental** update after 1% of
+  the items change (plus a few removed and added) against a full rebuild of the same documents;
+* the **browser index** (Pagefind extended, the CLI over the documents' pages);
+* **query latency** of the server index over ``tests/relevance.yaml`` (CPU time per query, and
+  wall time; a cold pass and a warm pass);
+* **bytes a browser downloads** for a first and the next queries: the demo site's search page
+  and theme, with this size's Pagefind bundle, in headless Chromium; text files are counted both
+  as served and gzip-compressed (as any production web server sends them).
+
+Results go to ``bench/out/search-<time>.json`` and are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PYTHON = sys.executable
+OUT = ROOT / "bench" / "out"
+RELEVANCE = ROOT / "tests" / "relevance.yaml"
+BYTES_QUERIES = ("营业执照", "开饭店", "结婚登记", "yyzz")
+
+
+def run_child(code: str, *args: str) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter; its last stdout line is JSON. Adds the child's peak
+    RSS (wait4) and wall time."""
+    started = time.perf_counter()
+    process = subprocess.Popen([PYTHON, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    out, err = process.communicate()
+    _, status, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
+    if process.returncode:
+        raise RuntimeError(f"child failed ({process.returncode}):\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["wall_s"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+PREAMBLE = """
+import json, resource, sys, time
+from pathlib import Path
+def peak_mib():
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+"""
+
+DOCUMENTS = PREAMBLE + """
+from pipeline.search.documents import build_documents
+from pipeline.search.steps import write_documents
+from pipeline.search.synonyms import load_synonyms
+started = time.perf_counter()
+docs = build_documents(Path(sys.argv[1]), load_synonyms())
+write_documents(Path(sys.argv[2]), docs)
+print(json.dumps({"documents": len(docs), "seconds": round(time.perf_counter() - started, 2),
+                  "peak_mib": peak_mib()}))
+"""
+
+SERVER = PREAMBLE + """
+from pipeline.search.server_index import build_server_index
+from pipeline.search.steps import RELATED, read_documents, related_items
+from pipeline.search.synonyms import load_synonyms
+from pipeline.release import dump_json
+folder, previous = Path(sys.argv[1]), (Path(sys.argv[2]) if sys.argv[2] != "-" else None)
+docs = read_documents(folder)
+started = time.perf_counter()
+stats = build_server_index(docs, folder, load_synonyms(), previous)
+index_s = time.perf_counter() - started
+related = related_items(folder, docs) if sys.argv[3] == "related" else {}
+if related:
+    (folder / RELATED).write_text(dump_json(related), encoding="utf-8")
+size = sum(p.stat().st_size for p in (folder / "whoosh").iterdir())
+print(json.dumps({"mode": stats.mode, "reindexed": stats.reindexed, "deleted": stats.deleted,
+                  "unchanged": stats.unchanged, "index_s": round(index_s, 2),
+                  "related_s": round(time.perf_counter() - started - index_s, 2),
+                  "index_mib": round(size / 2**20, 1), "peak_mib": peak_mib()}))
+"""
+
+LATENCY = PREAMBLE + """
+import statistics
+from pipeline.search.relevance import load_cases
+from pipeline.search.server_index import ServerIndex
+started = time.perf_counter()
+index = ServerIndex(Path(sys.argv[1]))
+index.search("预热")  # jieba and OpenCC load on first use
+open_s = time.perf_counter() - started
+queries = [c.query for c in load_cases(Path(sys.argv[2]))]
+def one_pass():
+    cpu, wall = [], []
+    for q in queries:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        index.search(q)
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    return cpu, wall
+def pct(values, p):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))], 1)
+result = {"open_s": round(open_s, 2), "queries": len(queries)}
+for label in ("cold", "warm"):
+    cpu, wall = one_pass()
+    result[label] = {"cpu_p50_ms": pct(cpu, 50), "cpu_p95_ms": pct(cpu, 95),
+                     "wall_p50_ms": pct(wall, 50), "wall_p95_ms": pct(wall, 95),
+                     "cpu_max_ms": pct(cpu, 100)}
+result["peak_mib"] = peak_mib()
+print(json.dumps(result))
+"""
+
+
+def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
+    """Pagefind over the documents' pages; the binary's own peak RSS (wait4)."""
+    from pipeline.search.browser_index import (
+        CONFIG,
+        pagefind_binary,
+        prune_bundle,
+        search_config,
+        write_document_pages,
+    )
+    from pipeline.search.steps import read_documents
+
+    docs = read_documents(documents_folder)
+    bundle = site / "pagefind"
+    shutil.rmtree(bundle, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as pages:
+        started = time.perf_counter()
+        write_document_pages(docs, Path(pages))
+        pages_s = time.perf_counter() - started
+        process = subprocess.Popen([str(pagefind_binary()), "--site", pages, "--output-path",
+                                    str(bundle), "--force-language", "zh-cn", "--quiet"])
+        _, status, usage = os.wait4(process.pid, 0)
+        index_s = time.perf_counter() - started - pages_s
+    if status:
+        raise RuntimeError(f"pagefind failed: {status}")
+    prune_bundle(bundle)
+    (bundle / CONFIG).write_text(json.dumps(search_config(docs), ensure_ascii=False), encoding="utf-8")
+    files = [p for p in bundle.rglob("*") if p.is_file()]
+    return {"pages_s": round(pages_s, 2), "index_s": round(index_s, 2),
+            "peak_mib": round(usage.ru_maxrss / 1024, 1),
+            "bundle_mib": round(sum(p.stat().st_size for p in files) / 2**20, 1),
+            "files": len(files), "index_chunks": len(list((bundle / "index").iterdir()))}
+
+
+def browser_bytes(site: Path, demo_site: Path) -> dict[str, Any]:
+    """The demo's search page and theme with this size's bundle; bytes per query in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.serve import make_server
+
+    for part in ("search.html", "theme"):
+        target = site / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        (shutil.copytree if (demo_site / part).is_dir() else shutil.copyfile)(demo_site / part, target)
+    server = make_server(site, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    results: list[dict[str, Any]] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            seen: list[tuple[int, int]] = []
+
+            def on_response(response: Any) -> None:
+                if "/pagefind/" not in response.url:
+                    return
+                body = response.body() if response.ok else b""
+                text = response.headers.get("content-type", "").startswith(("text/", "application/json"))
+                seen.append((len(body), len(gzip.compress(body, 6)) if text else len(body)))
+
+            page.on("response", on_response)
+            page.goto(f"{base}/search.html")
+            for query in BYTES_QUERIES:
+                started = time.perf_counter()
+                page.fill("#search-q", query)
+                page.press("#search-q", "Enter")
+                page.wait_for_function(
+                    "q => { const t = document.querySelector('#search-status').textContent;"
+                    " return t.includes('“' + q + '”') && !t.includes('正在'); }", arg=query)
+                page.wait_for_load_state("networkidle")
+                results.append({"query": query, "bytes": sum(s[0] for s in seen),
+                                "bytes_gzip": sum(s[1] for s in seen), "requests": len(seen),
+                                "seconds": round(time.perf_counter() - started, 2),
+                                "status": page.locator("#search-status").inner_text()})
+                seen.clear()
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return {"queries": results}
+
+
+def change_one_percent(data: Path, out: Path) -> dict[str, int]:
+    """A next release: 1% of the items renamed, 10 removed, 10 added (copies under new codes)."""
+    shutil.copytree(data, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("files"))
+    items = json.loads((out / "items.json").read_text(encoding="utf-8"))
+    step = max(1, len(items) // max(1, len(items) // 100))
+    changed = 0
+    for i in range(0, len(items), step):
+        items[i]["name"] = items[i]["name"] + "（调整）"
+        changed += 1
+    removed = items[-10:]
+    items = items[:-10]
+    added = [dict(item, impl_code=item["impl_code"][:-3] + "9" + item["impl_code"][-2:],
+                  name=item["name"] + "（新增）") for item in removed]
+    (out / "items.json").write_text(json.dumps(items + added, ensure_ascii=False), encoding="utf-8")
+    return {"renamed": changed, "removed": len(removed), "added": len(added)}
+
+
+def release_data(n: int, work: Path) -> Path:
+    from bench.scale_export import write_scaled_export
+    from pipeline.build import validate_export
+    from pipeline.release import write_release_data
+
+    export, data = work / "export", work / "data"
+    if not (data / "items.json").is_file():
+        write_scaled_export(export, n)
+        catalogue, report = validate_export(str(export))
+        write_release_data(data, catalogue, report)
+    return data
+
+
+def bench_size(n: int, work: Path, demo_site: Path) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    data = release_data(n, work)
+    search, site = work / "search", work / "site"
+    shutil.rmtree(search, ignore_errors=True)
+    result: dict[str, Any] = {"items": n}
+    result["documents"] = run_child(DOCUMENTS, str(data), str(search))
+    print(f"[{n}] documents: {result['documents']}", flush=True)
+    result["server_full"] = run_child(SERVER, str(search), "-", "related")
+    print(f"[{n}] server index: {result['server_full']}", flush=True)
+    result["browser"] = pagefind_build(search, site)
+    print(f"[{n}] browser index: {result['browser']}", flush=True)
+    result["latency"] = run_child(LATENCY, str(search), str(RELEVANCE))
+    print(f"[{n}] latency: {result['latency']}", flush=True)
+    if demo_site.is_dir():
+        result["bytes"] = browser_bytes(site, demo_site)
+        print(f"[{n}] bytes: {result['bytes']}", flush=True)
+    # The next release: incremental update against a full rebuild of the same documents.
+    next_data, next_search = work / "data-next", work / "search-next"
+    result["change"] = change_one_percent(data, next_data)
+    for folder in (next_search, work / "search-full"):
+        shutil.rmtree(folder, ignore_errors=True)
+        run_child(DOCUMENTS, str(next_data), str(folder))
+    result["server_incremental"] = run_child(SERVER, str(next_search), str(search), "no-related")
+    result["server_rebuild"] = run_child(SERVER, str(work / "search-full"), "-", "no-related")
+    print(f"[{n}] incremental: {result['server_incremental']} vs full: {result['server_rebuild']}",
+          flush=True)
+    return result
+
+
+def demo_search_site(work: Path) -> Path:
+    """A built demo site (for the search page and theme)."""
+    site = work / "demo-site"
+    if not (site / "current" / "site" / "search.html").is_file():
+        subprocess.run([PYTHON, "-m", "pipeline.cli", "build", "--export",
+                        str(ROOT / "examples" / "demo-export"), "--site", str(site)],
+                       cwd=ROOT, check=True, capture_output=True)
+    return site / "current" / "site"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = ["| items | documents s | Whoosh full s (peak MiB) | related s | Pagefind s (peak MiB) | "
+            "incremental s (re-indexed) vs full s | query CPU p50/p95 ms (wall) | first query KB gz (raw) | next query KB gz |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lat = r["latency"]["cold"]
+        first = r.get("bytes", {}).get("queries", [{}])
+        nxt = first[1:] if len(first) > 1 else [{}]
+        rows.append(
+            f"| {r['items']:,} | {r['documents']['seconds']} | {r['server_full']['index_s']} "
+            f"({r['server_full']['peak_mib']}) | {r['server_full']['related_s']} | "
+            f"{r['browser']['index_s']} ({r['browser']['peak_mib']}) | "
+            f"{r['server_incremental']['index_s']} ({r['server_incremental']['reindexed']}) vs "
+            f"{r['server_rebuild']['index_s']} | {lat['cpu_p50_ms']}/{lat['cpu_p95_ms']} "
+            f"({lat['wall_p50_ms']}/{lat['wall_p95_ms']}) | "
+            f"{first[0].get('bytes_gzip', 0) / 1000:.0f} ({first[0].get('bytes', 0) / 1000:.0f}) | "
+            f"{max(q.get('bytes_gzip', 0) for q in nxt) / 1000:.0f} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, nargs="+", default=[5000, 20000])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-search")
+    parser.add_argument("--bytes-only", action="store_true",
+                        help="only measure browser bytes again, on the bundles of an earlier run")
+    args = parser.parse_args(argv)
+    demo_site = demo_search_site(args.workdir)
+    if args.bytes_only:
+        for n in args.items:
+            print(json.dumps({"items": n, **browser_bytes(args.workdir / f"n{n}" / "site", demo_site)},
+                             ensure_ascii=False))
+        return 0
+    results = []
+    for n in args.items:
+        results.append(bench_size(n, args.workdir / f"n{n}", demo_site))
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    record = {"started": stamp, "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+              "nproc": os.cpu_count(), "loadavg": os.getloadavg(), "results": results}
+    (OUT / f"search-{stamp}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), "utf-8")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
