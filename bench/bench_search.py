@@ -44,13 +44,12 @@ BYTES_QUERIES = ("营业执照", "开饭店", "结婚登记", "yyzz")
 
 
 def run_child(code: str, *args: str) -> dict[str, Any]:
-    """Run ``code`` in a fresh interpreter; its last stdout line is JSON. Adds the child's peak
-    RSS (wait4) and wall time."""
+    """Run ``code`` in a fresh interpreter; its last stdout line is JSON (with its own peak RSS,
+    VmHWM). Adds the wall time."""
     started = time.perf_counter()
     process = subprocess.Popen([PYTHON, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     out, err = process.communicate()
-    _, status, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
     if process.returncode:
         raise RuntimeError(f"child failed ({process.returncode}):\n{err[-3000:]}")
     result = json.loads(out.strip().splitlines()[-1])
@@ -62,7 +61,10 @@ PREAMBLE = """
 import json, resource, sys, time
 from pathlib import Path
 def peak_mib():
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec from the parent.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
 """
 
 DOCUMENTS = PREAMBLE + """
@@ -127,6 +129,14 @@ print(json.dumps(result))
 """
 
 
+def _vm_hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
+
+
 def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
     """Pagefind over the documents' pages; the binary's own peak RSS (wait4)."""
     from pipeline.search.browser_index import (
@@ -146,8 +156,13 @@ def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
         write_document_pages(docs, Path(pages))
         pages_s = time.perf_counter() - started
         process = subprocess.Popen([str(pagefind_binary()), "--site", pages, "--output-path",
-                                    str(bundle), "--force-language", "zh-cn", "--quiet"])
-        _, status, usage = os.wait4(process.pid, 0)
+                                    str(bundle), "--force-language", "zh-cn", "--quiet"],
+                                   stderr=subprocess.DEVNULL)
+        peak = 0
+        while process.poll() is None:  # VmHWM of the binary itself (see peak_mib)
+            peak = max(peak, _vm_hwm(process.pid))
+            time.sleep(0.05)
+        status = process.returncode
         index_s = time.perf_counter() - started - pages_s
     if status:
         raise RuntimeError(f"pagefind failed: {status}")
@@ -155,7 +170,7 @@ def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
     (bundle / CONFIG).write_text(json.dumps(search_config(docs), ensure_ascii=False), encoding="utf-8")
     files = [p for p in bundle.rglob("*") if p.is_file()]
     return {"pages_s": round(pages_s, 2), "index_s": round(index_s, 2),
-            "peak_mib": round(usage.ru_maxrss / 1024, 1),
+            "peak_mib": round(peak / 1024, 1),
             "bundle_mib": round(sum(p.stat().st_size for p in files) / 2**20, 1),
             "files": len(files), "index_chunks": len(list((bundle / "index").iterdir()))}
 
@@ -228,16 +243,24 @@ def change_one_percent(data: Path, out: Path) -> dict[str, int]:
     return {"renamed": changed, "removed": len(removed), "added": len(added)}
 
 
-def release_data(n: int, work: Path) -> Path:
-    from bench.scale_export import write_scaled_export
-    from pipeline.build import validate_export
-    from pipeline.release import write_release_data
+RELEASE_DATA = PREAMBLE + """
+from bench.scale_export import write_scaled_export
+from pipeline.build import validate_export
+from pipeline.release import write_release_data
+export, data = Path(sys.argv[1]), Path(sys.argv[2])
+write_scaled_export(export, int(sys.argv[3]))
+catalogue, report = validate_export(str(export))
+write_release_data(data, catalogue, report)
+print(json.dumps({"items": len(catalogue.items)}))
+"""
 
+
+def release_data(n: int, work: Path) -> Path:
+    """The scaled export's release data, made in a child process: the benchmark's own process
+    stays small, so that the children's memory is theirs."""
     export, data = work / "export", work / "data"
     if not (data / "items.json").is_file():
-        write_scaled_export(export, n)
-        catalogue, report = validate_export(str(export))
-        write_release_data(data, catalogue, report)
+        run_child(RELEASE_DATA, str(export), str(data), str(n))
     return data
 
 

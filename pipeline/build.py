@@ -198,7 +198,7 @@ def step_gates(ctx: BuildContext) -> None:
 
 
 def step_privacy_gate(ctx: BuildContext) -> None:
-    privacy_gate(ctx.staging, ctx.catalogue, ctx.result.outcomes)
+    privacy_gate(ctx.staging, ctx.catalogue, ctx.result.outcomes, ctx.live)
 
 
 def step_publish(ctx: BuildContext) -> None:
@@ -290,13 +290,17 @@ def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, A
     return source_options
 
 
-def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None) -> None:
-    """Scan every published file (site and data) for personal identifiers; any hit refuses."""
-    from pipeline.pii import PiiScanner
+def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None,
+                 live: Path | None = None) -> None:
+    """Scan every published file (site and data) for personal identifiers; any hit refuses.
+    Files hard-linked from the live release (earlier dated datasets) were scanned when they were
+    first published and are skipped."""
+    from pipeline.pii import PiiScanner, published_files
 
     scanner = PiiScanner(outcomes.intake.personal_values if outcomes else set(), public_numbers(catalogue))
+    published = published_files(live)
     for part in ("site", "data"):
-        scanner.check(staging / part)
+        scanner.check(staging / part, published)
     check_search_privacy(scanner, staging)
 
 

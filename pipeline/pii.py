@@ -668,10 +668,12 @@ class PiiScanner:
 
     # ------------------------------------------------------------ the release
 
-    def scan_release(self, root: Path) -> list[Hit]:
+    def scan_release(self, root: Path, published: frozenset[tuple[int, int]] = frozenset()) -> list[Hit]:
         """Every hit in every file under ``root`` (symbolic links followed once), each file read
         as text by the reader its content calls for. A file that cannot be read, for whatever
-        reason, is an ``unscannable`` hit: only the exception's type is kept, never its message."""
+        reason, is an ``unscannable`` hit: only the exception's type is kept, never its message.
+        Files in ``published`` ((device, inode) pairs) are hard links to files of the live
+        release, scanned when they were first published, and are not read again."""
         root = Path(root)
         if not root.is_dir():
             raise ConfigurationError(f"要检查的发布目录不存在：{root}")
@@ -690,15 +692,15 @@ class PiiScanner:
                 place = _Place(relative)
                 self._scan_name(path.relative_to(root).as_posix(), place, "文件名", hits)
                 try:
-                    if path.is_file():
+                    if path.is_file() and _identity(path) not in published:
                         self._scan_path(path, path.name, place, hits, 0)
                 except Exception as error:  # fail closed; the message may hold data
                     hits.add(relative, UNSCANNABLE, "", f"无法读取（{type(error).__name__}）")
         return hits.hits
 
-    def check(self, root: Path) -> None:
+    def check(self, root: Path, published: frozenset[tuple[int, int]] = frozenset()) -> None:
         """Raise :class:`PiiFound` when :meth:`scan_release` finds anything under ``root``."""
-        hits = self.scan_release(root)
+        hits = self.scan_release(root, published)
         if hits:
             raise PiiFound(hits)
 
@@ -1128,6 +1130,18 @@ def _inflate(data, start: int) -> bytes:
 
 
 # ---------------------------------------------------------------- entry points
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
+def published_files(release: Path | None) -> frozenset[tuple[int, int]]:
+    """(device, inode) of every regular file of a published release."""
+    if release is None:
+        return frozenset()
+    return frozenset(_identity(p) for p in release.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def scan_release(root: Path, personal_values: Iterable[str], allow: Iterable[str] = ()) -> list[Hit]:

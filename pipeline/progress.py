@@ -11,7 +11,7 @@ from typing import Any, TextIO
 STEP_LABELS = {
     "extract_and_validate": "抽取与校验", "outcomes": "办件统计与匿名化", "write_release_data": "写发布数据",
     "history": "变更记录", "datasets": "开放数据", "render_site": "生成网站", "search_index": "搜索索引",
-    "check_site": "检查页面数", "gates": "发布检查", "privacy_gate": "隐私检查", "publish": "原子发布",
+    "check_site": "检查页面数", "check_datasets": "检查开放数据", "gates": "发布检查", "privacy_gate": "隐私检查", "publish": "原子发布",
 }
 
 

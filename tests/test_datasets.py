@@ -330,3 +330,22 @@ def test_frictionless_validate_passes_on_the_built_demo(tmp_path):
     assert check.returncode == 0 and report["valid"], check.stdout[:2000]
     assert {t["name"]: t["stats"]["rows"] for t in report["tasks"]}["items"] == 204
     assert subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=latest, capture_output=True).returncode == 0
+
+
+def test_the_gate_refuses_a_tampered_or_invalid_dataset(latest, tmp_path):
+    import shutil
+
+    from pipeline.datasets.check import check_datasets
+    from pipeline.errors import DatasetInvalid
+
+    copy = tmp_path / "site/data/latest"
+    shutil.copytree(latest.resolve(), copy)
+    check_datasets(tmp_path / "site")  # the untouched copy passes
+    items = copy / "csv/items.csv"
+    items.write_text(items.read_text("utf-8").replace(",in_force,", ",gone,", 1), encoding="utf-8")
+    (copy / "extra.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(DatasetInvalid) as refused:
+        check_datasets(tmp_path / "site")
+    message = str(refused.value)
+    assert "csv/items.csv：与 SHA256SUMS 不符" in message and "extra.txt：未列入 SHA256SUMS" in message
+    assert 'constraint "enum"' in message

@@ -81,3 +81,15 @@ def test_browser_index_relevance(built_site: BuiltSite, new_context: Any):
     print(f"browser index: {scores}")
     assert errors == []
     assert scores["success_at_5"] >= BROWSER_MIN_SUCCESS_AT_5, f"{scores}\n{failures(outcomes)}"
+
+
+def test_item_pages_show_related_items(built_site: BuiltSite):
+    """Each item page lists related items from the server index (the other variants first)."""
+    _demo_only(built_site)
+    html = (built_site.root / "items" / "113101130024810127400000101.html").read_text("utf-8")
+    section = html[html.index('<section id="related"'):]
+    section = section[:section.index("</section>")]
+    assert "<h2>相关事项</h2>" in section
+    for variant in ("食品经营许可（变更）", "食品经营许可（延续）", "食品经营许可（注销）"):
+        assert variant in section
+    assert "113101130024810127400000101.html" not in section  # not itself

@@ -69,6 +69,7 @@ PINYIN_BOOST = 6.0
 MAX_EXPANSIONS = 64
 """At most this many pinyin terms stand for one Latin query (its prefixes and slips)."""
 RELATED_MAX_DF = 500
+MAX_GROUPS = 8
 RERANK_WINDOW = 30
 """Results are re-ranked (variant nudge) within the first this many of Whoosh's order."""
 FIRST_VARIANTS = ("新办", "首次", "设立")
@@ -520,16 +521,11 @@ class ServerIndex:
         """Documents that cover enough of the query (or match it exactly) and pass the filters."""
         if not plan.groups:
             return frozenset()
-        total = sum(g.weight for g in plan.groups) or 1.0
-        coverage: dict[int, float] = {}
-        for group in plan.groups:
-            if group.weight == 0.0:  # Latin words next to pinyin: any match will do
-                coverage.update(dict.fromkeys(self._group_docs(group) - coverage.keys(), 0.0))
-                continue
-            for docnum in self._group_docs(group):
-                coverage[docnum] = coverage.get(docnum, 0.0) + group.weight
-        need = total * MIN_COVERAGE - 1e-9
-        allowed = {d for d, w in coverage.items() if w >= need or plan.pinyin}
+        sets = [(self._group_docs(g), g.weight) for g in plan.groups]
+        if plan.pinyin:  # pinyin or Latin words: any match will do
+            allowed = set().union(*(docs for docs, _ in sets))
+        else:
+            allowed = set(_covering(sets, sum(w for _, w in sets) * MIN_COVERAGE - 1e-9))
         for clause in plan.bonus[:2]:
             allowed |= self._clause_docs(clause)
         for key, values in filters.items():
@@ -619,6 +615,26 @@ class ServerIndex:
             if self._keys is None:
                 self._keys = {f["key"]: n for n, f in self._searcher.iter_docs()}
         return self._keys.get(key)
+
+
+def _covering(sets: list[tuple[frozenset[int], float]], need: float) -> frozenset[int]:
+    """Documents in groups whose weights add up to ``need``: the union, over the smallest
+    combinations of groups that reach it, of their intersection — set operations in C instead
+    of a count per document (a common word is in thousands of documents)."""
+    if len(sets) > MAX_GROUPS:  # a long query: its longest words decide
+        sets = sorted(sets, key=lambda s: -s[1])[:MAX_GROUPS]
+        need = min(need, sum(w for _, w in sets) * MIN_COVERAGE)
+    found: set[int] = set()
+    minimal: list[int] = []
+    for size in range(1, len(sets) + 1):
+        for combination in itertools.combinations(range(len(sets)), size):
+            mask = sum(1 << i for i in combination)
+            if any(m & mask == m for m in minimal):
+                continue  # a smaller combination already reached the weight
+            if sum(sets[i][1] for i in combination) >= need:
+                minimal.append(mask)
+                found |= frozenset.intersection(*(sets[i][0] for i in combination))
+    return frozenset(found)
 
 
 def _variant_factor(name: str, text: str) -> float:
