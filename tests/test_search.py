@@ -6,6 +6,7 @@ the file runs in seconds; the relevance set is in ``test_search_relevance.py``."
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import threading
@@ -393,3 +394,23 @@ def test_search_command_json_and_filters(site: Path, capsys):
     out = capsys.readouterr().out
     assert "结婚登记" in out and MARRIAGE in out
     assert main(["search", "x" * 101, "--site", str(site)]) == 2
+
+
+def test_pagefind_bundles_of_the_same_documents_are_byte_identical(docs, tmp_path: Path):
+    """Pagefind writes filter values in hash-map order; pagefind_order makes them stable."""
+    for name in ("a", "b"):
+        browser_index.build_browser_index(docs, tmp_path / name)
+    tree = {name: {p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
+                   for p in sorted((tmp_path / name).rglob("*")) if p.is_file()} for name in ("a", "b")}
+    assert tree["a"] == tree["b"]
+    assert not any(name.startswith("pagefind/pagefind-ui") for name in tree["a"])  # unused, not published
+
+
+def test_cbor_round_trip_of_the_subset_pagefind_uses():
+    from pipeline.search import pagefind_order
+
+    value = ["1.5.2", [["zh-cn_abc1234", 390], ["个人", [0, 1, 2, 70000]]], {"k": None, "t": True},
+             -5, b"\x00\xff", 2**40]
+    raw = gzip.decompress(pagefind_order.pack(value))
+    assert raw.startswith(pagefind_order.MAGIC)
+    assert pagefind_order._decode(raw, len(pagefind_order.MAGIC)) == (value, len(raw))

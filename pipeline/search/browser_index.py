@@ -7,10 +7,11 @@ It is run as a command over a folder — its Python API feeds records one by one
 The folder is not the site: each search document becomes one small page at its own URL
 (``items/<impl_code>.html``), holding exactly what the document says is searchable, with weights
 (name 10, aliases 7, colloquial keywords 6, pinyin 5, body 1; plus the name, aliases and keywords
-character by character, see :func:`characters`), filters and the meta a result shows. So the browser index and the server index are built from the same documents, and a
-result links to the real page. The bundle is written to ``site/pagefind/``, next to two small
-files the search page reads: ``search-config.json`` (filter names, the trad→simp map for the
-characters that are searchable, stop words).
+character by character, see :func:`characters`), filters and the meta a result shows. So the
+browser index and the server index are built from the same documents, and a result links to the
+real page. The bundle is written to ``site/pagefind/`` with ``search-config.json`` beside it
+(filter names, stop words, quotes, and the trad→simp map for the searchable characters); its
+filter files are put in a stable order (``pagefind_order.py``) so that a build is reproducible.
 """
 
 from __future__ import annotations

@@ -316,8 +316,9 @@ function remember(query, filters) {
 let filtersLoaded = null;
 
 function loadFilters() {
-  // The filter lists (a few KB): without them results carry no counts. Loaded when the filter
-  // panel is open — on a phone it starts closed, so a first query does not pay for them.
+  // The filter lists: without them results carry no counts. They list every page per value, so
+  // they grow with the site (a few KB for the demo, hundreds of KB at 20,000 items): they are
+  // loaded when the filter panel is opened (it starts closed), not for every first query.
   filtersLoaded ||= load().then((pf) => pf.filters());
   return filtersLoaded;
 }
@@ -332,7 +333,8 @@ async function run() {
     list.replaceChildren();
     statusLine.textContent = "";
     moreButton.hidden = true;
-    filterBox.replaceChildren();
+    if (filterPanel.open) drawFilters(await loadFilters(), filters); // browse by filter alone
+    else filterBox.replaceChildren();
     return;
   }
   statusLine.textContent = "正在搜索…";
@@ -369,7 +371,7 @@ function fail(error) {
 function start() {
   document.getElementById("search-nojs")?.setAttribute("hidden", "");
   app.hidden = false;
-  if (window.matchMedia("(max-width: 40em)").matches) filterPanel.open = false;
+  if (new URLSearchParams(location.search).toString().match(/(^|&)(department|type|audience|online|free|visits)=/)) filterPanel.open = true;
   const params = new URLSearchParams(location.search);
   input.value = params.get("q") || "";
   form.addEventListener("submit", (event) => {
