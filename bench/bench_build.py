@@ -105,9 +105,14 @@ BUILD_WRAPPER = r"""
 # With BENCH_TOLERATE_PRIVACY_GATE=1, a privacy gate that refuses (PiiFound) is reported on a
 # BENCH_PRIVACY_GATE_REFUSED line and the build goes on to publish, so that the whole build is
 # still timed; the benchmark records the refusal.
-import json, os, sys, time
+import json, os, resource, sys, time
 import pipeline.build as build
-cpu = {}
+cpu, rss = {}, {}
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        now = int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    return {"now": round(now, 1), "peak": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 tolerate = os.environ.get("BENCH_TOLERATE_PRIVACY_GATE") == "1"
 
 def measured(name, action):
@@ -124,6 +129,7 @@ def measured(name, action):
                 flush=True)
         finally:
             cpu[name] = round(time.process_time() - started, 3)
+            rss[name] = rss_mib()
     return run
 
 steps = getattr(build, "STEPS", ())
@@ -135,6 +141,7 @@ elif hasattr(build, "_timed"):
 from pipeline.cli import main
 code = main(sys.argv[1:])
 print("BENCH_CPU " + json.dumps(cpu), flush=True)
+print("BENCH_RSS " + json.dumps(rss), flush=True)
 sys.exit(code)
 """
 
@@ -151,12 +158,15 @@ def bench_ours(export: Path, work: Path, n: int, tolerate_gate: bool = True) -> 
     summary = next(json.loads(line) for line in text.splitlines() if line.startswith('{"release"'))
     step_cpu = next((json.loads(line[len("BENCH_CPU "):]) for line in text.splitlines()
                      if line.startswith("BENCH_CPU ")), {})
+    step_rss = next((json.loads(line[len("BENCH_RSS "):]) for line in text.splitlines()
+                     if line.startswith("BENCH_RSS ")), {})
     timings = summary["timings"]
     if summary["pages"] != n:
         raise RuntimeError(f"ours: {summary['pages']} item pages, expected {n}")
     render = timings["render_site"]
     render_cpu = step_cpu.get("render_site")
     return {**run, "item_pages": summary["pages"], "timings": timings, "step_cpu_s": step_cpu,
+            "rss_mib_after_step": step_rss,
             "privacy_gate_refused": refused,
             "pages_per_s_render": round(n / render, 1),
             "pages_per_cpu_s_render": round(n / render_cpu, 1) if render_cpu else None,
@@ -558,6 +568,9 @@ def print_table(results: list[dict[str, Any]], verdict: dict[str, Any]) -> None:
             line(n, "ours: whole build", o["wall_s"], o["pages_per_s_build"], o["cpu_s"],
                  o["pages_per_cpu_s_build"], o["peak_rss_mib"])
             print(f"{'':>9}steps (wall s): " + ", ".join(f"{k} {v:.2f}" for k, v in o["timings"].items()))
+            if o.get("rss_mib_after_step"):
+                print(f"{'':>9}RSS MiB after step (now/peak): " + ", ".join(
+                    f"{k} {v['now']:.0f}/{v['peak']:.0f}" for k, v in o["rss_mib_after_step"].items()))
             if o.get("privacy_gate_refused"):
                 print(f"{'':>9}NOTE: the privacy gate refused this release "
                       f"({o['privacy_gate_refused']['hits']} hits); timed to the end anyway")
