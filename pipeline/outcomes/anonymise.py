@@ -111,9 +111,12 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
     select = ", ".join(f"{changes.get(c, c)} AS {c}" for c in QUASI_IDENTIFIERS)
     key = ", ".join(QUASI_IDENTIFIERS)
     adverse = ", ".join(f"'{a}'" for a in ADVERSE)
-    con.execute(f"""CREATE OR REPLACE TABLE anon_gen AS
-        SELECT case_id, rid, {select}, result, working_days, on_time, reason_category FROM anon_pool""")
-    con.execute(f"CREATE OR REPLACE TABLE anon_classes AS SELECT {key}, result, count(*) AS n FROM anon_gen GROUP BY ALL")
+    source = "anon_pool"
+    if changes:  # level 0 publishes the pool as it is: no copy
+        con.execute(f"""CREATE OR REPLACE TABLE anon_gen AS
+            SELECT case_id, rid, {select}, result, working_days, on_time, reason_category FROM anon_pool""")
+        source = "anon_gen"
+    con.execute(f"CREATE OR REPLACE TABLE anon_classes AS SELECT {key}, result, count(*) AS n FROM {source} GROUP BY ALL")
     if last:
         con.execute(f"""CREATE OR REPLACE TABLE anon_passing AS SELECT c.* EXCLUDE (n) FROM anon_classes c
             SEMI JOIN (SELECT {key} FROM anon_classes WHERE n >= {int(k)} GROUP BY ALL
@@ -124,8 +127,9 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
         con.execute(f"""CREATE OR REPLACE TABLE anon_passing AS SELECT {key} FROM anon_classes GROUP BY ALL
             HAVING min(n) >= {int(k)} AND NOT bool_and(result IN ({adverse}))""")
         using = key
-    con.execute(f"""CREATE OR REPLACE TABLE anon_level AS SELECT g.*, {level} AS generalisation_level
-        FROM anon_gen g SEMI JOIN anon_passing p USING ({using})""")
+    columns = f"case_id, rid, {key}, result, working_days, on_time, reason_category"
+    con.execute(f"""CREATE OR REPLACE TABLE anon_level AS SELECT {columns}, {level} AS generalisation_level
+        FROM {source} g SEMI JOIN anon_passing p USING ({using})""")
     published = con.execute("SELECT count(*) FROM anon_level").fetchone()[0]
     con.execute("INSERT INTO anon_out SELECT * FROM anon_level")
     con.execute("CREATE OR REPLACE TABLE anon_pool AS SELECT p.* FROM anon_pool p ANTI JOIN anon_level l USING (rid)")
@@ -139,7 +143,7 @@ def anonymise_cases(con: duckdb.DuckDBPyConnection, months: list[str], k: int, k
     by_level = tuple(_publish_level(con, level, k, level == len(LEVELS) - 1) for level in range(len(LEVELS)))
     columns = ", ".join(c for c in PUBLISHED_COLUMNS if c != "row_id")
     con.execute(f"""CREATE OR REPLACE TABLE anonymised_cases AS
-        SELECT 'r' || substr(sha256('{key.hex()}' || case_id), 1, 16) AS row_id, {columns}
+        SELECT 'r' || substr(md5('{key.hex()}' || case_id), 1, 16) AS row_id, {columns}
         FROM anon_out ORDER BY row_id""")
     for table in ("anon_pool", "anon_out", "anon_level", "anon_gen", "anon_classes", "anon_passing"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
