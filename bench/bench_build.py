@@ -16,7 +16,7 @@ For each N: write a synthetic export of N items (``bench/scale_export.py``), the
 Each tool runs as a child process; its peak RSS is the ``ru_maxrss`` that ``wait4`` returns
 for that child (so one run does not see the previous run's peak), its CPU time is user + sys.
 A table is printed and the results are written to ``bench/out/bench_build-<time>.json`` and
-``bench/out/latest.json``.
+``bench/out/bench_build-latest.json``.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -615,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     if "hugo" in args.only and not hugo:
         print("hugo not found: install it with `apt-get install -y hugo`; skipping Hugo", file=sys.stderr)
     work_root = args.workdir or Path(tempfile.mkdtemp(prefix="bench-build-"))
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     results = []
     try:
         for n in args.items:
@@ -660,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     path = OUT_DIR / f"bench_build-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     text = json.dumps(report, ensure_ascii=False, indent=1) + "\n"
     path.write_text(text, encoding="utf-8")
-    (OUT_DIR / "latest.json").write_text(text, encoding="utf-8")
+    (OUT_DIR / "bench_build-latest.json").write_text(text, encoding="utf-8")
     print(f"\nwrote {path.relative_to(ROOT)}")
     return 0
 

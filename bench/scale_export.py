@@ -20,8 +20,9 @@ import hashlib
 import json
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -179,8 +180,8 @@ def new_impl_code(department_code: str, serial: int) -> str:
 def first_copy_codes(templates: dict[str, Any]) -> dict[str, str]:
     """Template impl_code → the impl_code of its copy in cycle 0."""
     mapping = {}
-    for serial, (template, record) in enumerate(
-            zip(templates["items"], scaled_items(templates, len(templates["items"])))):
+    copies = scaled_items(templates, len(templates["items"]))
+    for template, record in zip(templates["items"], copies, strict=True):
         mapping[template["impl_code"]] = record["impl_code"]
     return mapping
 
