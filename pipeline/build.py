@@ -230,6 +230,13 @@ STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
 """The build, in order. A test pins the names; each step is a function of the context."""
 
 
+BUILD_GC_THRESHOLD = (50_000, 50, 1000)
+"""A build allocates millions of small, long-lived objects (models, rows, rendered pages); the
+default young-generation threshold (700) collects them over and over. Measured with
+bench/bench_build.py: 5,000 items 62.7 → 52.7 s, 20,000 items 230 → 215 CPU-s, same peak memory
+(``gc.disable()`` was no faster and raised the peak from 688 to 1,104 MiB)."""
+
+
 def run_build(options: BuildOptions) -> BuildResult:
     """Run STEPS in order under the build lock. On any error the staging folder is removed and
     the live site is untouched; after a publish, releases beyond ``keep_releases`` are pruned."""

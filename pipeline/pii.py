@@ -457,8 +457,14 @@ _FOLD = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
 _ASCII_LOWER = {c: c + 32 for c in range(0x41, 0x5B)}
 
 
+_FOLD_CHR = {chr(k): chr(v) for k, v in _FOLD.items()}
+
+
 def _fold(text: str) -> str:
-    return text.translate(_FOLD) if _FULLWIDTH.search(text) else text
+    """Full-width digits, letters and signs → ASCII (the ideographic space → a space).
+    A regex substitution, not ``str.translate`` with a dict: U+3000 is in most Chinese text, and
+    translate walks every character through the dict (12× slower on item pages)."""
+    return _FULLWIDTH.sub(lambda m: _FOLD_CHR[m[0]], text)
 
 
 def _lower(text: str) -> str:
