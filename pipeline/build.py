@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue import Catalogue, Limits, build_catalogue, check_export
+from pipeline.config import DEFAULTS
 from pipeline.errors import ConfigurationError, ExportBroken, NothingChanged
 from pipeline.extract import open_source
 from pipeline.gates import GateSettings, anonymity_gate, shrink_guard, site_smoke_check
@@ -50,7 +51,7 @@ class BuildOptions:
     outcomes: OutcomeSettings = field(default_factory=OutcomeSettings)
     source_options: dict[str, Any] = field(default_factory=dict)
     gates: GateSettings = field(default_factory=GateSettings)
-    keep_releases: int = 7
+    keep_releases: int = DEFAULTS["keep_releases"]
     if_changed: bool = False
     progress: bool = False
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from pipeline.config import DEFAULTS
 from pipeline.errors import ExportBroken
 from pipeline.extract import ExportSource
 from pipeline.filetypes import content_matches
@@ -37,7 +38,7 @@ FileSink = Callable[[File, bytes], None]
 class Limits:
     """Thresholds past which the export counts as broken."""
 
-    max_invalid_share: float = 0.10
+    max_invalid_share: float = DEFAULTS["max_invalid_share"]
 
 
 @dataclass

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import duckdb
 
+from pipeline.config import DEFAULTS
 from pipeline.errors import GateRefused
 
 logger = logging.getLogger(__name__)
@@ -27,9 +28,9 @@ HREF = re.compile(r'(?:href|src)="(/[^"#?]*)')
 
 @dataclass(frozen=True)
 class GateSettings:
-    shrink_items: float = 0.10
-    shrink_departments: float = 0.0
-    shrink_cases: float = 0.20
+    shrink_items: float = DEFAULTS["shrink_items"]
+    shrink_departments: float = DEFAULTS["shrink_departments"]
+    shrink_cases: float = DEFAULTS["shrink_cases"]
     allow_shrink: bool = False
 
 

@@ -151,3 +151,8 @@ def case(case_id: str, impl_code: str, department_code: str, submitted: str, **f
         record[name] = at(value) if name.endswith("_at") else value
     record.setdefault("updated_at", record.get("completed_at") or record["submitted_at"])
     return {k: v for k, v in record.items() if v is not None}
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative POSIX path → bytes): a snapshot to compare releases."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

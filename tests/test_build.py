@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import build as build_module
 from pipeline.build import BuildOptions, run_build
-from tests.fixtures import department, item, small_export, write_export
+from tests.fixtures import department, item, small_export, tree_bytes, write_export
 
 
 @pytest.fixture(scope="module")
@@ -79,20 +79,10 @@ def test_browse_pages_exist_and_link_items(built):
 
 
 def test_no_broken_internal_links(built):
+    from pipeline.gates import broken_links
+
     _, site, _ = built
-    live = site / "current" / "site"
-    broken = []
-    for page in live.rglob("*.html"):
-        for href in re.findall(r'href="(/[^"#?]*)', page.read_text("utf-8")):
-            from urllib.parse import unquote
-            target = live / unquote(href).lstrip("/")
-            if not (target.is_file() or (target / "index.html").is_file()):
-                broken.append((str(page.relative_to(live)), href))
-    assert broken == []
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    assert broken_links(site / "current" / "site") == []
 
 
 def test_same_export_gives_byte_identical_releases(built, tmp_path):
@@ -100,7 +90,7 @@ def test_same_export_gives_byte_identical_releases(built, tmp_path):
     other_site = tmp_path / "site"
     second = run_build(BuildOptions(export=str(export), site_dir=other_site))
     assert first.release_id == second.release_id
-    assert _tree(site / "releases" / first.release_id) == _tree(other_site / "releases" / second.release_id)
+    assert tree_bytes(site / "releases" / first.release_id) == tree_bytes(other_site / "releases" / second.release_id)
 
 
 def test_rebuilding_into_the_same_site_adds_a_release_and_swaps(tmp_path):

@@ -20,7 +20,7 @@ import pytest
 
 from pipeline.build import BuildOptions, run_build
 from pipeline.outcomes.run import OutcomeSettings
-from tests.fixtures import case, department, item, write_export
+from tests.fixtures import case, department, item, tree_bytes, write_export
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -293,13 +293,9 @@ def test_cors_headers_file_is_shipped_and_documented():
 # ------------------------------------------------------------------ determinism and releases
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def test_same_export_gives_byte_identical_data_files(release, tmp_path):
     again = build(export(tmp_path / "export"), tmp_path / "site")
-    first, second = tree(release / "site/data/releases"), tree(again / "site/data/releases")
+    first, second = tree_bytes(release / "site/data/releases"), tree_bytes(again / "site/data/releases")
     assert first.keys() == second.keys() and len(first) > 60
     assert [name for name in first if first[name] != second[name]] == []
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.build import BuildOptions, run_build, validate_export
 from pipeline.errors import ApprovalsError, ExportBroken
-from tests.fixtures import department, item, small_export, write_export
+from tests.fixtures import department, item, small_export, tree_bytes, write_export
 
 DEPARTMENT = department(1, "上海市宝山区市场监督管理局")
 CODE = DEPARTMENT["code"]
@@ -196,16 +196,12 @@ def test_too_many_invalid_items_refuses_the_export(tmp_path):
         validate_export(str(export))
 
 
-def _release_tree(site: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
-
-
 @pytest.mark.parametrize("breakage", ["truncate", "counts", "invalid_share", "bad_settings"])
 def test_a_broken_export_publishes_nothing(tmp_path, breakage):
     site = tmp_path / "site"
     good = small_export(tmp_path / "good", n_items=4)
     first = run_build(BuildOptions(export=str(good), site_dir=site))
-    before_link, before_tree = (site / "current").readlink(), _release_tree(site)
+    before_link, before_tree = (site / "current").readlink(), tree_bytes(site)
     bad = small_export(tmp_path / "bad", n_items=4)
     options = BuildOptions(export=str(bad), site_dir=site)
     if breakage == "truncate":
@@ -222,5 +218,5 @@ def test_a_broken_export_publishes_nothing(tmp_path, breakage):
     with pytest.raises(ApprovalsError):
         run_build(options)
     assert (site / "current").readlink() == before_link
-    assert _release_tree(site) == before_tree
+    assert tree_bytes(site) == before_tree
     assert sorted(p.name for p in (site / "releases").iterdir()) == [first.release_id]

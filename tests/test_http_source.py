@@ -377,6 +377,7 @@ def test_a_file_over_20_mib_is_refused(small_export: Path):
 def test_a_site_built_over_http_equals_one_built_from_the_folder(tmp_path):
     from pipeline.build import BuildOptions, run_build
     from tests.fixtures import small_export as write_small_export
+    from tests.fixtures import tree_bytes
 
     export = write_small_export(tmp_path / "export", n_items=4)
     folder_site, http_site = tmp_path / "folder-site", tmp_path / "http-site"
@@ -385,7 +386,4 @@ def test_a_site_built_over_http_equals_one_built_from_the_folder(tmp_path):
         second = run_build(BuildOptions(export=running.url, site_dir=http_site))
     assert first.release_id == second.release_id
 
-    def tree(root: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-    assert tree(folder_site / "current") == tree(http_site / "current")
+    assert tree_bytes(folder_site / "current") == tree_bytes(http_site / "current")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.catalogue import Catalogue
+from pipeline.config import DEFAULTS
 from pipeline.errors import ExportBroken
 from pipeline.extract import ExportSource
 from pipeline.outcomes.anonymise import AnonymisationResult, anonymise_cases, row_id_key
@@ -20,8 +21,8 @@ from pipeline.workdays import WorkdayCalendar
 
 @dataclass(frozen=True)
 class OutcomeSettings:
-    k: int = 5
-    lag_days: int = 0
+    k: int = DEFAULTS["k"]
+    lag_days: int = DEFAULTS["lag_days"]
     months: int = 24
     holidays_file: Path | None = None
     memory_limit: str = "1500MB"
