@@ -31,7 +31,7 @@ from pipeline.publish import (
     prune,
     publish,
 )
-from pipeline.release import dump_json, file_sink, write_release_data
+from pipeline.release import ReleaseData, dump_json, file_sink, write_release_data
 from pipeline.search.steps import check_search_privacy, step_browser_search_index, step_search_index
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,10 @@ def validate_export(export: str, profile: str = "contract", limits: Limits | Non
     return catalogue, report
 
 
-def render_site(data_dir: Path, output_dir: Path, settings_file: Path) -> None:
+def render_site(data_dir: Path, output_dir: Path, settings_file: Path,
+                release: ReleaseData | None = None) -> None:
+    """Pelican builds the site from the release data in ``data_dir``; ``release`` is that data
+    already in memory (the build's), else the generator loads it from the folder."""
     from pelican import Pelican
     from pelican.settings import read_settings
 
@@ -90,6 +93,7 @@ def render_site(data_dir: Path, output_dir: Path, settings_file: Path) -> None:
         "OUTPUT_PATH": str(output_dir),
         "APPROVALS_RELEASE_DATA": str(data_dir),
     })
+    settings["APPROVALS_RELEASE"] = release
     failed = _PelicanFileErrors()
     logging.getLogger("pelican").addHandler(failed)
     try:
@@ -137,6 +141,9 @@ class BuildContext:
     result: BuildResult
     source: Any = None
     catalogue: Catalogue | None = None
+    release: ReleaseData | None = None
+    """The release data, written by ``write_release_data`` and shared by the later steps (one
+    copy of the models in memory, not one per step)."""
 
     @property
     def data(self) -> Path:
@@ -163,7 +170,7 @@ def step_outcomes(ctx: BuildContext) -> None:
 
 
 def step_write_release_data(ctx: BuildContext) -> None:
-    write_release_data(ctx.data, ctx.catalogue, ctx.result.report)
+    ctx.release = write_release_data(ctx.data, ctx.catalogue, ctx.result.report)
 
 
 def step_history(ctx: BuildContext) -> None:
@@ -175,11 +182,12 @@ def step_history(ctx: BuildContext) -> None:
 def step_datasets(ctx: BuildContext) -> None:
     from pipeline.datasets.run import dataset_settings, publish_datasets
 
-    publish_datasets(ctx.data, ctx.site, ctx.live, dataset_settings(ctx.options.settings_file))
+    publish_datasets(ctx.data, ctx.site, ctx.live, dataset_settings(ctx.options.settings_file),
+                     release=ctx.release)
 
 
 def step_render_site(ctx: BuildContext) -> None:
-    render_site(ctx.data, ctx.site, ctx.options.settings_file)
+    render_site(ctx.data, ctx.site, ctx.options.settings_file, release=ctx.release)
 
 
 def step_check_site(ctx: BuildContext) -> None:

@@ -33,8 +33,22 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(dump_json(value), encoding="utf-8")
 
 
-def _records(models: dict[str, Any]) -> list[dict]:
-    return [models[key].model_dump(mode="json", exclude_none=True) for key in sorted(models)]
+def write_records_json(path: Path, models: dict[str, Any]) -> None:
+    """Like ``write_json`` of the sorted records' list, byte for byte, one record at a time:
+    the whole list (and its text, ~5 KiB per item) is never in memory at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        if not models:
+            out.write("[]\n")
+            return
+        out.write("[\n")
+        for n, key in enumerate(sorted(models)):
+            record = models[key].model_dump(mode="json", exclude_none=True)
+            # JSON strings hold no raw newline, so this indents the record one level, as
+            # json.dumps(list, indent=1) does.
+            text = json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True).replace("\n", "\n ")
+            out.write((",\n " if n else " ") + text)
+        out.write("\n]\n")
 
 
 def file_sink(release_dir: Path):
@@ -48,18 +62,32 @@ def file_sink(release_dir: Path):
     return write
 
 
-def write_release_data(release_dir: Path, catalogue: Catalogue, report: Report) -> None:
+def write_release_data(release_dir: Path, catalogue: Catalogue, report: Report) -> ReleaseData:
+    """Write the release data and return it as loaded, sharing the catalogue's models (the
+    build holds the data once; ``load_release_data`` of the folder gives equal records)."""
     manifest = catalogue.manifest.model_dump(mode="json", exclude={"sha256"})
     manifest["kept"] = dict(sorted(report.kept.items()))
     write_json(release_dir / "manifest.json", manifest)
-    write_json(release_dir / "departments.json", _records(catalogue.departments))
-    write_json(release_dir / "items.json", _records(catalogue.items))
-    write_json(release_dir / "life_events.json", _records(catalogue.life_events))
-    write_json(release_dir / "files.json", _records(catalogue.files))
-    write_json(release_dir / "quality.json", {
-        "report": report.as_dict(),
-        "completeness": completeness(catalogue, report),
-    })
+    quality = {"report": report.as_dict(), "completeness": completeness(catalogue, report)}
+    for name, models in (("departments", catalogue.departments), ("items", catalogue.items),
+                         ("life_events", catalogue.life_events), ("files", catalogue.files)):
+        write_records_json(release_dir / f"{name}.json", models)
+    write_json(release_dir / "quality.json", quality)
+    # Round-trip the small parts through JSON so that they are what a reader of the folder gets.
+    return ReleaseData(
+        root=release_dir,
+        manifest=_load(release_dir / "manifest.json"),
+        departments=_sorted(catalogue.departments),
+        items=_sorted(catalogue.items),
+        life_events=_sorted(catalogue.life_events),
+        files=_sorted(catalogue.files),
+        quality=_load(release_dir / "quality.json"),
+        outcomes=_load(release_dir / "outcomes.json") if (release_dir / "outcomes.json").is_file() else None,
+    )
+
+
+def _sorted(models: dict[str, Any]) -> dict[str, Any]:
+    return {key: models[key] for key in sorted(models)}
 
 
 @dataclass

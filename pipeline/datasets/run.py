@@ -153,10 +153,12 @@ def write_folder(release: ReleaseData, folder: Path, settings: DatasetSettings) 
     return info, tables, rows
 
 
-def publish_datasets(data: Path, site: Path, live: Path | None, settings: DatasetSettings) -> dict[str, Any]:
+def publish_datasets(data: Path, site: Path, live: Path | None, settings: DatasetSettings,
+                     release: ReleaseData | None = None) -> dict[str, Any]:
     """Write this release's dataset folder, ``latest``, earlier releases and ``releases.json``
-    into ``site/data/``; the summary for the pages into ``data/datasets.json``."""
-    release = load_release_data(data)
+    into ``site/data/``; the summary for the pages into ``data/datasets.json``. ``release`` is
+    the release data of ``data`` when the caller has it in memory already."""
+    release = release if release is not None else load_release_data(data)
     version = version_of(release.manifest)
     folder = site / "data" / "releases" / version
     info, tables, rows = write_folder(release, folder, settings)

@@ -67,10 +67,13 @@ def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, 
     for entry in entries:
         generator.write(f"changes/{entry['id']}.html", "change", entry=entry_view(entry), archived=archived)
     histories = item_histories(entries)
-    for code, item in generator.release.items.items():
-        history = histories.get(code, [])
-        generator.write(f"changes/items/{code}.html", "item_history", item=item, history=history,
-                        first=first_seen(entries, history), archived=archived)
+
+    def write_item_history(item: Any) -> None:
+        history = histories.get(item.impl_code, [])
+        generator.write(f"changes/items/{item.impl_code}.html", "item_history", item=item,
+                        history=history, first=first_seen(entries, history), archived=archived)
+
+    generator.for_each(list(generator.release.items.values()), write_item_history)
     names = {d.code: d.name for d in generator.release.departments.values()}
     write_feeds(generator.write_raw, changelog, base_url, names, set(generator.release.items),
                 generator.settings.get("SITENAME", "公开审批"))

@@ -72,7 +72,10 @@ def process_outcomes(source: ExportSource, catalogue: Catalogue, previous_state:
 
 def write_anonymised(con, folder: Path, result: AnonymisationResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY anonymised_cases TO '{folder / 'anonymised_cases.csv'}' (HEADER, DELIMITER ',')")
-    con.execute(f"COPY anonymised_cases TO '{folder / 'anonymised_cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    # ORDER BY in the COPY itself: DuckDB's parallel CSV writer does not keep the table's order
+    # (two builds of the demo export wrote the same rows in different orders).
+    ordered = "(SELECT * FROM anonymised_cases ORDER BY row_id)"
+    con.execute(f"COPY {ordered} TO '{folder / 'anonymised_cases.csv'}' (HEADER, DELIMITER ',')")
+    con.execute(f"COPY {ordered} TO '{folder / 'anonymised_cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
     (folder / "anonymised_cases.metadata.json").write_text(
         json.dumps(result.metadata(), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
