@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import json
 import shutil
 import sqlite3
@@ -265,6 +266,8 @@ def segmenter():
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
 
+    # Guides repeat their texts (the same conditions for an item each street office carries out).
+    @functools.lru_cache(maxsize=16384)
     def segment(text: str | None) -> str | None:
         return None if text is None else " ".join(w for w in tokenizer.cut_for_search(text) if w.strip())
 

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from pipeline.datasets.schema import Table
 from pipeline.datasets.tables import DatasetSource, tables_in
 from pipeline.errors import ConfigurationError
 from pipeline.history.changelog import version_of
+from pipeline.parallel import available_cpus, run_parallel
 from pipeline.release import ReleaseData, load_release_data, write_json
 
 logger = logging.getLogger(__name__)
@@ -81,30 +83,49 @@ def release_info(release: ReleaseData, settings: DatasetSettings) -> ReleaseInfo
 # ---------------------------------------------------------------- one table
 
 
-def write_table(folder: Path, table: Table, rows: list[tuple], when: datetime, con: sqlite3.Connection) -> None:
+def write_table(folder: Path, table: Table, rows: list[tuple], con: sqlite3.Connection) -> None:
+    """CSV, Excel CSV, Parquet and the table in the SQLite database."""
     canonical = folder / FORMATS[0].path(table.name)
     formats.write_csv(canonical, table, rows)
     formats.write_excel_csv(canonical, folder / FORMATS[1].path(table.name))
-    if len(rows) <= formats.XLSX_MAX_ROWS:
-        formats.write_xlsx(folder / FORMATS[2].path(table.name), table, rows, when)
     formats.write_parquet(canonical, folder / FORMATS[3].path(table.name), table)
-    formats.write_ndjson(folder / FORMATS[4].path(table.name), table, rows)
     formats.add_sqlite_table(con, table, rows)
 
 
-def write_tables(folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime) -> dict[str, int]:
+def write_side_formats(folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime) -> None:
+    """XLSX and NDJSON of every table (written beside the other formats, in another process)."""
+    for table in tables:
+        rows = list(table.rows(source))
+        if len(rows) <= formats.XLSX_MAX_ROWS:
+            formats.write_xlsx(folder / FORMATS[2].path(table.name), table, rows, when)
+        formats.write_ndjson(folder / FORMATS[4].path(table.name), table, rows)
+
+
+def write_main_formats(folder: Path, tables: tuple[Table, ...], source: DatasetSource) -> dict[str, int]:
     counts: dict[str, int] = {}
     con = formats.open_sqlite(folder / SQLITE.suffix)
     try:
         with formats.disk_errors(folder / SQLITE.suffix):
             for table in tables:
                 rows = list(table.rows(source))
-                write_table(folder, table, rows, when, con)
+                write_table(folder, table, rows, con)
                 counts[table.name] = len(rows)
             formats.finish_sqlite(con)
     finally:
         con.close()
     return counts
+
+
+def write_tables(folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime) -> dict[str, int]:
+    """Every table in every format. Two halves of about equal work run at once when the build
+    may use two CPUs (each makes the rows of a table again: cheaper than holding all tables'
+    rows); the files do not depend on which process wrote them."""
+    main = partial(write_main_formats, folder, tables, source)
+    side = partial(write_side_formats, folder, tables, source, when)
+    if available_cpus() < 2:
+        side()
+        return main()
+    return run_parallel([main, side])[0]
 
 
 # ---------------------------------------------------------------- the folder

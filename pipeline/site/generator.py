@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from pelican.generators import Generator
 from pipeline.datasets.pages import write_open_data_pages
 from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
 from pipeline.models import Item, ItemStatus
+from pipeline.parallel import available_cpus, run_parallel
 from pipeline.paths import safe_join
 from pipeline.quality import ELEMENTS
 from pipeline.release import ReleaseData, load_release_data
@@ -40,13 +40,7 @@ from pipeline.site.text import initial_letter, pinyin_key, pinyin_slug
 logger = logging.getLogger(__name__)
 
 
-_RENDERING: tuple[Callable[[Any], Any], list[Any], int, int] | None = None
-"""What ``map_each`` hands its forked processes: (function, values, processes, parent pid), set
-before the fork (nothing is pickled but the share number and the results)."""
-
-
-def _run_share(share: int) -> list[Any]:
-    function, values, shares, parent = _RENDERING
+def _share(function: Callable[[Any], Any], values: list[Any], share: int, shares: int, parent: int) -> list[Any]:
     results = []
     for value in values[share::shares]:
         if share and os.getppid() != parent:  # the build was killed: stop writing into its staging
@@ -58,7 +52,7 @@ def _run_share(share: int) -> list[Any]:
 def render_processes(settings: dict[str, Any]) -> int:
     """``APPROVALS_RENDER_PROCESSES``: 0 (the default) = one per available CPU, at most 4."""
     wanted = int(settings.get("APPROVALS_RENDER_PROCESSES") or 0)
-    return wanted if wanted > 0 else max(1, min(4, len(os.sched_getaffinity(0))))
+    return wanted if wanted > 0 else max(1, min(4, available_cpus()))
 
 
 class ApprovalsGenerator(Generator):
@@ -199,17 +193,10 @@ class ApprovalsGenerator(Generator):
         """``[function(v) for v in values]``, in ``render_processes`` forked processes, each
         taking every n-th value; results (picklable) come back in order. An error in any
         process (disk full, a bad record) is raised here, as it would be without them."""
-        processes = min(render_processes(self.settings), len(values))
-        if processes <= 1:
-            return [function(value) for value in values]
-        global _RENDERING
-        _RENDERING = (function, values, processes, os.getpid())
-        try:
-            with ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-                others = [pool.submit(_run_share, n) for n in range(1, processes)]
-                shares = [_run_share(0)] + [future.result() for future in others]
-        finally:
-            _RENDERING = None
+        processes = max(1, min(render_processes(self.settings), len(values)))
+        parent = os.getpid()
+        shares = run_parallel([partial(_share, function, values, n, processes, parent)
+                               for n in range(processes)])
         results: list[Any] = [None] * len(values)
         for n, share in enumerate(shares):
             results[n::processes] = share
