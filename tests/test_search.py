@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import threading
 import urllib.error
@@ -20,7 +21,7 @@ from whoosh import fields, query
 from whoosh import index as whoosh_index
 
 from pipeline.errors import BadSearchRequest, ConfigurationError
-from pipeline.search import browser_index, documents
+from pipeline.search import browser_index, documents, server_index
 from pipeline.search.api import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SearchService, parse_request
 from pipeline.search.server_index import (
     INDEX_DIR,
@@ -31,7 +32,7 @@ from pipeline.search.server_index import (
 )
 from pipeline.search.steps import build_search, check_search_privacy, read_documents
 from pipeline.search.synonyms import load_synonyms, parse_synonyms
-from pipeline.search.text import normalise, pinyin_tokens, query_words, words
+from pipeline.search.text import normalise, pinyin_tokens, query_words, segmenter, tokens, words
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo-export"
@@ -98,6 +99,103 @@ def test_jieba_tokenizer_numbers_words_one_by_one():
     assert ("营业执照", 1) in positions and ("营业", 1) in positions and ("执照", 1) in positions
     assert [p for _, p in positions] == sorted(p for _, p in positions)
     assert max(p for _, p in positions) == len(words("办理营业执照需要材料")) - 1
+
+
+def test_block_by_block_cut_is_jiebas_own(docs):
+    """``tokens`` cuts a text block by block (cached); jieba cuts the whole text: same words."""
+    def jieba_words(text: str) -> list[tuple[str, int, int]]:
+        found = [(w.strip().lower(), s, e) for w, s, e in segmenter().tokenize(text, HMM=False)]
+        return [t for t in found if t[0] and not re.match(r"^[\W_]+$", t[0])]
+
+    texts = [t for d in docs for t in (d.name, d.body, *d.aliases, *d.keywords)]
+    texts += ["", " ", "营业执照\r\n办理", "ＫＴＶ 和 KTV-2 的 3.5% 收费＃", "㐀龥\U00020000字",
+              "食品经营许可（新办）", "a b  c", "\t营业执照\u3000办理。", "1-2-3", "e@x.cn 营业"]
+    for text in texts:
+        assert list(tokens(text)) == jieba_words(text), text
+
+
+def test_the_writers_fields_index_as_whoosh_does(docs):
+    """While writing, jieba fields are indexed in one pass and the others remember their values:
+    the postings are Whoosh's own (each value indexed twice: remembered the second time)."""
+    schema = server_index.make_schema()
+    fast = server_index._writing_schema(schema)
+    assert {n for n in schema.names() if type(fast[n]) is server_index._JiebaText} == {
+        "name", "aliases", "keywords", "body"}
+    assert isinstance(fast["department"], server_index._Remembered)
+    assert not isinstance(fast["body"], server_index._Remembered)  # positions: not remembered
+    for _ in range(2):
+        for doc in docs:
+            for name, value in server_index._fields(doc).items():
+                if schema[name].indexed:
+                    assert list(fast[name].index(value)) == list(schema[name].index(value)), (name, value)
+
+
+def _whoosh_writer(ix):
+    """Whoosh's own writer, as the index was written before :class:`server_index._Writer`."""
+    return ix.writer(limitmb=256, compound=False, codec=server_index._codec())
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_fast_writer_writes_what_whooshs_writer_writes(docs, search_folder: Path, tmp_path: Path,
+                                                           monkeypatch):
+    """Term pool, lengths read once, jieba fields indexed in one pass: the same files, byte for
+    byte, for a full build and for an incremental update (changed, added and removed
+    documents), and for a pool that overflows into temporary runs."""
+    synonyms = load_synonyms()
+    by_key = {d.key: d for d in docs}
+    changed = documents._finish(replace(by_key[MARRIAGE], name="结婚登记（预约）", body="结婚登记 预约 户口簿"))
+    added = documents._finish(replace(by_key[FOOD_NEW], key="NEW-1", url="/items/NEW-1.html"))
+    next_docs = [changed if d.key == MARRIAGE else d for d in docs[1:]] + [added]
+
+    def build(name: str) -> dict[str, bytes]:
+        build_server_index(docs, tmp_path / name, synonyms)
+        build_server_index(next_docs, tmp_path / f"{name}-next", synonyms, previous=tmp_path / name)
+        return {**_tree(tmp_path / name), **{f"next/{k}": v for k, v in _tree(tmp_path / f"{name}-next").items()}}
+
+    ours = build("ours")
+    with monkeypatch.context() as patched:
+        patched.setattr(server_index, "_Writer", _whoosh_writer)
+        assert build("whoosh") == ours
+    with monkeypatch.context() as patched:
+        runs: list[str] = []
+        patched.setattr(server_index, "LIMIT_MB", 1)
+        patched.setattr(server_index.TermPool, "POSTING_BYTES", 2**20 // 4000)
+        patched.setattr(server_index.TermPool, "_add_run", lambda pool, path: (runs.append(path), pool.runs.append(path)))
+        assert build("spilled") == ours
+        assert len(runs) > 3
+
+
+def test_related_items_rank_as_a_plain_sort_would(index, docs):
+    """Related items come level by level (whole-number scores, a department bonus under one):
+    the same as scoring every item and sorting them all."""
+    def plain(key: str) -> list[str]:
+        docnum = index._docnum(key)
+        stored = index._searcher.stored_fields(docnum)["document"]
+        base = server_index.base_name(stored["name"])
+        weighted = [(("exact_name", normalise(base)), 4.0)]
+        weighted += [(("exact_alias", normalise(a)), 2.0) for a in stored["aliases"]]
+        weighted += [(("name", w), 1.0) for w in dict.fromkeys(words(base))
+                     if server_index.has_han(w) and len(w) > 1]
+        scores: dict[int, float] = {}
+        for term, weight in weighted:
+            found = index._docs(*term)
+            if len(found) > server_index.RELATED_MAX_DF and term[0] == "name":
+                continue
+            for other in found & index._items:
+                scores[other] = scores.get(other, 0.0) + weight
+        scores.pop(docnum, None)
+        department = index._facets["department"].get(stored["department"], frozenset())
+        ranked = sorted(scores, key=lambda d: (-(scores[d] + 0.5 * (d in department)), d))
+        return [index._key_of[d] for d in ranked[:5]]
+
+    items = [d.key for d in docs if d.kind == documents.ITEM]
+    assert all(index.related_keys(key) == plain(key) for key in items)
+    assert [h.key for h in index.related(FOOD_NEW)] == plain(FOOD_NEW)
+    assert index.related_keys(FOOD_NEW, 2) == plain(FOOD_NEW)[:2]
+    assert index.related_keys("NO-SUCH-KEY") == [] and index.related_keys(FOOD_NEW, 0) == []
 
 
 def test_phrase_queries_work_with_sequential_positions(tmp_path: Path):

@@ -45,12 +45,13 @@ def related_items(folder: Path, documents: list[SearchDocument]) -> dict[str, li
     """impl_code → up to five related items (key, name, url), from the server index."""
     from pipeline.search.server_index import ServerIndex
 
+    by_key = {d.key: d for d in documents}
     related: dict[str, list[dict[str, Any]]] = {}
     with ServerIndex(folder) as index:
         for document in documents:
             if document.kind == ITEM:
-                hits = index.related(document.key, RELATED_COUNT)
-                related[document.key] = [{"key": h.key, "name": h.name, "url": h.url} for h in hits]
+                related[document.key] = [{"key": k, "name": by_key[k].name, "url": by_key[k].url}
+                                         for k in index.related_keys(document.key, RELATED_COUNT)]
     return related
 
 
