@@ -512,3 +512,20 @@ def test_cbor_round_trip_of_the_subset_pagefind_uses():
     raw = gzip.decompress(pagefind_order.pack(value))
     assert raw.startswith(pagefind_order.MAGIC)
     assert pagefind_order._decode(raw, len(pagefind_order.MAGIC)) == (value, len(raw))
+
+
+def test_documents_from_the_builds_memory_equal_those_from_the_folder(tmp_path):
+    """The build makes the documents from its release data in memory; the folder gives the same."""
+    from pipeline.catalogue import build_catalogue
+    from pipeline.extract import open_source
+    from pipeline.mapping import load_profile
+    from pipeline.problems import Report
+    from pipeline.release import write_release_data
+
+    report = Report()
+    catalogue = build_catalogue(open_source(str(DEMO)), load_profile("contract"), report, lambda f, d: None)
+    in_memory = write_release_data(tmp_path / "data", catalogue, report)
+    synonyms = load_synonyms()
+    from_folder = documents.build_documents(tmp_path / "data", synonyms)
+    assert len(from_folder) > 200 and any(d.kind == documents.LIFE_EVENT for d in from_folder)
+    assert documents.build_documents(tmp_path / "data", synonyms, in_memory) == from_folder

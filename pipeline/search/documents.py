@@ -15,6 +15,7 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -168,13 +169,27 @@ def _read(path: Path) -> list[dict[str, Any]]:
         raise ExportBroken(f"无法读取发布数据 {path.name}：{exc}") from exc
 
 
-def build_documents(data_dir: Path, synonyms: Synonyms) -> list[SearchDocument]:
-    """Every searchable item (in force or suspended) and life event of a release, sorted by key."""
-    departments = {d["code"]: d for d in _read(data_dir / "departments.json")}
-    items = {i["impl_code"]: i for i in _read(data_dir / "items.json") if i["status"] != "abolished"}
-    documents = [item_document(i, departments.get(i["department_code"], {}), synonyms)
-                 for i in items.values()]
-    life_events = data_dir / "life_events.json"
-    if life_events.is_file():
-        documents += [life_event_document(e, items, synonyms) for e in _read(life_events)]
+def build_documents(data_dir: Path, synonyms: Synonyms, release: Any = None) -> list[SearchDocument]:
+    """Every searchable item (in force or suspended) and life event of a release, sorted by key.
+    ``release``: the same release data already in memory (``ReleaseData``); its records are
+    then made one at a time instead of reading the whole ``items.json`` (which, parsed, takes
+    several times the memory of the models)."""
+    if release is not None:
+        def records(models: dict[str, Any]) -> Iterator[dict[str, Any]]:
+            return (m.model_dump(mode="json", exclude_none=True) for m in models.values())
+
+        departments = {d["code"]: d for d in records(release.departments)}
+        item_records: Iterable[dict[str, Any]] = records(release.items)
+        event_records = list(records(release.life_events))
+    else:
+        departments = {d["code"]: d for d in _read(data_dir / "departments.json")}
+        item_records = _read(data_dir / "items.json")
+        life_events = data_dir / "life_events.json"
+        event_records = _read(life_events) if life_events.is_file() else []
+    documents, names = [], {}
+    for item in item_records:
+        if item["status"] != "abolished":
+            documents.append(item_document(item, departments.get(item["department_code"], {}), synonyms))
+            names[item["impl_code"]] = {"name": item["name"]}
+    documents += [life_event_document(e, names, synonyms) for e in event_records]
     return sorted(documents, key=lambda d: (d.kind, d.key))

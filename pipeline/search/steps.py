@@ -61,15 +61,16 @@ def read_related(folder: Path) -> dict[str, list[dict[str, Any]]]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def build_search(data: Path, release: Path, live: Path | None, synonyms_file: Path | None = None) -> dict[str, Any]:
+def build_search(data: Path, release: Path, live: Path | None, synonyms_file: Path | None = None,
+                 release_data: Any = None) -> dict[str, Any]:
     """Documents → server index (incremental from ``live``) → related items. Returns timings
-    and what the index update did."""
+    and what the index update did. ``release_data``: the release data of ``data`` in memory."""
     from pipeline.search.server_index import build_server_index
 
     folder, timings = search_dir(release), {}
     started = time.perf_counter()
     synonyms = load_synonyms(synonyms_file)
-    documents = build_documents(data, synonyms)
+    documents = build_documents(data, synonyms, release_data)
     write_documents(folder, documents)
     timings["documents"] = time.perf_counter() - started
     previous = search_dir(live) if live else None
@@ -112,7 +113,7 @@ def check_search_privacy(scanner: Any, release: Path) -> None:
 
 def step_search_index(ctx: Any) -> None:
     """Build step: documents, server index and related items (before the site is rendered)."""
-    build_search(ctx.data, ctx.staging, ctx.live)
+    build_search(ctx.data, ctx.staging, ctx.live, release_data=ctx.release)
 
 
 def step_browser_search_index(ctx: Any) -> None:
