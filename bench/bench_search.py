@@ -7,14 +7,22 @@ then, each in its own process so that peak memory is its own:
 
 * the **server index** (Whoosh): full build, related items, an **incremental** update after 1% of
   the items change (plus a few removed and added) against a full rebuild of the same documents;
-* the **browser index** (Pagefind extended, the CLI over the documents' pages);
+* the **browser index** (Pagefind extended, the CLI over the documents' pages, then the
+  bundle re-written as the build does: ``rewrite_s``);
 * **query latency** of the server index over ``tests/relevance.yaml`` (CPU time per query, and
   wall time; a cold pass and a warm pass);
 * **bytes a browser downloads** for a first and the next queries: the demo site's search page
-  and theme, with this size's Pagefind bundle, in headless Chromium; text files are counted both
-  as served and gzip-compressed (as any production web server sends them).
+  and theme, with this size's Pagefind bundle, in headless Chromium. Every request under
+  ``/pagefind/`` from pressing Enter until the results are shown and the network has been quiet
+  for 0.5 s (the fragments of the results shown included), sized from the files themselves: text
+  files (.js, .json) as served and gzip-compressed (level 6, as a production web server sends
+  them); Pagefind's own files (``.pf_*``, the WebAssembly) are gzip streams already and count
+  as they are. Also per kind of file (``parts``: pagefind.js, wasm, meta.json, index, fragment…).
+  ``--bytes-only`` measures again the bundles of an earlier run (``--demo``: the demo's too;
+  ``--every-query-first``: also every query of ``tests/relevance.yaml`` as a first query).
 
-Results go to ``bench/out/search-<time>.json`` and are printed as a Markdown table.
+Results go to ``bench/out/search-<time>.json`` (``search-bytes-<time>.json`` for ``--bytes-only``)
+and are printed as a Markdown table.
 """
 
 from __future__ import annotations
@@ -139,13 +147,7 @@ def _vm_hwm(pid: int) -> int:
 
 def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
     """Pagefind over the documents' pages; the binary's own peak RSS (wait4)."""
-    from pipeline.search.browser_index import (
-        CONFIG,
-        pagefind_binary,
-        prune_bundle,
-        search_config,
-        write_document_pages,
-    )
+    from pipeline.search.browser_index import finish_bundle, pagefind_binary, write_document_pages
     from pipeline.search.steps import read_documents
 
     docs = read_documents(documents_folder)
@@ -166,19 +168,95 @@ def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
         index_s = time.perf_counter() - started - pages_s
     if status:
         raise RuntimeError(f"pagefind failed: {status}")
-    prune_bundle(bundle)
-    (bundle / CONFIG).write_text(json.dumps(search_config(docs), ensure_ascii=False), encoding="utf-8")
+    started = time.perf_counter()
+    finish_bundle(docs, bundle)  # as the build does: the bundle re-written by pagefind_order.py
+    finish_s = time.perf_counter() - started
     files = [p for p in bundle.rglob("*") if p.is_file()]
-    return {"pages_s": round(pages_s, 2), "index_s": round(index_s, 2),
+    return {"pages_s": round(pages_s, 2), "index_s": round(index_s, 2), "rewrite_s": round(finish_s, 2),
             "peak_mib": round(peak / 1024, 1),
             "bundle_mib": round(sum(p.stat().st_size for p in files) / 2**20, 1),
             "files": len(files), "index_chunks": len(list((bundle / "index").iterdir()))}
 
 
-def browser_bytes(site: Path, demo_site: Path) -> dict[str, Any]:
-    """The demo's search page and theme with this size's bundle; bytes per query in Chromium."""
+def _part(url: str) -> str:
+    """What a request under ``/pagefind/`` is: code, wasm, meta, index, fragment, filter, …"""
+    name = url.split("?")[0].rsplit("/pagefind/", 1)[1]
+    if "/" in name:
+        return name.split("/")[0]
+    if name.endswith(".pf_meta"):
+        return "pf_meta"
+    if name.endswith(".meta.json"):
+        return "meta.json"
+    if name.startswith("wasm."):
+        return "wasm"
+    return name
+
+
+TEXT = (".js", ".json", ".html", ".css")
+
+
+def _sizes(site: Path, url: str) -> tuple[int, int]:
+    """A requested file's bytes as served and as sent compressed: text files gzip-compressed
+    (level 6, as web servers do); Pagefind's own files are gzip streams already and count as-is."""
+    path = site / url.split("?")[0].split("/", 3)[3]
+    body = path.read_bytes() if path.is_file() else b""
+    return len(body), len(gzip.compress(body, 6)) if path.suffix in TEXT else len(body)
+
+
+class _Watch:
+    """The requests a page makes under ``/pagefind/``, and whether some are still under way."""
+
+    def __init__(self, page: Any) -> None:
+        self.seen: list[str] = []
+        self.pending: set[Any] = set()
+        page.on("request", self._started)
+        page.on("requestfinished", lambda request: self.pending.discard(request))
+        page.on("requestfailed", lambda request: self.pending.discard(request))
+
+    def _started(self, request: Any) -> None:
+        if "/pagefind/" in request.url:
+            self.seen.append(request.url)
+            self.pending.add(request)
+
+
+def _query_bytes(page: Any, watch: _Watch, site: Path, query: str) -> dict[str, Any]:
+    """Type ``query``, wait for its results and until the network has been quiet for 0.5 s
+    (what the query still loads after they show counts too); the bytes of every request since
+    the previous query (for a first query: since the page was opened)."""
+    began = time.perf_counter()
+    page.fill("#search-q", query)
+    page.press("#search-q", "Enter")
+    page.wait_for_function(
+        "q => { const t = document.querySelector('#search-status').textContent;"
+        " return t.includes('“' + q + '”') && !t.includes('正在'); }", arg=query)
+    shown = time.perf_counter() - began
+    quiet_since = time.perf_counter()
+    while time.perf_counter() - quiet_since < 0.5:
+        page.wait_for_timeout(50)
+        if watch.pending:
+            quiet_since = time.perf_counter()
+    sizes = [(url, *_sizes(site, url)) for url in watch.seen]
+    watch.seen.clear()
+    parts: dict[str, list[int]] = {}
+    for url, _raw, gz in sizes:
+        part = parts.setdefault(_part(url), [0, 0])
+        part[0] += 1
+        part[1] += gz
+    return {"query": query, "bytes": sum(s[1] for s in sizes),
+            "bytes_gzip": sum(s[2] for s in sizes), "requests": len(sizes),
+            "parts": {k: {"requests": v[0], "bytes_gzip": v[1]} for k, v in sorted(parts.items())},
+            "seconds": round(shown, 2), "status": page.locator("#search-status").inner_text(),
+            "shown": page.locator("#search-results > li").count()}
+
+
+def browser_bytes(site: Path, demo_site: Path, every_query_first: bool = False) -> dict[str, Any]:
+    """The demo's search page and theme with this size's bundle; bytes per query in Chromium:
+    BYTES_QUERIES one after the other in one page (a first query, then next ones), and with
+    ``every_query_first`` each query of the relevance set as the first query of a fresh browser
+    context (nothing cached)."""
     from playwright.sync_api import sync_playwright
 
+    from pipeline.search.relevance import load_cases
     from pipeline.serve import make_server
 
     for part in ("search.html", "theme"):
@@ -189,41 +267,36 @@ def browser_bytes(site: Path, demo_site: Path) -> dict[str, Any]:
     server = make_server(site, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    results: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page()
-            seen: list[tuple[int, int]] = []
-
-            def on_response(response: Any) -> None:
-                if "/pagefind/" not in response.url:
-                    return
-                body = response.body() if response.ok else b""
-                text = response.headers.get("content-type", "").startswith(("text/", "application/json"))
-                seen.append((len(body), len(gzip.compress(body, 6)) if text else len(body)))
-
-            page.on("response", on_response)
+            watch = _Watch(page)
             page.goto(f"{base}/search.html")
-            for query in BYTES_QUERIES:
-                started = time.perf_counter()
-                page.fill("#search-q", query)
-                page.press("#search-q", "Enter")
-                page.wait_for_function(
-                    "q => { const t = document.querySelector('#search-status').textContent;"
-                    " return t.includes('“' + q + '”') && !t.includes('正在'); }", arg=query)
-                page.wait_for_load_state("networkidle")
-                results.append({"query": query, "bytes": sum(s[0] for s in seen),
-                                "bytes_gzip": sum(s[1] for s in seen), "requests": len(seen),
-                                "seconds": round(time.perf_counter() - started, 2),
-                                "status": page.locator("#search-status").inner_text()})
-                seen.clear()
+            result["queries"] = [_query_bytes(page, watch, site, query) for query in BYTES_QUERIES]
+            if every_query_first:
+                firsts = []
+                for case in load_cases(RELEVANCE):
+                    context = browser.new_context()
+                    page = context.new_page()
+                    watch = _Watch(page)
+                    page.goto(f"{base}/search.html")
+                    firsts.append(_query_bytes(page, watch, site, case.query))
+                    context.close()
+                sizes = sorted(q["bytes_gzip"] for q in firsts)
+                result["every_query_first"] = {
+                    "queries": len(sizes), "median_gzip": sizes[len(sizes) // 2], "max_gzip": sizes[-1],
+                    "over_150kb": sum(1 for b in sizes if b >= 150_000),
+                    "largest": [(q["query"], q["bytes_gzip"])
+                                for q in sorted(firsts, key=lambda q: -q["bytes_gzip"])[:5]],
+                    "all": firsts}
             browser.close()
     finally:
         server.shutdown()
         server.server_close()
-    return {"queries": results}
+    return result
 
 
 def change_one_percent(data: Path, out: Path) -> dict[str, int]:
@@ -295,12 +368,13 @@ def bench_size(n: int, work: Path, demo_site: Path) -> dict[str, Any]:
 
 
 def demo_search_site(work: Path) -> Path:
-    """A built demo site (for the search page and theme)."""
+    """The demo site built from this checkout (for the search page and theme, so always built
+    anew: a copy from an earlier run could hold an older search.js)."""
     site = work / "demo-site"
-    if not (site / "current" / "site" / "search.html").is_file():
-        subprocess.run([PYTHON, "-m", "pipeline.cli", "build", "--export",
-                        str(ROOT / "examples" / "demo-export"), "--site", str(site)],
-                       cwd=ROOT, check=True, capture_output=True)
+    shutil.rmtree(site, ignore_errors=True)
+    subprocess.run([PYTHON, "-m", "pipeline.cli", "build", "--export",
+                    str(ROOT / "examples" / "demo-export"), "--site", str(site)],
+                   cwd=ROOT, check=True, capture_output=True)
     return site / "current" / "site"
 
 
@@ -330,12 +404,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-search")
     parser.add_argument("--bytes-only", action="store_true",
                         help="only measure browser bytes again, on the bundles of an earlier run")
+    parser.add_argument("--demo", action="store_true",
+                        help="with --bytes-only: also measure the demo site's own bundle")
+    parser.add_argument("--every-query-first", action="store_true",
+                        help="with --bytes-only: also each query of tests/relevance.yaml as a first "
+                             "query (a fresh browser context each; ~2 minutes per size)")
     args = parser.parse_args(argv)
     demo_site = demo_search_site(args.workdir)
     if args.bytes_only:
-        for n in args.items:
-            print(json.dumps({"items": n, **browser_bytes(args.workdir / f"n{n}" / "site", demo_site)},
-                             ensure_ascii=False))
+        sizes: list[tuple[str, Path]] = [("demo", demo_site)] if args.demo else []
+        sizes += [(f"{n:,}", args.workdir / f"n{n}" / "site") for n in args.items]
+        records = []
+        for label, site in sizes:
+            if label == "demo":  # measured on a copy: browser_bytes puts the page and theme in
+                site = args.workdir / "demo-bytes"
+                shutil.rmtree(site, ignore_errors=True)
+                shutil.copytree(demo_site / "pagefind", site / "pagefind")
+            measured = browser_bytes(site, demo_site, args.every_query_first)
+            records.append({"items": label, **measured})
+            for q in measured["queries"]:
+                parts = ", ".join(f"{k} {v['bytes_gzip'] / 1000:.1f}" for k, v in q["parts"].items())
+                print(f"  {label} {q['query']}: {q['bytes_gzip'] / 1000:.1f} KB gz "
+                      f"({q['bytes'] / 1000:.1f} KB raw, {q['requests']} requests): {parts}")
+            if "every_query_first" in measured:
+                every = measured["every_query_first"]
+                print(f"  {label} every relevance query as a first query: median "
+                      f"{every['median_gzip'] / 1000:.1f} KB gz, max {every['max_gzip'] / 1000:.1f} KB, "
+                      f"{every['over_150kb']} of {every['queries']} over 150 KB; largest: {every['largest']}")
+        OUT.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        (OUT / f"search-bytes-{stamp}.json").write_text(
+            json.dumps({"started": stamp, "command": " ".join(sys.argv), "results": records},
+                       ensure_ascii=False, indent=1), "utf-8")
         return 0
     results = []
     for n in args.items:

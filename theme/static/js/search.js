@@ -29,10 +29,13 @@ const MIN_COVERAGE = 0.5;
 const FIRST_VARIANTS = ["新办", "首次", "设立"];
 
 let pagefind = null;
+let loading = null;
 let config = { filters: {}, trad: "", stopwords: [], quotes: "" };
 let trad = new Map();
 let stopwords = new Set();
 let ranked = [];
+let pending = null; // more(n) of the current results, while some are still to be checked
+let shownQuery = "";
 let shown = 0;
 let generation = 0;
 
@@ -70,19 +73,133 @@ const hasHan = (text) => /[\u3400-\u9fff]/.test(text);
 const baseName = (name) => name.replace(/[（(][^（）()]{1,12}[）)]\s*$/, "").trim() || name;
 const variantOf = (name) => (name.match(/[（(]([^（）()]{1,12})[）)]\s*$/) || [])[1] || "";
 
+// ---------------------------------------------------------------- Pagefind's page list
+
+// Before its first search, Pagefind loads its meta (pagefind.<hash>.pf_meta): every page's name and
+// word count, every index chunk's range and name. Its names are random (hashes), ~7 bytes a page
+// compressed: 137 KB at 20,000 pages. The build numbers the pages by word count and names pages and
+// chunks <prefix><number in base 36>, and writes the same meta as pagefind.<hash>.meta.json with
+// those prefixes, runs of word counts and the chunks' ranges (pipeline/search/pagefind_order.py):
+// 1–9 KB. Pagefind's request for the .pf_meta is answered with the bytes re-encoded from it
+// (Pagefind takes uncompressed bytes that start with its signature as they are); when that file
+// is missing or not understood, with the .pf_meta itself.
+
+const META_FORMAT = 1;
+const utf8 = new TextEncoder();
+
+class CborWriter {
+  // The part of CBOR that Pagefind's meta uses: arrays, strings, integers, shortest heads.
+  constructor() {
+    this.buffer = new Uint8Array(1 << 16);
+    this.length = 0;
+  }
+
+  room(size) {
+    if (this.length + size <= this.buffer.length) return;
+    const larger = new Uint8Array(Math.max(2 * this.buffer.length, this.length + size));
+    larger.set(this.buffer.subarray(0, this.length));
+    this.buffer = larger;
+  }
+
+  bytes(array) {
+    this.room(array.length);
+    this.buffer.set(array, this.length);
+    this.length += array.length;
+  }
+
+  head(major, value) {
+    const type = major << 5;
+    if (value < 24) this.bytes([type | value]);
+    else if (value < 0x100) this.bytes([type | 24, value]);
+    else if (value < 0x10000) this.bytes([type | 25, value >> 8, value & 255]);
+    else if (value < 0x100000000) this.bytes([type | 26, value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255]);
+    else throw new Error("CBOR: integer too large");
+  }
+
+  value(value) {
+    if (typeof value === "string") {
+      const encoded = utf8.encode(value);
+      this.head(3, encoded.length);
+      this.bytes(encoded);
+    } else if (Number.isSafeInteger(value)) {
+      if (value >= 0) this.head(0, value);
+      else this.head(1, -1 - value);
+    } else if (Array.isArray(value)) {
+      this.head(4, value.length);
+      for (const item of value) this.value(item);
+    } else {
+      throw new Error(`CBOR: unexpected ${typeof value}`);
+    }
+  }
+
+  done() {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+function expandMeta(compact) {
+  // meta.json → the bytes of the .pf_meta, uncompressed ("pagefind_dcd" + CBOR).
+  if (compact.format !== META_FORMAT || !Array.isArray(compact.meta) || compact.meta[1] !== null || compact.meta[2] !== null) {
+    throw new Error("meta.json: unknown format");
+  }
+  const { prefix, word_counts: runs } = compact.pages;
+  const chunks = compact.chunks.ranges.map(([low, high], n) => [low, high, compact.chunks.prefix + n.toString(36)]);
+  const out = new CborWriter();
+  out.bytes(utf8.encode("pagefind_dcd"));
+  out.head(4, compact.meta.length);
+  compact.meta.forEach((value, index) => {
+    if (index === 2) return out.value(chunks);
+    if (index !== 1) return out.value(value);
+    out.head(4, runs.reduce((total, [, repeat]) => total + repeat, 0));
+    let page = 0;
+    for (const [count, repeat] of runs) {
+      for (let i = 0; i < repeat; i++, page++) {
+        out.bytes([0x82]);
+        out.value(prefix + page.toString(36));
+        out.value(count);
+      }
+    }
+  });
+  return out.done();
+}
+
+function answerMetaRequest(bundle) {
+  // Until Pagefind has asked for its meta, answer that one request from meta.json.
+  const original = globalThis.fetch;
+  const pattern = /^pagefind\.[\w-]+\.pf_meta$/;
+  globalThis.fetch = async function (input, init) {
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href).href;
+    if (!url.startsWith(bundle) || !pattern.test(url.slice(bundle.length))) return original.call(this, input, init);
+    globalThis.fetch = original;
+    try {
+      const response = await original(url.replace(/\.pf_meta$/, ".meta.json"));
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return new Response(expandMeta(await response.json()));
+    } catch (error) {
+      console.warn("meta.json 不可用，改用 Pagefind 的 .pf_meta：", error);
+      return original(input, init);
+    }
+  };
+}
+
 async function load() {
   if (pagefind) return pagefind;
-  const [module, settings] = await Promise.all([
-    import(`${base}pagefind.js`),
-    fetch(`${base}search-config.json`).then((r) => (r.ok ? r.json() : config)),
-  ]);
-  config = { ...config, ...settings };
-  for (let i = 0; i + 1 < config.trad.length; i += 2) trad.set(config.trad[i], config.trad[i + 1]);
-  stopwords = new Set(config.stopwords);
-  await module.options({ basePath: base, noWorker: true, excerptLength: 24 });
-  await module.init();
-  pagefind = module;
-  return pagefind;
+  loading ||= (async () => {
+    const bundle = new URL(base, location.href).href;
+    const [module, settings] = await Promise.all([
+      import(`${base}pagefind.js`),
+      fetch(`${base}search-config.json`).then((r) => (r.ok ? r.json() : config)),
+    ]);
+    config = { ...config, ...settings };
+    for (let i = 0; i + 1 < config.trad.length; i += 2) trad.set(config.trad[i], config.trad[i + 1]);
+    stopwords = new Set(config.stopwords);
+    answerMetaRequest(bundle);
+    await module.options({ basePath: base, noWorker: true, excerptLength: 24 });
+    await module.init();
+    pagefind = module;
+    return pagefind;
+  })();
+  return loading;
 }
 
 function filterOptions(filters) {
@@ -163,24 +280,46 @@ async function covering(pf, parts, options, main) {
       candidates.push({ result: byId.get(id), coverage: Math.min(1, w / total), exact: phrase.size > 0 });
     }
   }
-  if (phrase.size < parts.length) candidates = await literally(candidates, parts, total);
+  let more = null;
+  if (phrase.size < parts.length) ({ accepted: candidates, more } = await literally(candidates, parts, total));
   // Filter counts are exact when the results are one phrase's; otherwise they are counted below.
-  return { candidates, counts: single ? single.filters : null };
+  return { candidates, more: more && !more.done() ? more : null, counts: single ? single.filters : null };
 }
+
+const byCoverageThenScore = (a, b) => b.coverage - a.coverage || b.result.score - a.result.score;
 
 async function literally(candidates, parts, total) {
   // Some part was not found whole, so its words were looked up one by one, and Pagefind's
-  // exact search for a word it cut differently can be loose: check the text itself.
-  const checked = candidates.sort((a, b) => b.result.score - a.result.score).slice(0, LOCAL_COUNT);
-  const datas = await Promise.all(checked.map((c) => c.result.data()));
-  return checked.filter((c, i) => {
-    c.data = datas[i];
-    const content = normalise(datas[i].content || "").replace(/\s+/g, "");
-    const words = (part) => (segmenter ? [...segmenter.segment(part)].filter((p) => p.isWordLike && p.segment.length > 1).map((p) => p.segment) : [part]);
+  // exact search for a word it cut differently can be loose: check the text itself. The text is
+  // in each result's fragment, a download, so of the LOCAL_COUNT best by score only as many are
+  // checked as are about to be shown, in the order they are ranked in: first until RERANK pass
+  // (the ones re-ranked and shown first are then the same as if all had been checked), the rest
+  // when more results are asked for (or the filter counts need them).
+  // → {accepted (in rank order), more(n): up to n further accepted, [] when none is left}
+  const pool = candidates.sort((a, b) => b.result.score - a.result.score).slice(0, LOCAL_COUNT).sort(byCoverageThenScore);
+  const words = (part) => (segmenter ? [...segmenter.segment(part)].filter((p) => p.isWordLike && p.segment.length > 1).map((p) => p.segment) : [part]);
+  const covers = (data) => {
+    const content = normalise(data.content || "").replace(/\s+/g, "");
     const covered = parts.reduce((n, part) => n + (content.includes(part) ? part.length
       : words(part).filter((w) => content.includes(w)).reduce((m, w) => m + w.length, 0)), 0);
     return covered / total >= MIN_COVERAGE - 1e-9;
-  });
+  };
+  let next = 0;
+  const more = async (wanted) => {
+    const accepted = [];
+    while (accepted.length < wanted && next < pool.length) {
+      const batch = pool.slice(next, next + Math.min(wanted - accepted.length, LOCAL_COUNT));
+      next += batch.length;
+      const datas = await Promise.all(batch.map((c) => c.result.data()));
+      batch.forEach((c, i) => {
+        c.data = datas[i];
+        if (covers(datas[i])) accepted.push(c);
+      });
+    }
+    return accepted;
+  };
+  more.done = () => next >= pool.length;
+  return { accepted: await more(RERANK), more };
 }
 
 function bonus(data, query, exact) {
@@ -199,9 +338,9 @@ function bonus(data, query, exact) {
 }
 
 async function rank(found) {
-  const ordered = found.candidates.sort((a, b) => b.coverage - a.coverage || b.result.score - a.result.score);
+  const ordered = found.candidates.sort(byCoverageThenScore);
   const head = ordered.slice(0, RERANK);
-  const datas = await Promise.all(head.map((c) => c.result.data()));
+  const datas = await Promise.all(head.map((c) => c.data || c.result.data()));
   head.forEach((c, i) => {
     c.data = datas[i];
     c.bonus = found.text ? bonus(datas[i], found.text, c.exact) : 0;
@@ -248,12 +387,27 @@ function resultItem(data) {
   return li;
 }
 
+function showCount(query = shownQuery) {
+  shownQuery = query;
+  const count = pending ? `${ranked.length} 个以上` : `${ranked.length} 个`;
+  statusLine.textContent = query ? `找到 ${count}与“${query}”相关的结果` : `共 ${count}事项`;
+}
+
 async function showMore() {
+  const current = generation;
+  if (pending && shown + PAGE > ranked.length) {
+    const more = await pending(shown + PAGE - ranked.length);
+    if (current !== generation) return;
+    ranked.push(...more);
+    if (pending.done()) pending = null;
+    showCount();
+  }
   const slice = ranked.slice(shown, shown + PAGE);
   const datas = await Promise.all(slice.map((c) => c.data || c.result.data()));
+  if (current !== generation) return;
   datas.forEach((d) => list.append(resultItem(d)));
   shown += slice.length;
-  moreButton.hidden = shown >= ranked.length;
+  moreButton.hidden = shown >= ranked.length && !pending;
 }
 
 function chosenFilters() {
@@ -341,17 +495,24 @@ async function run() {
   const found = await find(query, filters);
   const order = await rank(found);
   if (current !== generation) return; // a newer search has started
+  // The filter counts are drawn when the panel is open (opening it runs the search again): when
+  // Pagefind gives none, counting them reads the fragments of every result (up to LOCAL_COUNT).
+  const counting = filterPanel.open || Object.keys(filters).length;
+  if (counting && !found.counts && found.more) order.push(...(await found.more(LOCAL_COUNT)));
+  if (current !== generation) return;
   ranked = order;
+  pending = found.more && !found.more.done() ? found.more : null;
   shown = 0;
   list.replaceChildren();
-  drawFilters(found.counts || (await countLocally(order)), filters);
+  if (counting) drawFilters(found.counts || (await countLocally(order)), filters);
+  else filterBox.replaceChildren();
   if (!ranked.length) {
     statusLine.replaceChildren(`没有找到与“${query}”相关的事项。试试换个说法（例如“开饭店”“办营业执照”），或查看 `,
       element("a", { href: form.dataset.az }, "全部事项 A–Z"), "。");
     moreButton.hidden = true;
     return;
   }
-  statusLine.textContent = query ? `找到 ${ranked.length} 个与“${query}”相关的结果` : `共 ${ranked.length} 个事项`;
+  showCount(query);
   await showMore();
 }
 
@@ -381,7 +542,7 @@ function start() {
   input.addEventListener("input", debounce(() => run().catch(fail), 250));
   filterBox.addEventListener("change", () => run().catch(fail));
   filterPanel.addEventListener("toggle", () => {
-    if (filterPanel.open && !filtersLoaded) run().catch(fail);
+    if (filterPanel.open) run().catch(fail);
   });
   moreButton.addEventListener("click", () => showMore().catch(fail));
   load()
@@ -397,5 +558,5 @@ function start() {
     .catch(fail);
 }
 
-window.approvalsSearch = { searchUrls, normalise: (q) => load().then(() => normalise(q)) };
+window.approvalsSearch = { searchUrls, expandMeta, normalise: (q) => load().then(() => normalise(q)) };
 start();
