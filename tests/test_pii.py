@@ -6,9 +6,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import random
 import sqlite3
 import tarfile
+import threading
 import time
 import zipfile
 import zlib
@@ -683,3 +685,235 @@ def test_many_personal_values_and_a_20_mb_file(tmp_path):
     print(f"\n[pii timing] {len(personal):,} personal values: automaton {built - started:.2f} s; "
           f"{size / 2**20:.1f} MB CSV scanned in {done - built:.2f} s; {len(hits)} hits")
     assert len(hits) == len(planted)
+
+
+# ---------------------------------------------------------------- the fast paths report what the plain scan reports
+
+
+def _generated_text(rng: random.Random, pieces: int) -> str:
+    """Identifiers whole, split by tags, escaped, cut by line ends, in full width; markup and
+    escapes on most lines or on few; noise that looks like them."""
+    def identifier() -> str:
+        value = rng.choice([
+            f"13{rng.randrange(10**9):09d}", RESIDENT_ID, BANK_CARD, BUSINESS_CODE, EMAIL, NAME, ADDRESS,
+            GOVERNMENT_MOBILE, "+86 138 1234 5678", "0086-138-1234-5678", "1764084600000", "021-56731234",
+            "xzfw@bs.sh.gov.cn", "Li Na"])
+        cut = rng.randrange(len(value) + 1)
+        how = rng.randrange(10)
+        if how == 0:
+            return value[:cut] + rng.choice(["<br/>", "<b>", "</span>", "<w:t>", "<b\n>", "<w:rPr><w:b/></w:rPr>"]) + value[cut:]
+        if how == 1:
+            return "".join(f"&#{ord(c)};" if rng.random() < 0.4 else c for c in value)
+        if how == 2:
+            return "".join(f"\\u{ord(c):04x}" if rng.random() < 0.4 else c for c in value)
+        if how == 3:
+            return "".join("".join(f"%{b:02X}" for b in c.encode()) if rng.random() < 0.4 else c for c in value)
+        if how == 4:
+            return value[:cut] + "\n" + value[cut:]
+        if how == 5:
+            return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() and rng.random() < 0.5 else c
+                           for c in value)
+        if how == 6:
+            return value[:cut] + rng.choice([" ", "-", "&nbsp;", "&amp;", "%20", "\u3000", "X"]) + value[cut:]
+        return value
+
+    noise = ["办事指南", "工程建设", "于华东", "a", "X", "9", "92", "@", "-", " ", "+", "\n", "\n", "<p>", "</p>",
+             "&amp;", "&lt;", "%", "\\", "\\u", "&#", "<", ">", "1234567", "2026-11-25", "（", "k", "ab.cd@"]
+    quiet = rng.random() < 0.5  # markup and escapes on few lines
+    out = []
+    for _ in range(pieces):
+        piece = identifier() if rng.random() < 0.3 else rng.choice(noise)
+        if quiet and rng.random() < 0.85:
+            piece = "".join(c for c in piece if c not in "<>&%\\")
+        out.append(piece + ("\n" if quiet and rng.random() < 0.5 else ""))
+    return "".join(out)
+
+
+def _ordered_unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _chunk_as_written_and_in_every_view_whole(scanner: PiiScanner, chunk: str, binary: bool,
+                                              clean_start: bool, clean_end: bool) -> list:
+    """The chunk scan without its shortcuts: every view whole, every window searched afresh."""
+    found = []
+    for view in ([pii._fold(chunk)] if binary else pii._views(pii._fold(chunk))):
+        low = 0 if clean_start else scanner._reach
+        high = len(view) if clean_end else len(view) - scanner._reach
+        for m in scanner.find(view, binary=binary):
+            if low <= m.start and m.end <= high:
+                found.append((m.kind, m.masked, view.count("\n", 0, m.start) + 1))
+    return _ordered_unique(found)
+
+
+def test_chunk_shortcuts_find_what_every_view_whole_finds():
+    """Views built from only the lines a view changes, and findings kept per number window, give
+    the same hits (kind, value, line, first-found order) as every view searched whole."""
+    rng = random.Random(20261126)
+    scanner = PiiScanner([NAME, ADDRESS, "程建", "Li Na", "13700001111"], ALLOW)
+    for _ in range(150):
+        text = _generated_text(rng, rng.randrange(1, 300))
+        for binary in (False, True):
+            for clean_start in (True, False):
+                for clean_end in (True, False):
+                    fast = _ordered_unique((m.kind, m.masked, line) for m, line
+                                           in scanner._scan_chunk(text, binary, clean_start, clean_end))
+                    assert fast == _chunk_as_written_and_in_every_view_whole(
+                        scanner, text, binary, clean_start, clean_end), text
+
+
+def test_number_windows_give_the_same_identifiers_with_and_without_the_window_cache():
+    rng = random.Random(7)
+    for _ in range(300):
+        text = pii._fold(_generated_text(rng, rng.randrange(1, 200)))
+        windows = pii._number_windows(text)
+        for binary in (False, True):
+            pii._WINDOW_CACHE[binary].clear()
+            expected = sorted([*pii._resident_ids(text, windows, binary), *pii._mobiles(text, windows, binary),
+                               *pii._bank_cards(text, windows, binary)], key=lambda m: (m.start, m.end, m.kind))
+            for _ in range(2):  # computed, then from the cache
+                assert sorted(pii._number_detections(text, windows, binary),
+                              key=lambda m: (m.start, m.end, m.kind)) == expected
+
+
+@pytest.fixture
+def forked_workers(monkeypatch):
+    """Real worker processes even for a small tree (and under pytest-xdist, whose I/O thread
+    would otherwise keep the scan in this process), with a short planning window."""
+    monkeypatch.setattr(pii, "BATCH_UNITS", 3)
+    monkeypatch.setattr(pii, "PENDING_UNITS", 7)
+    monkeypatch.setattr(pii, "FORK_WITH_THREADS", True)
+    submitted = []
+    real = pii.ProcessPoolExecutor
+
+    class Counting(real):
+        def submit(self, *args, **kwargs):
+            submitted.append(args)
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(pii, "ProcessPoolExecutor", Counting)
+    return submitted
+
+
+def write_varied_release(folder: Path) -> None:
+    """Every kind of file, values in each; contents repeated across files, ZIP members and
+    nested archives (so which copy is read first matters); names masked alike."""
+    rng = random.Random(5)
+    values = [value for value, _ in PLANTED.values()]
+    for number, writer in enumerate(WRITERS.values()):
+        (folder / f"k{number:02d}").mkdir()
+        writer(folder / f"k{number:02d}", values[number % len(values)])
+    (folder / "clean").mkdir()
+    write_clean_release(folder / "clean")
+    pages = folder / "pages"
+    pages.mkdir()
+    for i in range(40):
+        (pages / f"p{i:02d}.html").write_text(
+            f"<html><body>\n{_generated_text(rng, 80)}\n</body></html>\n", encoding="utf-8")
+    later = f"序号,说明\n1,{text_around(MOBILE)}\n".encode()
+    earlier = (pages / "p03.html").read_bytes()
+    own = f"1,{RESIDENT_ID}\n".encode()
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as nested:
+        nested.writestr("same-as-page.html", earlier)
+        nested.writestr("own.csv", own)
+    with zipfile.ZipFile(folder / "pages" / "q-bundle.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("copy-of-p03.html", earlier)      # read before, as a file: skipped here
+        archive.writestr("later.csv", later)                # read here: skipped as a file later
+        archive.writestr("nested.zip", inner.getvalue())
+        archive.writestr("again/later.csv", later)
+        archive.writestr(f"{MOBILE}.txt", "空白")
+    (folder / "pages" / "r-later.csv").write_bytes(later)
+    (folder / "pages" / "s-nested-again.zip").write_bytes(inner.getvalue())
+    (folder / "pages" / "t-own.csv").write_bytes(own)  # read before, inside the nested ZIP
+    (folder / "pages" / "13812345678.txt").write_text(f"电话 {MOBILE}\n", encoding="utf-8")
+    (folder / "pages" / "13899995678.txt").write_text(f"电话 {MOBILE}\n电话 13900000000\n", encoding="utf-8")
+    (folder / "pages" / "empty.txt").write_bytes(b"")
+
+
+def test_scan_across_worker_processes_reports_exactly_what_the_serial_scan_reports(tmp_path, forked_workers):
+    write_varied_release(tmp_path)
+    personal = [NAME, ADDRESS, "程建", "张三丰"]
+    serial = PiiScanner(personal, ALLOW, workers=1).scan_release(tmp_path)
+    assert not forked_workers
+    parallel = PiiScanner(personal, ALLOW, workers=2).scan_release(tmp_path)
+    assert forked_workers, "no batch went to a worker process"
+    assert len(serial) > 100 and {h.kind for h in serial} >= set(PLANTED)
+    assert parallel == serial
+
+
+def test_scan_in_one_process_when_the_release_is_smaller_than_a_batch(tmp_path, monkeypatch):
+    submitted = []
+    monkeypatch.setattr(pii, "ProcessPoolExecutor", lambda *a, **k: submitted.append(a))
+    write_html(tmp_path, MOBILE)
+    assert [h.kind for h in PiiScanner([], ALLOW, workers=2).scan_release(tmp_path)] == ["mobile"]
+    assert not submitted
+
+
+def test_a_process_with_other_threads_is_not_forked(tmp_path, forked_workers, monkeypatch):
+    """A lock another thread holds would stay held in a fork: such a process scans by itself."""
+    monkeypatch.setattr(pii, "FORK_WITH_THREADS", False)
+    write_varied_release(tmp_path)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        hits = PiiScanner([NAME], ALLOW, workers=2).scan_release(tmp_path)
+    finally:
+        stop.set()
+        other.join()
+    assert not forked_workers
+    assert hits == PiiScanner([NAME], ALLOW, workers=1).scan_release(tmp_path)
+
+
+def _dies_in_worker_on(monkeypatch, name: str, how) -> None:
+    parent = os.getpid()
+    real = pii._run_unit
+
+    def run_unit(scanner, unit):
+        if os.getpid() != parent and unit[1].endswith(name):
+            how()
+        return real(scanner, unit)
+
+    monkeypatch.setattr(pii, "_run_unit", run_unit)
+
+
+def test_a_worker_process_that_dies_refuses_the_release(tmp_path, forked_workers, monkeypatch):
+    for i in range(12):
+        (tmp_path / f"page{i:02d}.html").write_text(f"<p>办事指南 {i}</p>\n", encoding="utf-8")
+    _dies_in_worker_on(monkeypatch, "page05.html", lambda: os._exit(9))
+    hits = PiiScanner([], ALLOW, workers=2).scan_release(tmp_path)
+    assert forked_workers
+    assert ("page05.html", "unscannable") in {(h.file, h.kind) for h in hits}
+    assert {h.kind for h in hits} == {"unscannable"}
+    assert all("检查进程失败" in h.location for h in hits)
+    with pytest.raises(PiiFound):
+        PiiScanner([], ALLOW, workers=2).check(tmp_path)
+
+
+def test_a_worker_that_fails_refuses_the_release(tmp_path, forked_workers, monkeypatch):
+    for i in range(12):
+        (tmp_path / f"page{i:02d}.html").write_text(f"<p>办事指南 {i}</p>\n", encoding="utf-8")
+
+    def fail():
+        raise MemoryError
+
+    _dies_in_worker_on(monkeypatch, "page07.html", fail)
+    hits = PiiScanner([], ALLOW, workers=2).scan_release(tmp_path)
+    assert forked_workers
+    assert {(h.file, h.kind, h.location) for h in hits} >= {
+        ("page07.html", "unscannable", "检查进程失败，未能检查（MemoryError）")}
+    assert {h.file for h in hits} <= {f"page{i:02d}.html" for i in range(6, 9)}  # its batch only
+
+
+def test_worker_count(monkeypatch):
+    monkeypatch.setenv(pii.WORKERS_ENV, "3")
+    assert PiiScanner().workers == 3
+    monkeypatch.setenv(pii.WORKERS_ENV, "0")
+    assert PiiScanner().workers == 1
+    monkeypatch.setenv(pii.WORKERS_ENV, "two")
+    with pytest.raises(pii.ConfigurationError):
+        PiiScanner()
+    monkeypatch.delenv(pii.WORKERS_ENV)
+    assert 1 <= PiiScanner().workers <= pii.MAX_DEFAULT_WORKERS
+    assert PiiScanner(workers=1).workers == 1
