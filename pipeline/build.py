@@ -176,7 +176,7 @@ def step_write_release_data(ctx: BuildContext) -> None:
 def step_history(ctx: BuildContext) -> None:
     from pipeline.history.run import run_history
 
-    run_history(ctx.data, ctx.live)
+    run_history(ctx.data, ctx.live, ctx.release)
 
 
 def step_datasets(ctx: BuildContext) -> None:

@@ -13,6 +13,7 @@ Same export → byte-identical files (sorted records, sorted keys, no build cloc
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,26 @@ def write_release_data(release_dir: Path, catalogue: Catalogue, report: Report) 
 
 def _sorted(models: dict[str, Any]) -> dict[str, Any]:
     return {key: models[key] for key in sorted(models)}
+
+
+class RecordsView(Mapping[str, dict]):
+    """Models seen as their release-data records (``key → dict`` as in ``items.json``), each
+    made when it is asked for: a reader of many records never holds them all as dicts."""
+
+    def __init__(self, models: dict[str, Any]) -> None:
+        self.models = models
+
+    def __getitem__(self, key: str) -> dict:
+        return self.models[key].model_dump(mode="json", exclude_none=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.models)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.models
 
 
 @dataclass

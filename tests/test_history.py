@@ -174,3 +174,21 @@ def test_item_diff_ignores_version_and_keys_lists_by_name():
                materials=[{"name": "乙", "necessity": "required"}, {"name": "甲", "necessity": "required"}])
     assert diff_item(old, new) == [{"field": "materials.necessity", "change": "changed", "key": "乙",
                                     "old": "optional", "new": "required"}]
+
+
+def test_changes_from_the_builds_memory_equal_those_from_the_folders(two_releases, tmp_path):
+    """The build hands the history step its item models; reading the folders gives the same."""
+    import shutil
+
+    from pipeline.history.run import run_history
+    from pipeline.release import load_release_data
+
+    live = two_releases.parent / sorted(p.name for p in two_releases.parent.iterdir())[0]
+    assert live.resolve() != two_releases.resolve()
+    outputs = []
+    for in_memory in (False, True):
+        data = tmp_path / f"data-{in_memory}"
+        shutil.copytree(two_releases / "data", data, ignore=shutil.ignore_patterns("history"))
+        run_history(data, live, load_release_data(data) if in_memory else None)
+        outputs.append((data / "history" / "changes.json").read_bytes())
+    assert outputs[0] == outputs[1] and b'"changed"' in outputs[0]

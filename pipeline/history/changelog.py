@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def entry_id(version: str, earlier: list[dict]) -> str:
     return candidate
 
 
-def make_entry(manifest: dict, items: dict[str, dict], previous: dict | None,
+def make_entry(manifest: dict, items: Mapping[str, dict], previous: dict | None,
                previous_items: dict[str, dict] | None, schema: list[dict], earlier: list[dict]) -> dict[str, Any]:
     baseline = previous is None
     events = [] if baseline else diff_items(previous_items or {}, items)
@@ -99,12 +100,15 @@ def items_by_code(data: Path) -> dict[str, dict]:
 
 
 def record_history(data: Path, previous_data: Path | None, previous_schema: dict | None,
-                   current_schema: dict) -> dict[str, Any]:
+                   current_schema: dict, items: Mapping[str, dict] | None = None) -> dict[str, Any]:
     """Compare this release's data with the previous release's (None on the first build);
-    write ``history/changes.json`` and ``history/changelog.json``; return the new entry."""
+    write ``history/changes.json`` and ``history/changelog.json``; return the new entry.
+    ``items``: this release's item records by code when the caller has them (else read from
+    ``data``)."""
     previous_manifest = load(previous_data / "manifest.json") if previous_data else None
     earlier = (load(previous_data / "history" / "changelog.json") or {}).get("entries", []) if previous_data else []
-    entry = make_entry(load(data / "manifest.json"), items_by_code(data), previous_manifest,
+    current = items if items is not None else items_by_code(data)
+    entry = make_entry(load(data / "manifest.json"), current, previous_manifest,
                        items_by_code(previous_data) if previous_manifest else None,
                        diff_schema(previous_schema, current_schema) if previous_manifest else [], earlier)
     write_json(data / "history" / "changes.json", entry)
