@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote, unquote
 
 import ahocorasick
@@ -959,6 +959,19 @@ class PiiScanner:
         except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
             hits.add(place.file, UNSCANNABLE, "", place.where(f"压缩数据损坏（{type(error).__name__}）"))
 
+    def _member(self, info: zipfile.ZipInfo, place: _Place, hits: Any) -> _Place | None:
+        """A ZIP member's name checked; its place, or None for a folder or an encrypted member
+        (reported unscannable)."""
+        found = self.find(info.filename)
+        member = place.inside(self._safe(info.filename, found))
+        self._scan_name(info.filename, member, "成员名", hits, found)
+        if info.is_dir():
+            return None
+        if info.flag_bits & 0x1:
+            hits.add(place.file, UNSCANNABLE, "", member.where("已加密，无法检查"))
+            return None
+        return member
+
     def _scan_zip(self, path: Path, place: _Place, hits: _Hits, depth: int) -> None:
         try:
             archive = zipfile.ZipFile(path)
@@ -968,13 +981,8 @@ class PiiScanner:
             return
         with archive:
             for info in archive.infolist():
-                found = self.find(info.filename)
-                member = place.inside(self._safe(info.filename, found))
-                self._scan_name(info.filename, member, "成员名", hits, found)
-                if info.is_dir():
-                    continue
-                if info.flag_bits & 0x1:
-                    hits.add(place.file, UNSCANNABLE, "", member.where("已加密，无法检查"))
+                member = self._member(info, place, hits)
+                if member is None:
                     continue
                 # One bad member must not hide the rest.
                 try:
@@ -1579,13 +1587,8 @@ class _ParallelScan:
         self.ops.append((_ENTER, digest))
         try:
             for index, info in enumerate(archive.infolist()):
-                found = scanner.find(info.filename)
-                member = place.inside(scanner._safe(info.filename, found))
-                scanner._scan_name(info.filename, member, "成员名", sink, found)
-                if info.is_dir():
-                    continue
-                if info.flag_bits & 0x1:
-                    sink.add(place.file, UNSCANNABLE, "", member.where("已加密，无法检查"))
+                member = scanner._member(info, place, sink)
+                if member is None:
                     continue
                 try:
                     inner = _stream_digest(archive.open(info))

@@ -75,7 +75,8 @@ class ApprovalsGenerator(Generator):
         release = self.release
         public = [i for i in release.items.values() if i.status is not ItemStatus.abolished]
         # pypinyin takes ~0.3 ms a name: the keys are computed in the render processes.
-        keys = dict(zip((i.name for i in public), self.map_each([i.name for i in public], pinyin_key)))
+        names = [i.name for i in public]
+        keys = dict(zip(names, self.map_each(names, pinyin_key), strict=True))
         self.public_items = sorted(public, key=lambda i: keys[i.name])
         self.departments = sorted(release.departments.values(), key=lambda d: pinyin_key(d.name))
         self.by_department: dict[str, list[Item]] = defaultdict(list)
