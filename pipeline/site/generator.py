@@ -126,6 +126,13 @@ class ApprovalsGenerator(Generator):
         return target
 
     def write(self, relative: str, template: str, **values: Any) -> None:
+        if getattr(self, "_deferred", None) is not None:
+            self._deferred.append((relative, template, values))
+            return
+        self._render_page((relative, template, values))
+
+    def _render_page(self, page: tuple[str, str, dict[str, Any]]) -> None:
+        relative, template, values = page
         target = self._target(relative)
         context = {**self.context, **self.common, "output_file": relative, **values}
         target.write_text(self.get_template(template).render(context), encoding="utf-8")
@@ -149,16 +156,23 @@ class ApprovalsGenerator(Generator):
         }
         self._copy_files()
         self._write_items(list(release.items.values()))
-        self._write_departments()
-        self._write_browse()
-        self._write_life_events()
-        self.write("index.html", "home", page_name="index")
-        self.write("quality.html", "quality", quality=release.quality)
-        self.write("developers.html", "developers")
-        self.write("search.html", "search", search_api=self.settings.get("APPROVALS_SEARCH_API", ""))
-        self.write("status.html", "status")
-        if self.performance:
-            self._write_performance()
+        # The other pages (lists of every item among them) are planned here and rendered in
+        # the render processes too.
+        self._deferred: list[tuple[str, str, dict[str, Any]]] | None = []
+        try:
+            self._write_departments()
+            self._write_browse()
+            self._write_life_events()
+            self.write("index.html", "home", page_name="index")
+            self.write("quality.html", "quality", quality=release.quality)
+            self.write("developers.html", "developers")
+            self.write("search.html", "search", search_api=self.settings.get("APPROVALS_SEARCH_API", ""))
+            self.write("status.html", "status")
+            if self.performance:
+                self._write_performance()
+        finally:
+            pages, self._deferred = self._deferred, None
+        self.for_each(pages, self._render_page)
         self._copy_contract_docs()
         write_open_data_pages(self)
 
