@@ -681,6 +681,20 @@ def _line_views(chunk: str) -> list[tuple[str, list[int] | None]]:
 # ---------------------------------------------------------------- where hits are collected
 
 
+def _walk_once(top: str) -> Iterator[tuple[str, list[str]]]:
+    """Every folder under ``top`` (links followed, each real folder once) with its files, both in
+    sorted order: the order of the scan and of its report."""
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        yield folder, sorted(files)
+
+
 @dataclass(frozen=True)
 class _Place:
     """A top-level release file and the archive members leading to the content scanned."""
@@ -835,15 +849,8 @@ class PiiScanner:
             return _ParallelScan(self, self.workers).run(root, published)
         hits = _Hits()
         self._seen_contents: set[bytes] = set()
-        seen_dirs: set[str] = set()
-        for folder, dirs, files in os.walk(root, followlinks=True):
-            real = os.path.realpath(folder)
-            if real in seen_dirs:
-                dirs[:] = []
-                continue
-            seen_dirs.add(real)
-            dirs.sort()
-            for name in sorted(files):
+        for folder, files in _walk_once(os.fspath(root)):
+            for name in files:
                 path = Path(folder, name)
                 shown = path.relative_to(root).as_posix()
                 found = self.find(shown)
@@ -1538,21 +1545,14 @@ class _ParallelScan:
         scanner, sink = self.scanner, self.sink
         top = os.fspath(root)
         prefix = top.rstrip(os.sep) + os.sep
-        seen_dirs: set[str] = set()
-        for folder, dirs, files in os.walk(top, followlinks=True):
-            real = os.path.realpath(folder)
-            if real in seen_dirs:
-                dirs[:] = []
-                continue
-            seen_dirs.add(real)
-            dirs.sort()
+        for folder, files in _walk_once(top):
             if folder == top:
                 base = ""
             elif folder.startswith(prefix) and os.sep == "/":
                 base = folder[len(prefix):] + "/"
             else:
                 base = Path(folder).relative_to(root).as_posix() + "/"
-            for name in sorted(files):
+            for name in files:
                 path = os.path.join(folder, name)
                 shown = base + name
                 found = scanner.find(shown)
