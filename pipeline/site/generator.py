@@ -62,6 +62,10 @@ class ApprovalsGenerator(Generator):
         super().__init__(*args, **kwargs)
         self.env.filters.update(JINJA_FILTERS)
         self.release: ReleaseData | None = None
+        self._output_root = Path(self.output_path).resolve()  # resolved once, not per page
+        self._made_dirs: set[Path] = set()
+        self._deferred: list[tuple[str, str, dict[str, Any]]] | None = None
+        """While set, ``write`` plans pages here instead of rendering them."""
 
     # ------------------------------------------------------------ context
 
@@ -116,9 +120,6 @@ class ApprovalsGenerator(Generator):
     # ------------------------------------------------------------ output
 
     def _target(self, relative: str) -> Path:
-        if getattr(self, "_output_root", None) is None:
-            self._output_root = Path(self.output_path).resolve()
-            self._made_dirs: set[Path] = set()
         target = safe_join(Path(self.output_path), relative, self._output_root)
         if target.parent not in self._made_dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +127,7 @@ class ApprovalsGenerator(Generator):
         return target
 
     def write(self, relative: str, template: str, **values: Any) -> None:
-        if getattr(self, "_deferred", None) is not None:
+        if self._deferred is not None:
             self._deferred.append((relative, template, values))
             return
         self._render_page((relative, template, values))
@@ -158,7 +159,7 @@ class ApprovalsGenerator(Generator):
         self._write_items(list(release.items.values()))
         # The other pages (lists of every item among them) are planned here and rendered in
         # the render processes too.
-        self._deferred: list[tuple[str, str, dict[str, Any]]] | None = []
+        self._deferred = []
         try:
             self._write_departments()
             self._write_browse()
