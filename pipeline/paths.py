@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from pipeline.errors import UnsafePath
 
 
-def safe_join(root: Path, relative: str, resolved_root: Path | None = None) -> Path:
-    """``root / relative``, refusing absolute paths, ``..``, backslashes and NULs.
-    ``resolved_root`` is ``root.resolve()`` when the caller has it (writers of many files)."""
+def _checked(relative: str) -> PurePosixPath:
+    """``relative`` as a path, refusing absolute paths, ``..``, empty parts, backslashes, NULs."""
     if not relative or "\x00" in relative or "\\" in relative:
         raise UnsafePath(f"不安全的路径：{relative!r}")
     pure = PurePosixPath(relative)
     if pure.is_absolute() or any(part in ("..", "") for part in pure.parts):
         raise UnsafePath(f"不安全的路径（不能离开输出目录）：{relative!r}")
+    return pure
+
+
+def safe_join(root: Path, relative: str, resolved_root: Path | None = None) -> Path:
+    """``root / relative``, refusing absolute paths, ``..``, backslashes and NULs, and anything
+    that resolves (through a symbolic link) outside ``root``. ``resolved_root`` is
+    ``root.resolve()`` when the caller has it."""
+    pure = _checked(relative)
     joined = (root / pure).resolve()
     if not joined.is_relative_to(resolved_root or root.resolve()):
         raise UnsafePath(f"不安全的路径（不能离开输出目录）：{relative!r}")
     return joined
+
+
+class OutputFolder:
+    """Where a writer of many files puts them: ``path(relative)`` is the path ``safe_join``
+    gives, as a string, refusing what it refuses, with each folder checked, resolved and made
+    once instead of every file's whole path resolved (``resolve()`` costs a system call per
+    path component: ~26 µs a file, a second and a half of a 20,000-item site's render). A name
+    inside a checked folder has no ``/`` and is not ``.`` or ``..``, so it stays in that folder
+    unless it is itself a symbolic link, which is refused."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._folders: dict[str, str] = {}
+
+    def path(self, relative: str) -> str:
+        if not relative or "\x00" in relative or "\\" in relative:
+            raise UnsafePath(f"不安全的路径：{relative!r}")
+        head, _, name = relative.rpartition("/")
+        folder = self._folders.get(head)
+        if folder is None:
+            _checked(relative)
+            resolved = (self.root / head).resolve() if head else self.root
+            if not resolved.is_relative_to(self.root):
+                raise UnsafePath(f"不安全的路径（不能离开输出目录）：{relative!r}")
+            resolved.mkdir(parents=True, exist_ok=True)
+            folder = self._folders[head] = str(resolved)
+        if name in ("", ".", ".."):
+            raise UnsafePath(f"不安全的路径（不能离开输出目录）：{relative!r}")
+        target = f"{folder}/{name}"
+        if os.path.islink(target):
+            raise UnsafePath(f"不安全的路径（符号链接）：{relative!r}")
+        return target

@@ -19,7 +19,7 @@ from pipeline.datasets.pages import write_open_data_pages
 from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
 from pipeline.models import Item, ItemStatus
 from pipeline.parallel import available_cpus, run_parallel
-from pipeline.paths import safe_join
+from pipeline.paths import OutputFolder, safe_join
 from pipeline.quality import ELEMENTS
 from pipeline.release import ReleaseData, load_release_data
 from pipeline.search.steps import read_related
@@ -62,8 +62,8 @@ class ApprovalsGenerator(Generator):
         super().__init__(*args, **kwargs)
         self.env.filters.update(JINJA_FILTERS)
         self.release: ReleaseData | None = None
-        self._output_root = Path(self.output_path).resolve()  # resolved once, not per page
-        self._made_dirs: set[Path] = set()
+        self._output = OutputFolder(Path(self.output_path))
+        self._macros: Any = None
         self._deferred: list[tuple[str, str, dict[str, Any]]] | None = None
         """While set, ``write`` plans pages here instead of rendering them."""
 
@@ -119,13 +119,6 @@ class ApprovalsGenerator(Generator):
 
     # ------------------------------------------------------------ output
 
-    def _target(self, relative: str) -> Path:
-        target = safe_join(Path(self.output_path), relative, self._output_root)
-        if target.parent not in self._made_dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(target.parent)
-        return target
-
     def write(self, relative: str, template: str, **values: Any) -> None:
         if self._deferred is not None:
             self._deferred.append((relative, template, values))
@@ -134,12 +127,15 @@ class ApprovalsGenerator(Generator):
 
     def _render_page(self, page: tuple[str, str, dict[str, Any]]) -> None:
         relative, template, values = page
-        target = self._target(relative)
+        target = self._output.path(relative)
         context = {**self.context, **self.common, "output_file": relative, **values}
-        target.write_text(self.get_template(template).render(context), encoding="utf-8")
+        text = self.get_template(template).render(context)
+        with open(target, "w", encoding="utf-8") as file:
+            file.write(text)
 
     def write_raw(self, relative: str, text: str) -> None:
-        self._target(relative).write_text(text, encoding="utf-8")
+        with open(self._output.path(relative), "w", encoding="utf-8") as file:
+            file.write(text)
 
     def generate_output(self, writer: Any) -> None:
         if self.release is None:
@@ -154,6 +150,7 @@ class ApprovalsGenerator(Generator):
             "elements": ELEMENTS, "performance": self.performance,
             "suppressed_text": suppressed_text(self.performance.k) if self.performance else "",
             "has_history": (release.root / "history" / "changelog.json").is_file(),
+            "item_entries": {},
         }
         self._copy_files()
         self._write_items(list(release.items.values()))
@@ -196,7 +193,10 @@ class ApprovalsGenerator(Generator):
         for event in self.life_events:
             for code in dict.fromkeys(c for step in event.steps for c in step.items):
                 self.events_of_item[code].append(event)
-        self.for_each(items, self._write_item)
+        # Each item's line in the lists of items (A–Z, themes, departments …: ~5 lists an item)
+        # is rendered once, with its page, in the render processes.
+        entries = self.map_each(items, self._write_item)
+        self.common["item_entries"] = {item.impl_code: entry for item, entry in zip(items, entries, strict=True)}
 
     def for_each(self, values: list[Any], write_one: Callable[[Any], None]) -> None:
         """``write_one(value)`` for every value, in ``render_processes`` forked processes (the
@@ -218,7 +218,9 @@ class ApprovalsGenerator(Generator):
             results[n::processes] = share
         return results
 
-    def _write_item(self, item: Item) -> None:
+    def _write_item(self, item: Item) -> tuple[Markup, Markup]:
+        """Writes the item's page and JSON; returns its entry in lists of items, with and
+        without the department (the ``item_entry`` macro)."""
         department = self.release.departments[item.department_code]
         url = f"{self.settings.get('SITEURL', '')}/items/{item.impl_code}.html"
         jsonld = government_service(item, department, url, self.settings.get("AREA_NAME", ""))
@@ -231,6 +233,10 @@ class ApprovalsGenerator(Generator):
         self.write_raw(f"items/{item.impl_code}.json",
                        json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False,
                                   sort_keys=True, separators=(",", ":")) + "\n")
+        if self._macros is None:
+            self._macros = self.get_template("macros").make_module({**self.context, **self.common})
+        names = self.common["department_names"]
+        return (self._macros.item_entry(item, names, True), self._macros.item_entry(item, names, False))
 
     def _item_outcome(self, item: Item) -> dict[str, Any] | None:
         if not self.performance:
