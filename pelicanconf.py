@@ -40,7 +40,7 @@ AUTHOR_FEED_ATOM = AUTHOR_FEED_RSS = None
 LOAD_CONTENT_CACHE = False
 CACHE_CONTENT = False
 
-JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True,
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "auto_reload": False,
                      "extensions": []}
 MARKDOWN = {
     "extension_configs": {

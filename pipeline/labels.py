@@ -42,11 +42,21 @@ LABEL_KIND_BY_ENUM = {
 }
 
 
+_MEMBER_LABELS: dict[tuple[type, Enum, str | None], str] = {}
+"""(enum, member, kind) → label: a guide page asks for ~50 labels, of a few dozen members. (The
+enum is in the key: members of two enums with the same value are equal strings.)"""
+
+
 def label(value: Enum | str | None, kind: str | None = None) -> str:
     """The Chinese label of a code (an Enum member knows its own list)."""
     if value is None:
         return ""
     if isinstance(value, Enum):
-        kind = kind or LABEL_KIND_BY_ENUM[type(value).__name__]
-        value = value.value
+        key = (type(value), value, kind)
+        found = _MEMBER_LABELS.get(key)
+        if found is None:
+            code = value.value
+            found = LABELS.get(kind or LABEL_KIND_BY_ENUM[type(value).__name__], {}).get(code, str(code))
+            _MEMBER_LABELS[key] = found
+        return found
     return LABELS.get(kind or "", {}).get(value, str(value))

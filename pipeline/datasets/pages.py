@@ -3,10 +3,12 @@ change pages, item histories and feeds. Called once by the site generator with i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pipeline.datasets.run import load_summary
 from pipeline.history.pages import (
+    ItemHistories,
     archived_ids,
     changelog_views,
     load_changelog,
@@ -14,6 +16,14 @@ from pipeline.history.pages import (
 )
 
 LATEST = "/data/latest/"
+
+
+def item_histories_of(data: Path) -> ItemHistories | None:
+    """The writer of the items' history pages, when the release has datasets and a changelog."""
+    summary, changelog = load_summary(data), load_changelog(data)
+    if summary is None or changelog is None:
+        return None
+    return ItemHistories(changelog["entries"], summary["releases"])
 
 
 def write_open_data_pages(generator: Any) -> None:

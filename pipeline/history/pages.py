@@ -58,7 +58,22 @@ def archived_ids(entries: list[dict[str, Any]], dated: set[str]) -> set[str]:
     return {entry_id for version, entry_id in last.items() if version in dated}
 
 
+class ItemHistories:
+    """Each item's history page; written with the item's own page (in the render processes)."""
+
+    def __init__(self, entries: list[dict[str, Any]], releases: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self.histories = item_histories(entries)
+        self.archived = archived_ids(entries, {r["version"] for r in releases})
+
+    def write(self, generator: Any, item: Any) -> None:
+        history = self.histories.get(item.impl_code, [])
+        generator.write(f"changes/items/{item.impl_code}.html", "item_history", item=item,
+                        history=history, first=first_seen(self.entries, history), archived=self.archived)
+
+
 def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, Any]]) -> None:
+    """A page per release and the feeds (the items' history pages: ``ItemHistories``)."""
     changelog = load_changelog(generator.release.root)
     if changelog is None:
         return
@@ -66,14 +81,6 @@ def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, 
     archived = archived_ids(entries, {r["version"] for r in releases})
     for entry in entries:
         generator.write(f"changes/{entry['id']}.html", "change", entry=entry_view(entry), archived=archived)
-    histories = item_histories(entries)
-
-    def write_item_history(item: Any) -> None:
-        history = histories.get(item.impl_code, [])
-        generator.write(f"changes/items/{item.impl_code}.html", "item_history", item=item,
-                        history=history, first=first_seen(entries, history), archived=archived)
-
-    generator.for_each(list(generator.release.items.values()), write_item_history)
     names = {d.code: d.name for d in generator.release.departments.values()}
     write_feeds(generator.write_raw, changelog, base_url, names, set(generator.release.items),
                 generator.settings.get("SITENAME", "公开审批"))

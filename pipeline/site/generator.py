@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 from pelican.generators import Generator
 
-from pipeline.datasets.pages import write_open_data_pages
+from pipeline.datasets.pages import item_histories_of, write_open_data_pages
 from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
 from pipeline.models import Item, ItemStatus
 from pipeline.parallel import available_cpus, run_parallel
@@ -77,24 +77,11 @@ class ApprovalsGenerator(Generator):
         in_memory = self.settings.get("APPROVALS_RELEASE")
         self.release = in_memory if in_memory is not None else load_release_data(Path(root))
         release = self.release
-        public = [i for i in release.items.values() if i.status is not ItemStatus.abolished]
-        # pypinyin takes ~0.3 ms a name: the keys are computed in the render processes.
-        names = [i.name for i in public]
-        keys = dict(zip(names, self.map_each(names, pinyin_key), strict=True))
-        self.public_items = sorted(public, key=lambda i: keys[i.name])
+        # Sorted by pinyin in generate_output: the keys are computed with the item pages.
+        self.public_items = [i for i in release.items.values() if i.status is not ItemStatus.abolished]
         self.departments = sorted(release.departments.values(), key=lambda d: pinyin_key(d.name))
-        self.by_department: dict[str, list[Item]] = defaultdict(list)
-        self.by_theme: dict[str, list[Item]] = defaultdict(list)
-        self.by_audience: dict[str, list[Item]] = defaultdict(list)
-        self.by_type: dict[str, list[Item]] = defaultdict(list)
-        for item in self.public_items:
-            self.by_department[item.department_code].append(item)
-            self.by_type[item.item_type.value].append(item)
-            for theme in item.themes:
-                self.by_theme[theme].append(item)
-            for audience in item.audiences:
-                self.by_audience[audience.value].append(item)
-        self.theme_slugs = self._slugs(sorted(self.by_theme, key=pinyin_key))
+        themes = {theme for item in self.public_items for theme in item.themes}
+        self.theme_slugs = self._slugs(sorted(themes, key=pinyin_key))
         self.life_events = sorted(release.life_events.values(), key=lambda e: e.code)
         self.performance = Performance.from_release(release.outcomes) if release.outcomes else None
         self.related = read_related(Path(self.settings.get("APPROVALS_SEARCH_DIR") or Path(root).parent / "search"))
@@ -144,8 +131,7 @@ class ApprovalsGenerator(Generator):
         self.common = {
             "release": release, "departments": self.departments, "labels": LABELS,
             "theme_slugs": self.theme_slugs, "audience_order": AUDIENCE_ORDER,
-            "item_type_order": ITEM_TYPE_ORDER, "by_audience": self.by_audience,
-            "by_type": self.by_type, "by_theme": self.by_theme, "life_events": self.life_events,
+            "item_type_order": ITEM_TYPE_ORDER, "life_events": self.life_events,
             "department_names": {d.code: d.name for d in self.departments},
             "elements": ELEMENTS, "performance": self.performance,
             "suppressed_text": suppressed_text(self.performance.k) if self.performance else "",
@@ -154,6 +140,7 @@ class ApprovalsGenerator(Generator):
         }
         self._copy_files()
         self._write_items(list(release.items.values()))
+        self.common.update(by_audience=self.by_audience, by_type=self.by_type, by_theme=self.by_theme)
         # The other pages (lists of every item among them) are planned here and rendered in
         # the render processes too.
         self._deferred = []
@@ -189,14 +176,29 @@ class ApprovalsGenerator(Generator):
                 shutil.copyfile(docs / name, target)
 
     def _write_items(self, items: list[Item]) -> None:
+        """One pass over the items, in the render processes: each item's page, JSON and history
+        page, its line in the lists of items (A–Z, themes, departments …: ~5 lists an item,
+        rendered once) and its pinyin sort key (~30 µs a name). Then the lists are made."""
         self.events_of_item: dict[str, list[Any]] = defaultdict(list)
         for event in self.life_events:
             for code in dict.fromkeys(c for step in event.steps for c in step.items):
                 self.events_of_item[code].append(event)
-        # Each item's line in the lists of items (A–Z, themes, departments …: ~5 lists an item)
-        # is rendered once, with its page, in the render processes.
-        entries = self.map_each(items, self._write_item)
-        self.common["item_entries"] = {item.impl_code: entry for item, entry in zip(items, entries, strict=True)}
+        self.item_histories = item_histories_of(self.release.root)
+        done = self.map_each(items, self._write_item)
+        self.common["item_entries"] = {item.impl_code: entries for item, (entries, _) in zip(items, done, strict=True)}
+        keys = {item.impl_code: key for item, (_, key) in zip(items, done, strict=True)}
+        self.public_items.sort(key=lambda i: keys[i.impl_code])
+        self.by_department: dict[str, list[Item]] = defaultdict(list)
+        self.by_theme: dict[str, list[Item]] = defaultdict(list)
+        self.by_audience: dict[str, list[Item]] = defaultdict(list)
+        self.by_type: dict[str, list[Item]] = defaultdict(list)
+        for item in self.public_items:
+            self.by_department[item.department_code].append(item)
+            self.by_type[item.item_type.value].append(item)
+            for theme in item.themes:
+                self.by_theme[theme].append(item)
+            for audience in item.audiences:
+                self.by_audience[audience.value].append(item)
 
     def for_each(self, values: list[Any], write_one: Callable[[Any], None]) -> None:
         """``write_one(value)`` for every value, in ``render_processes`` forked processes (the
@@ -218,9 +220,10 @@ class ApprovalsGenerator(Generator):
             results[n::processes] = share
         return results
 
-    def _write_item(self, item: Item) -> tuple[Markup, Markup]:
-        """Writes the item's page and JSON; returns its entry in lists of items, with and
-        without the department (the ``item_entry`` macro)."""
+    def _write_item(self, item: Item) -> tuple[tuple[Markup, Markup], tuple[str, str] | None]:
+        """Writes the item's page, JSON and history page; returns its entry in lists of items,
+        with and without the department (the ``item_entry`` macro), and its pinyin sort key
+        (None for an abolished item, which is in no list)."""
         department = self.release.departments[item.department_code]
         url = f"{self.settings.get('SITEURL', '')}/items/{item.impl_code}.html"
         jsonld = government_service(item, department, url, self.settings.get("AREA_NAME", ""))
@@ -235,8 +238,11 @@ class ApprovalsGenerator(Generator):
                                   sort_keys=True, separators=(",", ":")) + "\n")
         if self._macros is None:
             self._macros = self.get_template("macros").make_module({**self.context, **self.common})
+        if self.item_histories is not None:
+            self.item_histories.write(self, item)
         names = self.common["department_names"]
-        return (self._macros.item_entry(item, names, True), self._macros.item_entry(item, names, False))
+        entries = (self._macros.item_entry(item, names, True), self._macros.item_entry(item, names, False))
+        return entries, None if item.status is ItemStatus.abolished else pinyin_key(item.name)
 
     def _item_outcome(self, item: Item) -> dict[str, Any] | None:
         if not self.performance:
