@@ -85,3 +85,20 @@ def test_empty_record_lists_are_written_as_before(tmp_path):
 
     write_records_json(tmp_path / "none.json", {})
     assert (tmp_path / "none.json").read_text("utf-8") == "[]\n"
+
+
+def test_item_pages_macros_see_the_site_url(release, tmp_path):
+    """The item and item-history pages import their macros without context (made once, not per
+    page): links they make must still start with SITEURL."""
+    _, data = release
+    conf = tmp_path / "publish.py"
+    conf.write_text(f"import sys\nsys.path.insert(0, {str(PROJECT)!r})\nfrom pelicanconf import *\n"
+                    "SITEURL = 'https://approvals.example.test'\n", encoding="utf-8")
+    out = tmp_path / "site"
+    render_site(data, out, conf)
+    pages = sorted(out.glob("items/*.html")) + sorted(out.glob("changes/items/*.html"))
+    assert len(pages) == 18
+    for page in pages:
+        html = page.read_text("utf-8")
+        assert 'href="/' not in html and 'src="/' not in html, page
+        assert '<li><a href="https://approvals.example.test/">首页</a></li>' in html  # crumbs

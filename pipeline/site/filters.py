@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.labels import label
 from pipeline.models import Limit
 
@@ -31,7 +33,17 @@ FILE_KIND = {
 }
 
 
+def material_meta(material: Any) -> str:
+    """"2 份 · 纸质 · 申请人自备 · 证照": copies, medium, source and kind, those given."""
+    source = material.source
+    parts = [f"{material.copies} 份" if material.copies else "", label(material.medium),
+             label(source) + ("（可通过数据共享免于提交）" if source.value == "government" else "") if source else "",
+             label(material.kind)]
+    return " · ".join(part for part in parts if part)
+
+
 JINJA_FILTERS = {
+    "material_meta": material_meta,
     "label": label,
     "limit": format_limit,
     "filesize": format_bytes,

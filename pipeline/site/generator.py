@@ -138,6 +138,11 @@ class ApprovalsGenerator(Generator):
             "has_history": (release.root / "history" / "changelog.json").is_file(),
             "item_entries": {},
         }
+        # The item and item-history pages import their macros without the page's context: the
+        # macros' module is then made once, not for every page (a fifth of an item page's
+        # time). What those macros read besides their arguments is here, global.
+        self.env.globals.update(SITEURL=self.settings.get("SITEURL", ""),
+                                suppressed_text=self.common["suppressed_text"])
         self._copy_files()
         self._write_items(list(release.items.values()))
         self.common.update(by_audience=self.by_audience, by_type=self.by_type, by_theme=self.by_theme)
