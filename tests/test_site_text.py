@@ -25,6 +25,9 @@ def test_same_as_pypinyin_tone3_on_the_demo_and_random_text() -> None:
     alphabet = ("绿女略长重行乐的了着得地和银行差音调ABCxyz123１２·（）《》、 -_.,üǜāá\x00"
                 + "".join(chr(rng.randint(0x3400, 0x9FFF)) for _ in range(3000)))
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20))) for _ in range(20000)]
+    words = texts[:]  # real names run together: words across the joins, polyphones in phrases
+    texts += ["".join(rng.sample(words, 3)) for _ in range(5000)]
+    texts += ["银行行长重新重视长大了", "还款还是还钱", "音乐乐器快乐", "差错出差参差", "调查调动声调"]
     different = [t for t in texts if pinyin_key(t) != reference(t)]
     assert different == []
 
