@@ -49,6 +49,18 @@ def _share(function: Callable[[Any], Any], values: list[Any], share: int, shares
     return results
 
 
+def _write_file(path: str, text: str) -> None:
+    """``open(path, "w", encoding="utf-8").write(text)`` without the layers of Python's file
+    objects (6 µs of the ~35 a page costs to write; the site is ~45,000 files at 20,000 items)."""
+    data = memoryview(text.encode("utf-8"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+
+
 def render_processes(settings: dict[str, Any]) -> int:
     """``APPROVALS_RENDER_PROCESSES``: 0 (the default) = one per available CPU, at most 4."""
     wanted = int(settings.get("APPROVALS_RENDER_PROCESSES") or 0)
@@ -116,13 +128,10 @@ class ApprovalsGenerator(Generator):
         relative, template, values = page
         target = self._output.path(relative)
         context = {**self.context, **self.common, "output_file": relative, **values}
-        text = self.get_template(template).render(context)
-        with open(target, "w", encoding="utf-8") as file:
-            file.write(text)
+        _write_file(target, self.get_template(template).render(context))
 
     def write_raw(self, relative: str, text: str) -> None:
-        with open(self._output.path(relative), "w", encoding="utf-8") as file:
-            file.write(text)
+        _write_file(self._output.path(relative), text)
 
     def generate_output(self, writer: Any) -> None:
         if self.release is None:
