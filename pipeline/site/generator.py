@@ -103,6 +103,10 @@ class ApprovalsGenerator(Generator):
             "department_count": len(self.departments),
             "has_outcomes": self.performance is not None,
         }
+        # The header and footer are the same on every page: made once here, not on each page
+        # (base.html includes them itself when this is absent).
+        self.context["site_chrome"] = {
+            part: Markup(self.get_template(f"chrome_{part}").render(self.context)) for part in ("header", "footer")}
 
     @staticmethod
     def _slugs(names: list[str]) -> dict[str, str]:
