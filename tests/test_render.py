@@ -102,3 +102,14 @@ def test_item_pages_macros_see_the_site_url(release, tmp_path):
         html = page.read_text("utf-8")
         assert 'href="/' not in html and 'src="/' not in html, page
         assert '<li><a href="https://approvals.example.test/">首页</a></li>' in html  # crumbs
+
+
+def test_share_indices_cover_every_value_once_in_runs():
+    from pipeline.site.generator import share_indices
+
+    assert share_indices(9, 2) == [[0, 2, 4, 6, 8], [1, 3, 5, 7]]  # small lists: one by one
+    for count, shares in ((20000, 2), (20001, 3), (5, 4), (1, 1), (0, 2)):
+        taken = share_indices(count, shares)
+        assert sorted(i for share in taken for i in share) == list(range(count))
+    first, second = share_indices(20000, 2)
+    assert first[:65] == list(range(64)) + [128] and second[:2] == [64, 65]

@@ -40,13 +40,25 @@ from pipeline.site.text import initial_letter, pinyin_key, pinyin_slug
 logger = logging.getLogger(__name__)
 
 
-def _share(function: Callable[[Any], Any], values: list[Any], share: int, shares: int, parent: int) -> list[Any]:
+def _share(function: Callable[[Any], Any], values: list[Any], indices: list[int], parent: int) -> list[Any]:
     results = []
-    for value in values[share::shares]:
-        if share and os.getppid() != parent:  # the build was killed: stop writing into its staging
+    for index in indices:
+        if parent and os.getppid() != parent:  # the build was killed: stop writing into its staging
             raise SystemExit(1)
-        results.append(function(value))
+        results.append(function(values[index]))
     return results
+
+
+def share_indices(count: int, shares: int) -> list[list[int]]:
+    """Which values each process takes: runs of up to 64 neighbours, dealt in turn. Neighbours,
+    because values made one after the other lie side by side in memory and a forked process
+    copies each page it touches (reference counts are writes), and dealt one by one two processes
+    both copy the pages of every item (rendering 20,000 items in two processes: 310,000 page
+    faults dealt one by one, 272,000 in runs; one process: 25,000). In turn, because the work
+    is spread about evenly along the list."""
+    run = max(1, min(64, count // (shares * 8)))
+    return [[i for start in range(share * run, count, shares * run) for i in range(start, min(start + run, count))]
+            for share in range(shares)]
 
 
 def _write_file(path: str, text: str) -> None:
@@ -227,15 +239,16 @@ class ApprovalsGenerator(Generator):
 
     def map_each(self, values: list[Any], function: Callable[[Any], Any]) -> list[Any]:
         """``[function(v) for v in values]``, in ``render_processes`` forked processes, each
-        taking every n-th value; results (picklable) come back in order. An error in any
+        taking the values ``share_indices`` gives it; results (picklable) come back in order. An error in any
         process (disk full, a bad record) is raised here, as it would be without them."""
         processes = max(1, min(render_processes(self.settings), len(values)))
-        parent = os.getpid()
-        shares = run_parallel([partial(_share, function, values, n, processes, parent)
-                               for n in range(processes)])
+        indices = share_indices(len(values), processes)
+        shares = run_parallel([partial(_share, function, values, taken, os.getpid() if n else 0)
+                               for n, taken in enumerate(indices)])
         results: list[Any] = [None] * len(values)
-        for n, share in enumerate(shares):
-            results[n::processes] = share
+        for taken, share in zip(indices, shares, strict=True):
+            for index, result in zip(taken, share, strict=True):
+                results[index] = result
         return results
 
     def _write_item(self, item: Item) -> tuple[tuple[Markup, Markup], tuple[str, str] | None]:
