@@ -1,14 +1,20 @@
 """Benchmark both search indexes at scale (not part of ``make test``).
 
     .venv/bin/python bench/bench_search.py --items 5000 20000 --workdir /tmp/bench-search
+    .venv/bin/python bench/bench_search.py --items 5000 20000 --workdir /tmp/bench-search --browser-only
 
 For each size: a synthetic export (``bench/scale_export.py``) → release data → search documents;
 then, each in its own process so that peak memory is its own:
 
 * the **server index** (Whoosh): full build, related items, an **incremental** update after 1% of
   the items change (plus a few removed and added) against a full rebuild of the same documents;
-* the **browser index** (Pagefind extended, the CLI over the documents' pages, then the
-  bundle re-written as the build does: ``rewrite_s``);
+* the **browser index** as the build makes it (``browser_index.index_pages``, step by step):
+  Pagefind extended over the documents' pages in pieces of at most ``--piece-pages``
+  (default ``browser_index.PIECE_PAGES``), one run at a time (``index_s`` wall, ``index_cpu_s``,
+  ``peak_mib``: the largest run's peak RSS), the pieces' bundles merged (``merge_s``,
+  ``merge_cpu_s``, ``merge_peak_mib``: the Python process's peak RSS during the merge, next to
+  ``merge_rss_before_mib``), then the bundle re-written (``rewrite_*``, the same way);
+  ``--browser-only`` measures only this, on the workdir's search documents;
 * **query latency** of the server index over ``tests/relevance.yaml`` (CPU time per query, and
   wall time; a cold pass and a warm pass);
 * **bytes a browser downloads** for a first and the next queries: the demo site's search page
@@ -137,45 +143,109 @@ print(json.dumps(result))
 """
 
 
-def _vm_hwm(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
-    except OSError:
-        return 0
+BROWSER = PREAMBLE + """
+import os, resource, shutil, tempfile, threading
+from pipeline.search import browser_index
+from pipeline.search.pagefind_merge import merge_bundles
+from pipeline.search.steps import read_documents
 
+def rss_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
 
-def pagefind_build(documents_folder: Path, site: Path) -> dict[str, Any]:
-    """Pagefind over the documents' pages; the binary's own peak RSS (wait4)."""
-    from pipeline.search.browser_index import finish_bundle, pagefind_binary, write_document_pages
-    from pipeline.search.steps import read_documents
+def reset_peak():  # VmHWM back to the current RSS (Linux 4.0+)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
-    docs = read_documents(documents_folder)
-    bundle = site / "pagefind"
-    shutil.rmtree(bundle, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as pages:
+class Children(threading.Thread):
+    # The peak RSS (VmHWM) of every child process (the Pagefind runs), sampled every 250 ms
+    # (VmHWM only grows; reading a process's status every 20 ms slowed Pagefind's runs down,
+    # 20 s of CPU became 37 s for pieces of 2,500 pages at 20,000 items).
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peaks, self.stop = {}, threading.Event()
+    def run(self):
+        while not self.stop.is_set():
+            for task in os.listdir("/proc/self/task"):
+                try:
+                    pids = open(f"/proc/self/task/{task}/children").read().split()
+                except OSError:
+                    continue
+                for pid in pids:
+                    try:
+                        for line in open(f"/proc/{pid}/status"):
+                            if line.startswith("VmHWM:"):
+                                self.peaks[pid] = max(self.peaks.get(pid, 0), int(line.split()[1]))
+                    except OSError:
+                        pass
+            self.stop.wait(0.25)
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+docs = read_documents(Path(sys.argv[1]))
+site, piece_pages = Path(sys.argv[2]), int(sys.argv[3])
+bundle = site / "pagefind"
+shutil.rmtree(bundle, ignore_errors=True)
+result = {"documents": len(docs), "piece_pages": piece_pages, "rss_before_mib": rss_mib()}
+watch = Children()
+watch.start()
+# What browser_index.build_browser_index does (index_pages, then finish_bundle), step by step.
+with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as folder:
+    work = Path(folder)
+    parts = browser_index.pieces(docs, piece_pages)
+    pages_s = index_s = 0.0
+    cpu = children_cpu()
+    bundles = []
+    for n, part in enumerate(parts):
+        pages, target = work / f"pages-{n}", (work / f"bundle-{n}" if len(parts) > 1 else bundle)
         started = time.perf_counter()
-        write_document_pages(docs, Path(pages))
-        pages_s = time.perf_counter() - started
-        process = subprocess.Popen([str(pagefind_binary()), "--site", pages, "--output-path",
-                                    str(bundle), "--force-language", "zh-cn", "--quiet"],
-                                   stderr=subprocess.DEVNULL)
-        peak = 0
-        while process.poll() is None:  # VmHWM of the binary itself (see peak_mib)
-            peak = max(peak, _vm_hwm(process.pid))
-            time.sleep(0.05)
-        status = process.returncode
-        index_s = time.perf_counter() - started - pages_s
-    if status:
-        raise RuntimeError(f"pagefind failed: {status}")
-    started = time.perf_counter()
-    finish_bundle(docs, bundle)  # as the build does: the bundle re-written by pagefind_order.py
-    finish_s = time.perf_counter() - started
-    files = [p for p in bundle.rglob("*") if p.is_file()]
-    return {"pages_s": round(pages_s, 2), "index_s": round(index_s, 2), "rewrite_s": round(finish_s, 2),
-            "peak_mib": round(peak / 1024, 1),
-            "bundle_mib": round(sum(p.stat().st_size for p in files) / 2**20, 1),
-            "files": len(files), "index_chunks": len(list((bundle / "index").iterdir()))}
+        browser_index.write_document_pages(part, pages)
+        pages_s += time.perf_counter() - started
+        started = time.perf_counter()
+        browser_index.run_pagefind(pages, target)
+        index_s += time.perf_counter() - started
+        shutil.rmtree(pages)
+        bundles.append(target)
+    watch.stop.set()
+    watch.join()
+    # ru_maxrss of the children: the largest run's peak, or this process's RSS when it started
+    # one (a spawned child's ru_maxrss starts from its parent's), whichever is larger.
+    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result.update(pieces=len(parts), pages_s=round(pages_s, 2), index_s=round(index_s, 2),
+                  index_cpu_s=round(children_cpu() - cpu, 2),
+                  peak_mib=round(max(watch.peaks.values()) / 1024, 1), runs=len(watch.peaks),
+                  children_maxrss_mib=round(maxrss / 1024, 1))
+    if len(parts) > 1:
+        reset_peak()
+        rss, started, cpu = rss_mib(), time.perf_counter(), time.process_time()
+        merged = merge_bundles(bundles, bundle)
+        result.update(merge_s=round(time.perf_counter() - started, 2), merge_cpu_s=round(time.process_time() - cpu, 2),
+                      merge_rss_before_mib=rss, merge_peak_mib=peak_mib(), words=merged["words"])
+reset_peak()
+rss, started, cpu = rss_mib(), time.perf_counter(), time.process_time()
+browser_index.finish_bundle(docs, bundle)  # as the build does: the bundle re-written by pagefind_order.py
+files = [p for p in bundle.rglob("*") if p.is_file()]
+result.update(rewrite_s=round(time.perf_counter() - started, 2), rewrite_cpu_s=round(time.process_time() - cpu, 2),
+              rewrite_rss_before_mib=rss, rewrite_peak_mib=peak_mib(),
+              bundle_mib=round(sum(p.stat().st_size for p in files) / 2**20, 1), files=len(files),
+              index_chunks=len(list((bundle / "index").iterdir())))
+print(json.dumps(result))
+"""
+
+
+def pagefind_build(documents_folder: Path, site: Path, piece_pages: int | None = None) -> dict[str, Any]:
+    """The browser index as the build makes it (``browser_index.index_pages``, then the bundle
+    re-written), step by step in a child process: the documents' pages, Pagefind's runs (wall and
+    CPU seconds; the largest peak RSS of a run, VmHWM sampled every 250 ms, and the children's
+    ``ru_maxrss``), the merge of the
+    pieces' bundles and the re-write (wall and CPU seconds; the Python process's peak RSS during
+    each, and its RSS before it: VmHWM reset through ``/proc/self/clear_refs``)."""
+    from pipeline.search.browser_index import PIECE_PAGES
+
+    return run_child(BROWSER, str(documents_folder), str(site), str(piece_pages or PIECE_PAGES))
 
 
 def _part(url: str) -> str:
@@ -337,7 +407,7 @@ def release_data(n: int, work: Path) -> Path:
     return data
 
 
-def bench_size(n: int, work: Path, demo_site: Path) -> dict[str, Any]:
+def bench_size(n: int, work: Path, demo_site: Path, piece_pages: int | None = None) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     data = release_data(n, work)
     search, site = work / "search", work / "site"
@@ -347,7 +417,7 @@ def bench_size(n: int, work: Path, demo_site: Path) -> dict[str, Any]:
     print(f"[{n}] documents: {result['documents']}", flush=True)
     result["server_full"] = run_child(SERVER, str(search), "-", "related")
     print(f"[{n}] server index: {result['server_full']}", flush=True)
-    result["browser"] = pagefind_build(search, site)
+    result["browser"] = pagefind_build(search, site, piece_pages)
     print(f"[{n}] browser index: {result['browser']}", flush=True)
     result["latency"] = run_child(LATENCY, str(search), str(RELEVANCE))
     print(f"[{n}] latency: {result['latency']}", flush=True)
@@ -398,6 +468,26 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def browser_only(sizes: list[int], workdir: Path, piece_pages: int | None) -> int:
+    """``--browser-only``: the browser index of each size's search documents (made once)."""
+    records = []
+    for n in sizes:
+        work = workdir / f"n{n}"
+        work.mkdir(parents=True, exist_ok=True)
+        search = work / "search"
+        if not (search / "documents.json").is_file():
+            run_child(DOCUMENTS, str(release_data(n, work)), str(search))
+        record = {"items": n, "loadavg": os.getloadavg(), **pagefind_build(search, work / "site", piece_pages)}
+        records.append(record)
+        print(json.dumps(record), flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (OUT / f"search-browser-{stamp}.json").write_text(
+        json.dumps({"started": stamp, "command": " ".join(sys.argv), "nproc": os.cpu_count(), "results": records},
+                   ensure_ascii=False, indent=1), "utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, nargs="+", default=[5000, 20000])
@@ -409,7 +499,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-query-first", action="store_true",
                         help="with --bytes-only: also each query of tests/relevance.yaml as a first "
                              "query (a fresh browser context each; ~2 minutes per size)")
+    parser.add_argument("--browser-only", action="store_true",
+                        help="only the browser index (Pagefind, the merge of its pieces, the re-write), "
+                             "on the workdir's search documents (made if missing)")
+    parser.add_argument("--piece-pages", type=int, default=None,
+                        help="pages per Pagefind run (default: browser_index.PIECE_PAGES)")
     args = parser.parse_args(argv)
+    if args.browser_only:
+        return browser_only(args.items, args.workdir, args.piece_pages)
     demo_site = demo_search_site(args.workdir)
     if args.bytes_only:
         sizes: list[tuple[str, Path]] = [("demo", demo_site)] if args.demo else []
@@ -439,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for n in args.items:
-        results.append(bench_size(n, args.workdir / f"n{n}", demo_site))
+        results.append(bench_size(n, args.workdir / f"n{n}", demo_site, args.piece_pages))
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record = {"started": stamp, "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),

@@ -16,6 +16,19 @@ pages numbered by word count, index chunks cut smaller, fragments and chunks nam
 and Pagefind's meta also written compactly (``pagefind.<meta>.meta.json``), which the search page
 loads instead of the ``.pf_meta`` (137 KB at 20,000 pages → 7 KB gzip'd). A first query then
 downloads ~107 KB on the demo and ~124 KB at 20,000 items (docs/benchmarks.md, "Search").
+
+**Memory.** Pagefind holds every page it indexes in memory until it writes its bundle: ~60 MiB
+and ~100 KiB per page here (557 MiB at 5,000 documents, 2,078 MiB at 20,000: the build's peak).
+So it is run over pieces of at most :data:`PIECE_PAGES` documents (:func:`pieces`), one run at a
+time, each piece's pages written, indexed and deleted in turn, and the pieces' bundles are merged
+(``pagefind_merge.py``) into the bundle one run over all the pages writes: once re-written, the
+same bytes, whatever the pieces (``tests/test_pagefind_merge.py``; checked at 5,000 and 20,000
+items too). A Pagefind run then peaks at ~310 MiB however many documents there are (2,118 MiB
+for one run at 20,000 items); the merge holds the page list, the filters and one index chunk
+per piece (+10 MiB at 20,000 items, less than the re-write needs). It costs time: at 20,000
+items the merge takes ~3 s, and the eight Pagefind runs took as long as one at a quiet moment but
+~5 s more (median) on the loaded benchmark machine, on ~25 s for the whole step before. A site
+of at most :data:`PIECE_PAGES` documents (the demo's 212) is one run, as before.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from pathlib import Path
 
 from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.search.documents import FILTERS, SearchDocument
+from pipeline.search.pagefind_merge import merge_bundles
 from pipeline.search.pagefind_order import UnexpectedFormat, rewrite_bundle
 from pipeline.search.text import QUOTES, STOPWORDS, to_simplified
 
@@ -38,6 +52,10 @@ logger = logging.getLogger(__name__)
 BUNDLE = "pagefind"
 CONFIG = "search-config.json"
 TIMEOUT_S = 3600
+PIECE_PAGES = 2_500
+"""Documents (pages) per Pagefind run at most (see the module's docstring): a run's peak memory
+is ~60 MiB + ~100 KiB per page, ~310 MiB for 2,500 pages. Fewer make more runs (each ~0.3 s of
+CPU to start) for less memory; the bundle is the same."""
 WEIGHTS = {"name": 10.0, "aliases": 7.0, "keywords": 6.0, "pinyin": 5.0, "characters": 1.0, "body": 1.0}
 
 
@@ -152,13 +170,60 @@ def finish_bundle(documents: list[SearchDocument], bundle: Path) -> dict:
     return stats
 
 
-def build_browser_index(documents: list[SearchDocument], site: Path) -> Path:
+def pieces(documents: list[SearchDocument], piece_pages: int) -> list[list[SearchDocument]]:
+    """The documents cut into as few pieces of at most ``piece_pages`` as can be, of equal size
+    (to one), in their order."""
+    if piece_pages < 1:
+        raise ConfigurationError(f"piece_pages must be at least 1, not {piece_pages}")
+    count = max(1, -(-len(documents) // piece_pages))
+    size, more = divmod(len(documents), count)
+    out, start = [], 0
+    for n in range(count):
+        end = start + size + (n < more)
+        out.append(documents[start:end])
+        start = end
+    return out
+
+
+def index_pages(documents: list[SearchDocument], work: Path, bundle: Path, piece_pages: int = PIECE_PAGES) -> int:
+    """Pagefind's bundle of the documents' pages in ``bundle``: one run if there are at most
+    ``piece_pages`` documents, else one run per piece, one after the other (each piece's pages
+    written to ``work``, indexed, then deleted), and the pieces' bundles merged
+    (``pagefind_merge.py``). Returns the number of pieces."""
+    parts = pieces(documents, piece_pages)
+    if len(parts) == 1:
+        write_document_pages(documents, work / "pages")
+        run_pagefind(work / "pages", bundle)
+        return 1
+    bundles = []
+    for n, part in enumerate(parts):
+        pages, target = work / f"pages-{n}", work / f"bundle-{n}"
+        write_document_pages(part, pages)
+        run_pagefind(pages, target)
+        shutil.rmtree(pages)
+        bundles.append(target)
+    merge_pieces(bundles, bundle)
+    return len(parts)
+
+
+def merge_pieces(bundles: list[Path], bundle: Path) -> dict:
+    """The pieces' bundles merged into ``bundle`` (``pagefind_merge.py``); the build fails, and
+    no ``bundle`` is left, if one is not laid out as expected."""
+    try:
+        stats = merge_bundles(bundles, bundle)
+    except UnexpectedFormat as exc:
+        shutil.rmtree(bundle, ignore_errors=True)
+        raise ExportBroken(f"Pagefind 分段索引的格式与预期不同，无法合并（Pagefind 是否升级了？）：{exc}") from exc
+    logger.debug("pagefind merge: %s", stats)
+    return stats
+
+
+def build_browser_index(documents: list[SearchDocument], site: Path, piece_pages: int = PIECE_PAGES) -> Path:
     """Write ``site/pagefind/`` (the bundle) and ``site/pagefind/search-config.json``."""
     bundle = site / BUNDLE
     if bundle.exists():
         shutil.rmtree(bundle)
     with tempfile.TemporaryDirectory(prefix="approvals-pagefind-") as folder:
-        write_document_pages(documents, Path(folder))
-        run_pagefind(Path(folder), bundle)
+        index_pages(documents, Path(folder), bundle, piece_pages)
     finish_bundle(documents, bundle)
     return bundle

@@ -2,8 +2,11 @@
 
 **Reproducible.** Pagefind writes the values of each filter, and the list of filters, in hash-map
 order, which changes from run to run. Each filter file is re-written with its values in
-code-point order, under a name derived from its content. Everything else is named from content
-or by number, so two builds of the same documents are byte-identical.
+code-point order, under a name derived from its content. Pagefind numbers pages in the order the
+file system lists their files (a bundle built on tmpfs differed from one built on ext4), and a
+bundle merged from pieces (``pagefind_merge.py``) in the pieces' order: pages are numbered again
+by their content (below). Everything else is named from content or by number, so two builds of
+the same documents are byte-identical, on any file system and from any pieces.
 
 **Small** (figures: docs/benchmarks.md, "Search"). Before its first search, a browser loads
 Pagefind's meta (``pagefind.*.pf_meta``): every page's name (``zh-cn_`` and 7 hex digits of its
@@ -13,7 +16,8 @@ chunk's range of words and name. Random names do not compress: ~7 bytes per page
 index chunk holding it: Pagefind cuts chunks by size for large sites (~16–40 KB gzip'd, as much
 on the 212-page demo, where three words cost 75 KB). So:
 
-* pages are numbered again in the order of their word counts (ties in Pagefind's order), and
+* pages are numbered again in the order of their word counts (ties by their fragment's hash,
+  :func:`page_order`), and
   every page number in the index chunks, the filter files and the sort lists is changed to match
   (the locations of a word on a page are kept as Pagefind wrote them). Pages alike in length
   are then neighbours, and the chunks, which give a word's pages as differences, compress
@@ -60,6 +64,8 @@ import gzip
 import hashlib
 import json
 import shutil
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +141,22 @@ def _encode(value: Any) -> bytes:
     raise UnexpectedFormat(type(value).__name__)
 
 
+def unzipped(path: Path) -> bytes:
+    """A bundle's file, gzip'd (all of Pagefind's but its scripts), read and decompressed."""
+    try:
+        return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise UnexpectedFormat(f"{path.name}: {exc}") from exc
+
+
 def read(path: Path) -> Any:
-    raw = gzip.decompress(path.read_bytes())
+    raw = unzipped(path)
     if not raw.startswith(MAGIC):
         raise UnexpectedFormat(f"{path.name}: no {MAGIC!r}")
-    value, end = _decode(raw, len(MAGIC))
+    try:
+        value, end = _decode(raw, len(MAGIC))
+    except (IndexError, UnicodeDecodeError) as exc:
+        raise UnexpectedFormat(f"{path.name}: {exc!r}") from exc
     if end != len(raw) or MAGIC + _encode(value) != raw:
         raise UnexpectedFormat(f"{path.name}: does not re-encode to the same bytes")
     return value
@@ -243,16 +260,46 @@ def _integer_sizes() -> bytes:
 INTEGER_SIZE = _integer_sizes()
 
 
-def _skip_integers(data: bytes, i: int) -> int:
-    """Past an array of integers (word locations) at ``i``."""
-    length, i = _count(data, i, 4)
+def page_entries(raw: bytes, i: int, entries: int, pages: int) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """A word's page entries from ``i`` on (each ``[page step, [location, …], [meta location,
+    …]]``): for each, its page, where its locations and its meta locations start, where it ends,
+    and how many locations and meta locations it has. Fails on a page ``pages`` or more. (The
+    common cases, a step and an array's length under 24, are read inline: this loop reads
+    every entry of the index, millions at 20,000 pages.)"""
     sizes = INTEGER_SIZE
-    for _ in range(length):
-        size = sizes[data[i]]
-        if not size:
-            raise _fail(f"index chunk location (CBOR head {data[i]:#x})")
-        i += size
-    return i
+    page = 0
+    for _ in range(entries):
+        if raw[i] != 0x83:
+            raise _fail("index chunk page entry")
+        head = raw[i + 1]
+        if head < 24:
+            page, begin = page + head, i + 2
+        else:
+            step, begin = _count(raw, i + 1, 0)
+            page += step
+        if page >= pages:  # also what absolute page numbers would soon give
+            raise _fail(f"index chunk page number {page} of {pages}")
+        head = raw[begin]
+        if 0x80 <= head < 0x98:
+            locations, middle = head - 0x80, begin + 1
+        else:
+            locations, middle = _count(raw, begin, 4)
+        for _ in range(locations):
+            size = sizes[raw[middle]]
+            if not size:
+                raise _fail(f"index chunk location (CBOR head {raw[middle]:#x})")
+            middle += size
+        head = raw[middle]
+        if 0x80 <= head < 0x98:
+            meta_locations, i = head - 0x80, middle + 1
+        else:
+            meta_locations, i = _count(raw, middle, 4)
+        for _ in range(meta_locations):
+            size = sizes[raw[i]]
+            if not size:
+                raise _fail(f"index chunk location (CBOR head {raw[i]:#x})")
+            i += size
+        yield page, begin, middle, i, locations, meta_locations
 
 
 def renumbered_words(raw: bytes, number: list[int]) -> list[tuple[str, bytes]]:
@@ -261,6 +308,15 @@ def renumbered_words(raw: bytes, number: list[int]) -> list[tuple[str, bytes]]:
     in page order and each gives its page as the difference from the previous entry's (the
     first: from 0); after renumbering they are put in the new page order (a stable sort) and
     given new differences."""
+    try:
+        return _renumbered_words(raw, number)
+    except IndexError as exc:
+        raise _fail("index chunk (it ends too soon)") from exc
+    except UnicodeDecodeError as exc:
+        raise _fail("index chunk word (not UTF-8)") from exc
+
+
+def _renumbered_words(raw: bytes, number: list[int]) -> list[tuple[str, bytes]]:
     if not raw.startswith(MAGIC + b"\x81"):
         raise _fail("index chunk")
     out: list[tuple[str, bytes]] = []
@@ -274,16 +330,10 @@ def renumbered_words(raw: bytes, number: list[int]) -> list[tuple[str, bytes]]:
         entry = bytearray(raw[i:start + size])
         entries, i = _count(raw, start + size, 4)
         renumbered = []
-        page = 0
-        for _ in range(entries):
-            if raw[i] != 0x83:
-                raise _fail("index chunk page entry")
-            step, begin = _count(raw, i + 1, 0)
-            page += step
-            if page >= pages:  # also what absolute page numbers would soon give
-                raise _fail(f"index chunk page number {page} of {pages}")
-            i = _skip_integers(raw, _skip_integers(raw, begin))
-            renumbered.append((number[page], raw[begin:i]))
+        end = i
+        for page, begin, _, end, _, _ in page_entries(raw, i, entries, pages):
+            renumbered.append((number[page], raw[begin:end]))
+        i = end
         renumbered.sort(key=lambda entry: entry[0])
         entry += _head(4, entries)
         previous = 0
@@ -425,6 +475,31 @@ def expand_meta(compact: dict[str, Any]) -> bytes:
     return MAGIC + _encode([compact["meta"][0], pages, chunks, *compact["meta"][3:]])
 
 
+HASH_DIGITS = 7
+"""Hex digits of the content's hash in the name Pagefind gives a fragment (more if taken)."""
+
+
+def page_order(bundle: Path, language: str, pages: list[list[Any]]) -> list[int]:
+    """The pages (Pagefind's numbers) in their new order: by word count, then by the first
+    :data:`HASH_DIGITS` digits of their fragment's name (Pagefind's hash of its content), then,
+    for the rare pages equal in both, by a hash of their fragment's content. Not by Pagefind's
+    own order: that is the order in which the file system lists the pages' files (a bundle built
+    on tmpfs differed from one built on ext4), and a merged bundle's (``pagefind_merge.py``)
+    depends on how the pages were cut into pieces."""
+    short = len(language) + 1 + HASH_DIGITS
+    if not all(name.startswith(f"{language}_") and len(name) >= short for name, _ in pages):
+        raise _fail("meta page list (fragment names)")
+    keys = [(count, name[:short]) for name, count in pages]
+    seen: dict[tuple[int, str], int] = {}
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+    full = [""] * len(pages)
+    for old, key in enumerate(keys):
+        if seen[key] > 1:
+            full[old] = hashlib.sha256(unzipped(bundle / "fragment" / f"{pages[old][0]}.pf_fragment")).hexdigest()
+    return sorted(range(len(pages)), key=lambda old: (*keys[old], full[old]))
+
+
 def rewrite_bundle(bundle: Path) -> dict[str, Any]:
     """Re-write the bundle in place (see the module's docstring). Raises
     :class:`UnexpectedFormat` before changing anything if a file is not as expected."""
@@ -440,22 +515,23 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
     version, pages, chunks, filters, sorts, *rest = meta
     count = len(pages)
 
-    # The new page numbers: by word count, then in Pagefind's order.
-    order = sorted(range(count), key=lambda old: (pages[old][1], old))
+    # The new page numbers: by word count, then by content (see page_order).
+    order = page_order(bundle, language, pages)
     number = [0] * count
     for new, old in enumerate(order):
         number[old] = new
 
     # Fragments are only renamed. Pagefind names each by a hash of its content, so a hash of
     # those names in the new order identifies the contents (as well as Pagefind's names do).
-    fragment_names = "\n".join(pages[old][0] for old in order)
+    short = len(language) + 1 + HASH_DIGITS  # without the digits Pagefind adds to a name taken
+    fragment_names = "\n".join(pages[old][0][:short] for old in order)
     prefix = f"{language}_{hashlib.sha256(fragment_names.encode()).hexdigest()[:TAG_LENGTH]}_"
 
     # Index chunks: renumbered, cut smaller, and named like the fragments (with a hash of all
     # their contents for a tag), so that meta.json can give their names as a prefix.
     ranges, contents = [], []
     for low, high, name in chunks:
-        raw = gzip.decompress((bundle / "index" / f"{name}.pf_index").read_bytes())
+        raw = unzipped(bundle / "index" / f"{name}.pf_index")
         for start, end, words in split_chunk(low, high, renumbered_words(raw, number), CHUNK_TARGET):
             ranges.append((start, end))
             # Level 6: at 20,000 pages level 9 takes 8 s more (25 MB of CBOR) to save 0.6%.

@@ -6,8 +6,8 @@ import re
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
-from pypinyin.core import Pinyin
 from pypinyin.contrib.tone_convert import to_tone3
+from pypinyin.core import Pinyin
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
