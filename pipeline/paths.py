@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path, PurePosixPath
 
@@ -30,12 +31,13 @@ def safe_join(root: Path, relative: str, resolved_root: Path | None = None) -> P
 
 
 class OutputFolder:
-    """Where a writer of many files puts them: ``path(relative)`` is the path ``safe_join``
-    gives, as a string, refusing what it refuses, with each folder checked, resolved and made
+    """Where a writer of many files puts them: ``write(relative, text)`` writes where
+    ``safe_join`` points, refusing what it refuses, with each folder checked, resolved and made
     once instead of every file's whole path resolved (``resolve()`` costs a system call per
     path component: ~26 µs a file, a second and a half of a 20,000-item site's render). A name
     inside a checked folder has no ``/`` and is not ``.`` or ``..``, so it stays in that folder
-    unless it is itself a symbolic link, which is refused."""
+    unless it is itself a symbolic link, which the write refuses (``O_NOFOLLOW``: no separate
+    ``lstat``, which on a busy disk waited on the folder's other writers)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -55,7 +57,21 @@ class OutputFolder:
             folder = self._folders[head] = str(resolved)
         if name in ("", ".", ".."):
             raise UnsafePath(f"不安全的路径（不能离开输出目录）：{relative!r}")
-        target = f"{folder}/{name}"
-        if os.path.islink(target):
-            raise UnsafePath(f"不安全的路径（符号链接）：{relative!r}")
-        return target
+        return f"{folder}/{name}"
+
+    def write(self, relative: str, text: str) -> None:
+        """``text`` (UTF-8) into ``relative``, without the layers of Python's file objects
+        (6 µs of the ~35 a page costs to write; a site is ~45,000 files at 20,000 items)."""
+        path = self.path(relative)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafePath(f"不安全的路径（符号链接）：{relative!r}") from exc
+            raise
+        data = memoryview(text.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)

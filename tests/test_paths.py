@@ -62,7 +62,17 @@ def test_symlinked_file_is_refused(root: Path, tmp_path: Path) -> None:
     with pytest.raises(UnsafePath):
         safe_join(root, "items/x.html")
     with pytest.raises(UnsafePath, match="符号链接"):
-        OutputFolder(root).path("items/x.html")
+        OutputFolder(root).write("items/x.html", "<p>页</p>")
+    assert not (tmp_path / "outside.html").exists()  # nothing written through the link
+
+
+def test_write_writes_utf8_and_replaces(root: Path) -> None:
+    folder = OutputFolder(root)
+    folder.write("items/a.html", "第一版" * 10000)
+    folder.write("items/a.html", "第二版")
+    assert (root / "items" / "a.html").read_text("utf-8") == "第二版"
+    with pytest.raises(UnsafePath):
+        folder.write("items/../../x.html", "x")
 
 
 def test_symlink_inside_root_is_followed_like_safe_join(root: Path) -> None:

@@ -61,18 +61,6 @@ def share_indices(count: int, shares: int) -> list[list[int]]:
             for share in range(shares)]
 
 
-def _write_file(path: str, text: str) -> None:
-    """``open(path, "w", encoding="utf-8").write(text)`` without the layers of Python's file
-    objects (6 µs of the ~35 a page costs to write; the site is ~45,000 files at 20,000 items)."""
-    data = memoryview(text.encode("utf-8"))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-    try:
-        while data:
-            data = data[os.write(fd, data):]
-    finally:
-        os.close(fd)
-
-
 def render_processes(settings: dict[str, Any]) -> int:
     """``APPROVALS_RENDER_PROCESSES``: 0 (the default) = one per available CPU, at most 4."""
     wanted = int(settings.get("APPROVALS_RENDER_PROCESSES") or 0)
@@ -142,12 +130,11 @@ class ApprovalsGenerator(Generator):
 
     def _render_page(self, page: tuple[str, str, dict[str, Any]]) -> None:
         relative, template, values = page
-        target = self._output.path(relative)
         context = {**self.context, **self.common, "output_file": relative, **values}
-        _write_file(target, self.get_template(template).render(context))
+        self._output.write(relative, self.get_template(template).render(context))
 
     def write_raw(self, relative: str, text: str) -> None:
-        _write_file(self._output.path(relative), text)
+        self._output.write(relative, text)
 
     def generate_output(self, writer: Any) -> None:
         if self.release is None:
@@ -214,6 +201,10 @@ class ApprovalsGenerator(Generator):
             for code in dict.fromkeys(c for step in event.steps for c in step.items):
                 self.events_of_item[code].append(event)
         self.item_histories = item_histories_of(self.release.root)
+        # Compiled and made before the fork, not again in each render process.
+        for name in ("item", "item_history"):
+            self.get_template(name)
+        self._macros = self.get_template("macros").make_module({**self.context, **self.common})
         done = self.map_each(items, self._write_item)
         self.common["item_entries"] = {item.impl_code: entries for item, (entries, _) in zip(items, done, strict=True)}
         keys = {item.impl_code: key for item, (_, key) in zip(items, done, strict=True)}
@@ -267,8 +258,6 @@ class ApprovalsGenerator(Generator):
         self.write_raw(f"items/{item.impl_code}.json",
                        json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False,
                                   sort_keys=True, separators=(",", ":")) + "\n")
-        if self._macros is None:
-            self._macros = self.get_template("macros").make_module({**self.context, **self.common})
         if self.item_histories is not None:
             self.item_histories.write(self, item)
         names = self.common["department_names"]
