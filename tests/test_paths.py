@@ -80,3 +80,15 @@ def test_symlink_inside_root_is_followed_like_safe_join(root: Path) -> None:
     (root / "alias").symlink_to(root / "real")
     assert OutputFolder(root).path("alias/x.html") == str(safe_join(root, "alias/x.html"))
     assert OutputFolder(root).path("alias/x.html") == str((root / "real" / "x.html").resolve())
+
+
+def test_copy_copies_and_refuses_a_symlink(root: Path, tmp_path: Path) -> None:
+    source = tmp_path / "form.pdf"
+    source.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 5000)
+    folder = OutputFolder(root)
+    folder.copy("files/F1/申请表.pdf", source)
+    assert (root / "files" / "F1" / "申请表.pdf").read_bytes() == source.read_bytes()
+    (root / "files" / "F1" / "link.pdf").symlink_to(tmp_path / "outside.pdf")
+    with pytest.raises(UnsafePath, match="符号链接"):
+        folder.copy("files/F1/link.pdf", source)
+    assert not (tmp_path / "outside.pdf").exists()

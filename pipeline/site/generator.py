@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -19,7 +18,7 @@ from pipeline.datasets.pages import item_histories_of, write_open_data_pages
 from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
 from pipeline.models import Item, ItemStatus
 from pipeline.parallel import available_cpus, run_parallel
-from pipeline.paths import OutputFolder, safe_join
+from pipeline.paths import OutputFolder
 from pipeline.quality import ELEMENTS
 from pipeline.release import ReleaseData, load_release_data
 from pipeline.search.steps import read_related
@@ -174,23 +173,19 @@ class ApprovalsGenerator(Generator):
                 self._write_performance()
         finally:
             pages, self._deferred = self._deferred, None
-        self.for_each(pages, self._render_page)
+        self.map_each(pages, self._render_page)
         self._copy_contract_docs()
         write_open_data_pages(self)
 
     def _copy_files(self) -> None:
         for file in self.release.files.values():
-            target = safe_join(Path(self.output_path), f"files/{file.file_id}/{file.filename}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.release.file_path(file), target)
+            self._output.copy(f"files/{file.file_id}/{file.filename}", self.release.file_path(file))
 
     def _copy_contract_docs(self) -> None:
         docs = Path(self.settings.get("APPROVALS_CONTRACT_DOCS", ""))
         for name in ("export-contract.schema.json", "openapi.json"):
             if (docs / name).is_file():
-                target = safe_join(Path(self.output_path), f"contract/{name}")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(docs / name, target)
+                self._output.copy(f"contract/{name}", docs / name)
 
     def _write_items(self, items: list[Item]) -> None:
         """One pass over the items, in the render processes: each item's page, JSON and history
@@ -221,17 +216,13 @@ class ApprovalsGenerator(Generator):
             for audience in item.audiences:
                 self.by_audience[audience.value].append(item)
 
-    def for_each(self, values: list[Any], write_one: Callable[[Any], None]) -> None:
-        """``write_one(value)`` for every value, in ``render_processes`` forked processes (the
-        item pages and their history pages are most of the site). ``write_one`` may only write
-        files: what it changes in memory stays in its process. Pages do not depend on which
-        process wrote them, so the output is the same for any number of processes."""
-        self.map_each(values, write_one)
-
     def map_each(self, values: list[Any], function: Callable[[Any], Any]) -> list[Any]:
         """``[function(v) for v in values]``, in ``render_processes`` forked processes, each
-        taking the values ``share_indices`` gives it; results (picklable) come back in order. An error in any
-        process (disk full, a bad record) is raised here, as it would be without them."""
+        taking the values ``share_indices`` gives it; results (picklable) come back in order.
+        ``function`` may only write files and return values: what it changes in memory stays in
+        its process. Pages do not depend on which process wrote them, so the output is the same
+        for any number of processes. An error in any process (disk full, a bad record) is
+        raised here, as it would be without them."""
         processes = max(1, min(render_processes(self.settings), len(values)))
         indices = share_indices(len(values), processes)
         shares = run_parallel([partial(_share, function, values, taken, os.getpid() if n else 0)
