@@ -183,7 +183,7 @@ def rss_now():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() // 1024
 imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-from pipeline.release import load_release_data
+from pipeline.release.data import load_release_data
 data = load_release_data(Path(sys.argv[1]))
 print(json.dumps({"imports_kib": imports, "retained_kib": rss_now(),
                   "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

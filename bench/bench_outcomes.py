@@ -64,13 +64,13 @@ sys.path.insert(0, {str(ROOT)!r})
 from datetime import datetime
 from pathlib import Path
 from pipeline.extract.folder import FolderSource
-from pipeline.mapping import load_profile
-from pipeline.problems import Report
-from pipeline.catalogue import build_catalogue
+from pipeline.validate.mapping import load_profile
+from pipeline.validate.problems import Report
+from pipeline.validate.catalogue import build_catalogue
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.outcomes.statistics import StatisticsSettings, compute_statistics
 from pipeline.outcomes.anonymise import anonymise_cases
-from pipeline.workdays import WorkdayCalendar
+from pipeline.outcomes.workdays import WorkdayCalendar
 catalogue = build_catalogue(FolderSource({str(CATALOGUE)!r}), load_profile('contract'), Report(), lambda f, d: None)
 source = FolderSource({str(folder)!r})
 started, cpu0 = time.perf_counter(), time.process_time()

@@ -8,9 +8,9 @@ then, each in its own process so that peak memory is its own:
 
 * the **server index** (Whoosh): full build, related items, an **incremental** update after 1% of
   the items change (plus a few removed and added) against a full rebuild of the same documents;
-* the **browser index** as the build makes it (``browser_index.index_pages``, step by step):
+* the **browser index** as the build makes it (``pagefind_index.index_pages``, step by step):
   Pagefind extended over the documents' pages in pieces of at most ``--piece-pages``
-  (default ``browser_index.PIECE_PAGES``), one run at a time (``index_s`` wall, ``index_cpu_s``,
+  (default ``pagefind_index.PIECE_PAGES``), one run at a time (``index_s`` wall, ``index_cpu_s``,
   ``peak_mib``: the largest run's peak RSS), the pieces' bundles merged (``merge_s``,
   ``merge_cpu_s``, ``merge_peak_mib``: the Python process's peak RSS during the merge, next to
   ``merge_rss_before_mib``), then the bundle re-written (``rewrite_*``, the same way);
@@ -94,9 +94,10 @@ print(json.dumps({"documents": len(docs), "seconds": round(time.perf_counter() -
 
 SERVER = PREAMBLE + """
 from pipeline.search.server_index import build_server_index
-from pipeline.search.steps import RELATED, read_documents, related_items
+from pipeline.release.layout import RELATED
+from pipeline.search.steps import read_documents, related_items
 from pipeline.search.synonyms import load_synonyms
-from pipeline.release import dump_json
+from pipeline.canonical_json import dump_json
 folder, previous = Path(sys.argv[1]), (Path(sys.argv[2]) if sys.argv[2] != "-" else None)
 docs = read_documents(folder)
 started = time.perf_counter()
@@ -145,8 +146,8 @@ print(json.dumps(result))
 
 BROWSER = PREAMBLE + """
 import os, resource, shutil, tempfile, threading
-from pipeline.search import browser_index
-from pipeline.search.pagefind_merge import merge_bundles
+from pipeline.search.pagefind import index as pagefind_index
+from pipeline.search.pagefind.merge import merge_bundles
 from pipeline.search.steps import read_documents
 
 def rss_mib():
@@ -192,20 +193,20 @@ shutil.rmtree(bundle, ignore_errors=True)
 result = {"documents": len(docs), "piece_pages": piece_pages, "rss_before_mib": rss_mib()}
 watch = Children()
 watch.start()
-# What browser_index.build_browser_index does (index_pages, then finish_bundle), step by step.
+# What pagefind_index.build_browser_index does (index_pages, then finish_bundle), step by step.
 with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as folder:
     work = Path(folder)
-    parts = browser_index.pieces(docs, piece_pages)
+    parts = pagefind_index.pieces(docs, piece_pages)
     pages_s = index_s = 0.0
     cpu = children_cpu()
     bundles = []
     for n, part in enumerate(parts):
         pages, target = work / f"pages-{n}", (work / f"bundle-{n}" if len(parts) > 1 else bundle)
         started = time.perf_counter()
-        browser_index.write_document_pages(part, pages)
+        pagefind_index.write_document_pages(part, pages)
         pages_s += time.perf_counter() - started
         started = time.perf_counter()
-        browser_index.run_pagefind(pages, target)
+        pagefind_index.run_pagefind(pages, target)
         index_s += time.perf_counter() - started
         shutil.rmtree(pages)
         bundles.append(target)
@@ -226,7 +227,7 @@ with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as folder:
                       merge_rss_before_mib=rss, merge_peak_mib=peak_mib(), words=merged["words"])
 reset_peak()
 rss, started, cpu = rss_mib(), time.perf_counter(), time.process_time()
-browser_index.finish_bundle(docs, bundle)  # as the build does: the bundle re-written by pagefind_order.py
+pagefind_index.finish_bundle(docs, bundle)  # as the build does: the bundle re-written by pagefind_bundle.py
 files = [p for p in bundle.rglob("*") if p.is_file()]
 result.update(rewrite_s=round(time.perf_counter() - started, 2), rewrite_cpu_s=round(time.process_time() - cpu, 2),
               rewrite_rss_before_mib=rss, rewrite_peak_mib=peak_mib(),
@@ -237,13 +238,13 @@ print(json.dumps(result))
 
 
 def pagefind_build(documents_folder: Path, site: Path, piece_pages: int | None = None) -> dict[str, Any]:
-    """The browser index as the build makes it (``browser_index.index_pages``, then the bundle
+    """The browser index as the build makes it (``pagefind_index.index_pages``, then the bundle
     re-written), step by step in a child process: the documents' pages, Pagefind's runs (wall and
     CPU seconds; the largest peak RSS of a run, VmHWM sampled every 250 ms, and the children's
     ``ru_maxrss``), the merge of the
     pieces' bundles and the re-write (wall and CPU seconds; the Python process's peak RSS during
     each, and its RSS before it: VmHWM reset through ``/proc/self/clear_refs``)."""
-    from pipeline.search.browser_index import PIECE_PAGES
+    from pipeline.search.pagefind.index import PIECE_PAGES
 
     return run_child(BROWSER, str(documents_folder), str(site), str(piece_pages or PIECE_PAGES))
 
@@ -326,8 +327,8 @@ def browser_bytes(site: Path, demo_site: Path, every_query_first: bool = False) 
     context (nothing cached)."""
     from playwright.sync_api import sync_playwright
 
+    from pipeline.ops.serve import make_server
     from pipeline.search.relevance import load_cases
-    from pipeline.serve import make_server
 
     for part in ("search.html", "theme"):
         target = site / part
@@ -389,7 +390,7 @@ def change_one_percent(data: Path, out: Path) -> dict[str, int]:
 RELEASE_DATA = PREAMBLE + """
 from bench.scale_export import write_scaled_export
 from pipeline.build import validate_export
-from pipeline.release import write_release_data
+from pipeline.release.data import write_release_data
 export, data = Path(sys.argv[1]), Path(sys.argv[2])
 write_scaled_export(export, int(sys.argv[3]))
 catalogue, report = validate_export(str(export))
@@ -503,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the browser index (Pagefind, the merge of its pieces, the re-write), "
                              "on the workdir's search documents (made if missing)")
     parser.add_argument("--piece-pages", type=int, default=None,
-                        help="pages per Pagefind run (default: browser_index.PIECE_PAGES)")
+                        help="pages per Pagefind run (default: pagefind_index.PIECE_PAGES)")
     args = parser.parse_args(argv)
     if args.browser_only:
         return browser_only(args.items, args.workdir, args.piece_pages)

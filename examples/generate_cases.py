@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.workdays import UnknownCalendarYear, WorkdayCalendar  # noqa: E402
+from pipeline.outcomes.workdays import UnknownCalendarYear, WorkdayCalendar  # noqa: E402
 
 SEED = 20261125
 TZ = "+08:00"

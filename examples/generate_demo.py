@@ -2,7 +2,7 @@
 """(Re)generate ``examples/demo-export/``: a realistic export of 宝山区 (310113) in the export
 contract's folder layout — manifest, departments, items, life events, files and their bytes.
 
-Deterministic and stdlib-only (plus the project's own ``pipeline.credit_code``): no clock, one
+Deterministic and stdlib-only (plus the project's own ``pipeline.contract.credit_code``): no clock, one
 ``random.Random(20261125)``, fixed zip timestamps. The folder is deleted and recreated on every
 run, and two runs produce byte-identical files. The data lives in ``examples/demo/``.
 

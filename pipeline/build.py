@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalogue import Catalogue, Limits, build_catalogue, check_export
+from pipeline.canonical_json import dump_json
 from pipeline.config import DEFAULTS
-from pipeline.errors import ConfigurationError, ExportBroken, NothingChanged
+from pipeline.errors import NothingChanged
 from pipeline.extract import open_source
-from pipeline.gates import GateSettings, anonymity_gate, shrink_guard, site_smoke_check
-from pipeline.lock import build_lock
-from pipeline.mapping import load_profile
+from pipeline.gates.anonymity import anonymity_gate
+from pipeline.gates.manifest import Limits, check_case_counts, check_export
+from pipeline.gates.privacy import privacy_gate
+from pipeline.gates.shrink import GateSettings, shrink_guard
+from pipeline.gates.site import check_site, site_smoke_check
 from pipeline.outcomes.run import OutcomeSettings, OutcomesResult, has_cases, process_outcomes
-from pipeline.problems import Report
 from pipeline.progress import StepProgress
-from pipeline.publish import (
+from pipeline.release.data import ReleaseData, file_sink, write_release_data
+from pipeline.release.lock import build_lock
+from pipeline.release.publish import (
     discard,
     discard_dead_stagings,
     link_unchanged,
@@ -31,8 +34,11 @@ from pipeline.publish import (
     prune,
     publish,
 )
-from pipeline.release import ReleaseData, dump_json, file_sink, write_release_data
-from pipeline.search.steps import check_search_privacy, step_browser_search_index, step_search_index
+from pipeline.search.steps import step_browser_search_index, step_search_index
+from pipeline.site.render import render_site
+from pipeline.validate.catalogue import Catalogue, build_catalogue
+from pipeline.validate.mapping import load_profile
+from pipeline.validate.problems import Report
 
 logger = logging.getLogger(__name__)
 
@@ -80,52 +86,6 @@ def validate_export(export: str, profile: str = "contract", limits: Limits | Non
     return catalogue, report
 
 
-def render_site(data_dir: Path, output_dir: Path, settings_file: Path,
-                release: ReleaseData | None = None) -> None:
-    """Pelican builds the site from the release data in ``data_dir``; ``release`` is that data
-    already in memory (the build's), else the generator loads it from the folder."""
-    from pelican import Pelican
-    from pelican.settings import read_settings
-
-    if not settings_file.is_file():
-        raise ConfigurationError(f"找不到 Pelican 配置文件 {settings_file}")
-    settings = read_settings(str(settings_file), override={
-        "OUTPUT_PATH": str(output_dir),
-        "APPROVALS_RELEASE_DATA": str(data_dir),
-    })
-    settings["APPROVALS_RELEASE"] = release
-    failed = _PelicanFileErrors()
-    logging.getLogger("pelican").addHandler(failed)
-    try:
-        Pelican(settings).run()
-    finally:
-        logging.getLogger("pelican").removeHandler(failed)
-    if failed.errors:
-        raise failed.errors[0]
-
-
-class _PelicanFileErrors(logging.Handler):
-    """Pelican logs a file it could not copy (``pelican.utils.copy_file``: the theme's CSS, a
-    static file) as a warning and goes on, so a full disk would publish a site with that file
-    missing or cut short. The errors are collected here and the build raises the first."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.errors: list[OSError] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) else ()
-        self.errors += [arg for arg in args if isinstance(arg, OSError)]
-
-
-def check_site(site: Path, catalogue: Catalogue) -> int:
-    """The built site has the home page and one guide page per published item."""
-    pages = len(list((site / "items").glob("*.html")))
-    if not (site / "index.html").is_file() or pages != len(catalogue.items):
-        raise ExportBroken(f"站点检查失败：事项页面 {pages} 个，应为 {len(catalogue.items)} 个")
-    return pages
-
-
 def release_base_id(catalogue: Catalogue) -> str:
     stamp = catalogue.manifest.exported_at.strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{catalogue.manifest.export_id}"
@@ -167,6 +127,7 @@ def step_outcomes(ctx: BuildContext) -> None:
     previous = ctx.live / "state" if ctx.live and (ctx.live / "state").is_dir() else None
     ctx.result.outcomes = process_outcomes(ctx.source, ctx.catalogue, previous, ctx.staging,
                                            ctx.options.outcomes, ctx.result.report)
+    check_case_counts(ctx.catalogue, ctx.result.outcomes.intake)
 
 
 def step_write_release_data(ctx: BuildContext) -> None:
@@ -195,7 +156,7 @@ def step_check_site(ctx: BuildContext) -> None:
 
 
 def step_check_datasets(ctx: BuildContext) -> None:
-    from pipeline.datasets.check import check_datasets
+    from pipeline.gates.datasets import check_datasets
 
     check_datasets(ctx.site)
 
@@ -211,7 +172,7 @@ def step_privacy_gate(ctx: BuildContext) -> None:
 
 
 def step_publish(ctx: BuildContext) -> None:
-    from pipeline.status import report_sections
+    from pipeline.ops.status import report_sections
 
     report = {**ctx.result.report.as_dict(), "shrink_overridden": ctx.result.shrink_overridden}
     report |= report_sections(report, list(ctx.result.timings), ctx.result.shrink_overridden,
@@ -304,32 +265,6 @@ def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, A
     if options.export.startswith(("http://", "https://")) and manifest and manifest.is_file():
         source_options.setdefault("updated_since", json.loads(manifest.read_text("utf-8"))["exported_at"])
     return source_options
-
-
-def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None,
-                 live: Path | None = None) -> None:
-    """Scan every published file (site and data) for personal identifiers; any hit refuses.
-    Files hard-linked from the live release (earlier dated datasets) were scanned when they were
-    first published and are skipped."""
-    from pipeline.pii import PiiScanner, published_files
-
-    scanner = PiiScanner(outcomes.intake.personal_values if outcomes else set(), public_numbers(catalogue))
-    published = published_files(live)
-    for part in ("site", "data"):
-        scanner.check(staging / part, published)
-    check_search_privacy(scanner, staging)
-
-
-def public_numbers(catalogue: Catalogue) -> set[str]:
-    """Numbers the site publishes on purpose: departments' and windows' phones, codes."""
-    allowed = {"12345"}
-    for department in catalogue.departments.values():
-        allowed |= {department.code, *(filter(None, [department.phone]))}
-    for item in catalogue.items.values():
-        allowed |= set(item.consult.phones) | set(item.complaint.phones)
-        if item.window and item.window.phone:
-            allowed.add(item.window.phone)
-    return allowed
 
 
 def summary(result: BuildResult) -> str:

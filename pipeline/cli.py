@@ -22,9 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.catalogue import Limits
 from pipeline.config import DEFAULTS, load_config
 from pipeline.errors import ApprovalsError, ConfigurationError
+from pipeline.gates.manifest import Limits
 from pipeline.outcomes.run import OutcomeSettings
 from pipeline.search.cli import add_search_command, cmd_search
 
@@ -164,7 +164,7 @@ def _outcome_settings(values: dict) -> OutcomeSettings:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from pipeline.build import DEFAULT_SETTINGS, BuildOptions, run_build, summary
-    from pipeline.gates import gate_settings
+    from pipeline.gates.shrink import gate_settings
 
     values = resolved(args)
     options = BuildOptions(export=str(values["export"]), site_dir=Path(values["site"]),
@@ -176,7 +176,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                            gates=gate_settings(values, args.allow_shrink),
                            keep_releases=int(values["keep_releases"]),
                            if_changed=args.if_changed, progress=True)
-    from pipeline.status import RunRecorder
+    from pipeline.ops.status import RunRecorder
 
     with RunRecorder(options.site_dir) as run:  # logs/runs.jsonl however it ends; status.json on success
         result = run_build(options)
@@ -190,7 +190,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline.build import validate_export
-    from pipeline.catalogue import check_export
+    from pipeline.gates.manifest import check_export
 
     values = resolved(args)
     catalogue, report = validate_export(str(values["export"]), values["profile"], None, **_source_options(values))
@@ -203,14 +203,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.serve import serve
+    from pipeline.ops.serve import serve
 
     serve(args.site, args.host, args.port)
     return 0
 
 
 def cmd_releases(args: argparse.Namespace) -> int:
-    from pipeline.publish import list_releases
+    from pipeline.release.publish import list_releases
 
     for release in list_releases(args.site):
         marker = "*" if release.live else " "
@@ -219,8 +219,8 @@ def cmd_releases(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from pipeline.publish import rollback
-    from pipeline.status import write_public_status
+    from pipeline.ops.status import write_public_status
+    from pipeline.release.publish import rollback
 
     target = rollback(args.site, args.to)
     write_public_status(args.site)  # status.json describes the release now live
@@ -229,7 +229,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
-    from pipeline.contract_docs import write_contract_docs
+    from pipeline.contract.docs import write_contract_docs
 
     for path in write_contract_docs(args.out):
         print(path)
@@ -240,14 +240,14 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 DISK_FULL_EXIT = 6
 
 def cmd_trigger(args: argparse.Namespace) -> int:
-    from pipeline.admin import trigger_build
+    from pipeline.ops.admin import trigger_build
 
     values = resolved(args)
     return trigger_build(args.config, Path(values["site"]))
 
 
 def cmd_admin_serve(args: argparse.Namespace) -> int:
-    from pipeline.admin import serve_admin
+    from pipeline.ops.admin import serve_admin
 
     serve_admin(resolved(args), args.config, args.host, args.port)
     return 0

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.contract.models import Limit
 
 LABELS: dict[str, dict[str, str]] = {
     "item_type": {
@@ -60,3 +64,12 @@ def label(value: Enum | str | None, kind: str | None = None) -> str:
             _MEMBER_LABELS[key] = found
         return found
     return LABELS.get(kind or "", {}).get(value, str(value))
+
+
+def format_limit(limit: Limit | None) -> str:
+    if limit is None:
+        return ""
+    if limit.value == 0:
+        return "即时办结"
+    value = int(limit.value) if limit.value == limit.value.to_integral_value() else limit.value
+    return f"{value} {label(limit.unit)}"

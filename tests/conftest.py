@@ -3,7 +3,7 @@
 Browser fixtures (used by ``tests/test_browser.py``, marker ``browser``): the site is built once per
 session with the real CLI — from ``$APPROVALS_BROWSER_EXPORT`` if set, else the bundled demo
 export when it exists, else a small export written by ``tests.fixtures.small_export`` — served by
-``pipeline.serve.make_server`` on a free port, and driven by one headless Debian Chromium
+``pipeline.ops.serve.make_server`` on a free port, and driven by one headless Debian Chromium
 (``/usr/bin/chromium``; Playwright never downloads a browser). Playwright is imported lazily, so tests that do not use these fixtures need none of it.
 """
 
@@ -64,7 +64,7 @@ def _read_records(path: Path, key: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
     """Build the site once with the real CLI and serve it on 127.0.0.1:<free port>."""
-    from pipeline.serve import make_server
+    from pipeline.ops.serve import make_server
 
     work = tmp_path_factory.mktemp("browser-site")
     if os.environ.get("APPROVALS_BROWSER_EXPORT"):  # e.g. a real export, to try the theme on it

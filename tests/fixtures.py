@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.credit_code import credit_check_char, org_code_check_char
+from pipeline.contract.credit_code import credit_check_char, org_code_check_char
 
 EXPORTED_AT = "2026-11-25T23:30:00+08:00"
 MINIMAL_PDF = (

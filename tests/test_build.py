@@ -79,7 +79,7 @@ def test_browse_pages_exist_and_link_items(built):
 
 
 def test_no_broken_internal_links(built):
-    from pipeline.gates import broken_links
+    from pipeline.gates.site import broken_links
 
     _, site, _ = built
     assert broken_links(site / "current" / "site") == []

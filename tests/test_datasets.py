@@ -331,8 +331,8 @@ def test_frictionless_validate_passes_on_the_built_demo(tmp_path):
 def test_the_gate_refuses_a_tampered_or_invalid_dataset(latest, tmp_path):
     import shutil
 
-    from pipeline.datasets.check import check_datasets
     from pipeline.errors import DatasetInvalid
+    from pipeline.gates.datasets import check_datasets
 
     copy = tmp_path / "site/data/latest"
     shutil.copytree(latest.resolve(), copy)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import BuildOptions, run_build
-from pipeline.gates import GateSettings
+from pipeline.gates.shrink import GateSettings
 from pipeline.history.diff import diff_item, diff_schema
 from pipeline.outcomes.run import OutcomeSettings
 from tests.fixtures import case, department, item, write_export
@@ -181,7 +181,7 @@ def test_changes_from_the_builds_memory_equal_those_from_the_folders(two_release
     import shutil
 
     from pipeline.history.run import run_history
-    from pipeline.release import load_release_data
+    from pipeline.release.data import load_release_data
 
     live = two_releases.parent / sorted(p.name for p in two_releases.parent.iterdir())[0]
     assert live.resolve() != two_releases.resolve()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.build import BuildOptions, run_build, validate_export
+from pipeline.contract.models import Audience, CaseType, Item, ItemType, LimitUnit
 from pipeline.errors import ConfigurationError
-from pipeline.mapping import load_profile
-from pipeline.models import Audience, CaseType, Item, ItemType, LimitUnit
+from pipeline.validate.mapping import load_profile
 from tests.fixtures import credit_code, write_export
 
 DEPT = credit_code(7)

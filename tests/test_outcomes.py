@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import BuildOptions, run_build
-from pipeline.catalogue import build_catalogue
 from pipeline.errors import ExportBroken
 from pipeline.extract.folder import FolderSource
-from pipeline.mapping import load_profile
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.outcomes.run import OutcomeSettings
 from pipeline.outcomes.statistics import StatisticsSettings, compute_statistics, suppress
-from pipeline.problems import Report
-from pipeline.workdays import WorkdayCalendar
+from pipeline.outcomes.workdays import WorkdayCalendar
+from pipeline.validate.catalogue import build_catalogue
+from pipeline.validate.mapping import load_profile
+from pipeline.validate.problems import Report
 from tests.fixtures import case, department, item, write_export
 
 DEPT = department(1, "上海市宝山区市场监督管理局")
@@ -239,7 +239,7 @@ def read_published_release(site: Path, first: bool) -> list[dict]:
 
 
 def test_a_release_leaking_an_applicant_value_is_refused_and_nothing_changes(tmp_path):
-    from pipeline.pii import PiiFound
+    from pipeline.gates.privacy.scanner import PiiFound
 
     site = tmp_path / "site"
     run_build(BuildOptions(export=str(write_export(tmp_path / "ok", [DEPT], [ITEM], cases=HAND_CHECKED)),
@@ -257,7 +257,7 @@ def test_a_release_leaking_an_applicant_value_is_refused_and_nothing_changes(tmp
 def test_an_identity_number_in_upstream_text_is_refused(tmp_path):
     leaky = dict(ITEM, conditions="<p>联系人身份证 11010519491231002X，手机 13912345678。</p>")
     export = write_export(tmp_path / "x", [DEPT], [leaky])
-    from pipeline.pii import PiiFound
+    from pipeline.gates.privacy.scanner import PiiFound
 
     with pytest.raises(PiiFound, match="身份证"):
         run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))

@@ -1,4 +1,4 @@
-"""The re-written Pagefind bundle (``pipeline/search/pagefind_order.py``): pages numbered by word
+"""The re-written Pagefind bundle (``pipeline/search/pagefind/bundle.py``): pages numbered by word
 count, fragments renamed, the compact page list (``pagefind.<meta>.meta.json``) that the search
 page loads instead of Pagefind's ``.pf_meta``.
 
@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pipeline.errors import ExportBroken
-from pipeline.search import browser_index, pagefind_order
-from pipeline.search.pagefind_order import MAGIC, UnexpectedFormat, read, rewrite_bundle
+from pipeline.search.pagefind import bundle as pagefind_bundle
+from pipeline.search.pagefind import index as pagefind_index
+from pipeline.search.pagefind.bundle import MAGIC, UnexpectedFormat, read, rewrite_bundle
 from pipeline.search.relevance import load_cases
 from pipeline.search.steps import read_documents
 
@@ -40,10 +41,10 @@ def bundles(built_site: BuiltSite, tmp_path_factory: pytest.TempPathFactory) -> 
     root = tmp_path_factory.mktemp("pagefind-bundles")
     documents = read_documents(built_site.site_dir / "current" / "search")
     pages = root / "pages"
-    browser_index.write_document_pages(documents, pages)
+    pagefind_index.write_document_pages(documents, pages)
     raw = root / "raw" / "pagefind"
-    browser_index.run_pagefind(pages, raw)
-    browser_index.prune_bundle(raw)
+    pagefind_index.run_pagefind(pages, raw)
+    pagefind_index.prune_bundle(raw)
     new = root / "new" / "pagefind"
     shutil.copytree(raw, new)
     rewrite_bundle(new)
@@ -105,7 +106,7 @@ def test_the_rewritten_bundle_says_what_pagefind_wrote(bundles: dict[str, Path])
     for names, folder, suffix in (([n for n, _ in new[1]], "fragment", ".pf_fragment"),
                                   ([n for _, _, n in new[2]], "index", ".pf_index")):
         prefix = names[0][:-1]
-        assert names == [prefix + pagefind_order.base36(n) for n in range(len(names))]
+        assert names == [prefix + pagefind_bundle.base36(n) for n in range(len(names))]
         assert {p.name for p in (bundles["new"] / folder).iterdir()} == {n + suffix for n in names}
 
 
@@ -147,47 +148,47 @@ def test_meta_json_is_small_and_expands_to_the_meta(bundles: dict[str, Path]):
     compact_path = bundles["new"] / f"pagefind.{info['hash']}.meta.json"
     compact = json.loads(compact_path.read_text(encoding="utf-8"))
     meta_path = bundles["new"] / f"pagefind.{info['hash']}.pf_meta"
-    assert pagefind_order.expand_meta(compact) == gzip.decompress(meta_path.read_bytes())
+    assert pagefind_bundle.expand_meta(compact) == gzip.decompress(meta_path.read_bytes())
     assert len(gzip.compress(compact_path.read_bytes())) < meta_path.stat().st_size
 
 
 def test_base36_and_the_compact_meta_round_trip():
-    assert [pagefind_order.base36(n) for n in (0, 9, 10, 35, 36, 1295, 1296)] == \
+    assert [pagefind_bundle.base36(n) for n in (0, 9, 10, 35, 36, 1295, 1296)] == \
         ["0", "9", "a", "z", "10", "zz", "100"]
-    meta = ["1.5.2", [["zh-cn_t_" + pagefind_order.base36(n), c] for n, c in enumerate([3, 3, 7, 300, 300, 70000])],
+    meta = ["1.5.2", [["zh-cn_t_" + pagefind_bundle.base36(n), c] for n, c in enumerate([3, 3, 7, 300, 300, 70000])],
             [["a", "b\U0010ffff", "zh-cn_c_0"], ["c", "营", "zh-cn_c_1"]], [["kind", "zh-cn_89abcde"]],
             [["date", [5, 0, 1]]], ["title"]]
-    compact = pagefind_order.compact_meta(meta)
+    compact = pagefind_bundle.compact_meta(meta)
     assert compact["pages"] == {"prefix": "zh-cn_t_", "word_counts": [[3, 2], [7, 1], [300, 2], [70000, 1]]}
     assert compact["chunks"] == {"prefix": "zh-cn_c_", "ranges": [["a", "b\U0010ffff"], ["c", "营"]]}
-    assert pagefind_order.expand_meta(json.loads(json.dumps(compact))) == MAGIC + pagefind_order._encode(meta)
+    assert pagefind_bundle.expand_meta(json.loads(json.dumps(compact))) == MAGIC + pagefind_bundle._encode(meta)
     meta[1][2][0] = "zh-cn_t_x"
     with pytest.raises(UnexpectedFormat):
-        pagefind_order.compact_meta(meta)
+        pagefind_bundle.compact_meta(meta)
 
 
 def test_a_chunk_is_cut_where_the_first_character_changes():
     words = [(w, bytes(size)) for w, size in [("办", 10), ("办理", 10), ("营", 30), ("营业", 30), ("证", 5), ("证明", 5)]]
-    pieces = pagefind_order.split_chunk("1", "龄", words, 40)
-    last = pagefind_order.LAST_CHARACTER
+    pieces = pagefind_bundle.split_chunk("1", "龄", words, 40)
+    last = pagefind_bundle.LAST_CHARACTER
     assert [(low, high, [w for w, _ in ws]) for low, high, ws in pieces] == [
         ("1", "办" + last, ["办", "办理"]), ("营", "营" + last, ["营", "营业"]), ("证", "龄", ["证", "证明"])]
-    assert pagefind_order.split_chunk("1", "龄", words, 10**6) == [("1", "龄", words)]
+    assert pagefind_bundle.split_chunk("1", "龄", words, 10**6) == [("1", "龄", words)]
 
 
 def _cbor(value: Any) -> bytes:
-    return MAGIC + pagefind_order._encode(value)
+    return MAGIC + pagefind_bundle._encode(value)
 
 
 def test_renumbering_a_chunk_keeps_locations_and_recomputes_page_steps():
     # Pages 1, 3 and 3 again (steps 1, 2, 0); page 0 → 2, 1 → 0, 2 → 3, 3 → 1.
     chunk = [[["办", [[1, [-25, 3], []], [2, [4, 9], []], [0, [], [-5, 0]]], []],
               ["照", [[0, [300], []]], []]]]
-    out = pagefind_order.renumber_chunk(_cbor(chunk), [2, 0, 3, 1])
-    assert pagefind_order._decode(out, len(MAGIC))[0] == [
+    out = pagefind_bundle.renumber_chunk(_cbor(chunk), [2, 0, 3, 1])
+    assert pagefind_bundle._decode(out, len(MAGIC))[0] == [
         [["办", [[0, [-25, 3], []], [1, [4, 9], []], [0, [], [-5, 0]]], []],
          ["照", [[2, [300], []]], []]]]
-    assert pagefind_order.renumber_chunk(_cbor(chunk), [0, 1, 2, 3]) == _cbor(chunk)
+    assert pagefind_bundle.renumber_chunk(_cbor(chunk), [0, 1, 2, 3]) == _cbor(chunk)
 
 
 @pytest.mark.parametrize("chunk", [
@@ -199,7 +200,7 @@ def test_renumbering_a_chunk_keeps_locations_and_recomputes_page_steps():
 ])
 def test_a_chunk_laid_out_otherwise_is_refused(chunk: list[Any]):
     with pytest.raises(UnexpectedFormat):
-        pagefind_order.renumber_chunk(_cbor(chunk), [0, 1, 2, 3])
+        pagefind_bundle.renumber_chunk(_cbor(chunk), [0, 1, 2, 3])
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -216,16 +217,16 @@ def test_an_unexpected_bundle_fails_the_build_and_is_left_as_it_was(
         path = bundle / "index" / f"{meta[2][0][2]}.pf_index"
         value = read(path)
         value[0][0][1] = [[page, [1], []] for page in range(len(meta[1]) + 5)]
-        path.write_bytes(pagefind_order.pack(value))
+        path.write_bytes(pagefind_bundle.pack(value))
     elif damage == "stray file":
         (bundle / "fragment" / "zh-cn_0000000.pf_fragment").write_bytes(gzip.compress(MAGIC + b"{}"))
     else:
         entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
         (info,) = entry["languages"].values()
-        (bundle / f"pagefind.{info['hash']}.pf_meta").write_bytes(pagefind_order.pack(meta[:1] + [{"pages": 1}] + meta[2:]))
+        (bundle / f"pagefind.{info['hash']}.pf_meta").write_bytes(pagefind_bundle.pack(meta[:1] + [{"pages": 1}] + meta[2:]))
     before = _tree(bundle)
     with pytest.raises(ExportBroken, match="Pagefind"):
-        browser_index.finish_bundle([], bundle)
+        pagefind_index.finish_bundle([], bundle)
     assert _tree(bundle) == before
 
 
@@ -234,7 +235,7 @@ def test_an_unexpected_bundle_fails_the_build_and_is_left_as_it_was(
 
 @pytest.fixture(scope="module")
 def bundle_server(bundles: dict[str, Path]) -> Any:
-    from pipeline.serve import make_server
+    from pipeline.ops.serve import make_server
 
     server = make_server(bundles["root"], "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,7 +1,7 @@
 """Pagefind over pieces of the documents' pages, the pieces' bundles merged
-(``pipeline/search/pagefind_merge.py``, ``browser_index.index_pages``).
+(``pipeline/search/pagefind/merge.py``, ``pagefind_index.index_pages``).
 
-What must hold: the merged bundle, once re-written (``pagefind_order.py``), is byte for byte the
+What must hold: the merged bundle, once re-written (``pagefind_bundle.py``), is byte for byte the
 bundle of one Pagefind run over all the pages, whatever the pieces (so Pagefind's own code finds
 the same pages with the same scores: ``tests/test_pagefind_bundle.py`` checks that for the
 re-written bundle); before the re-write it holds what the single run's holds, page for page; the
@@ -24,9 +24,11 @@ from typing import Any
 import pytest
 
 from pipeline.errors import ConfigurationError, ExportBroken
-from pipeline.search import browser_index, pagefind_merge, pagefind_order
 from pipeline.search.documents import SearchDocument, build_documents
-from pipeline.search.pagefind_order import MAGIC, read
+from pipeline.search.pagefind import bundle as pagefind_bundle
+from pipeline.search.pagefind import index as pagefind_index
+from pipeline.search.pagefind import merge as pagefind_merge
+from pipeline.search.pagefind.bundle import MAGIC, read
 from pipeline.search.synonyms import load_synonyms
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo-export"
@@ -36,8 +38,8 @@ CHUNK_SIZE = 1_000  # Pagefind's index chunk size for the bundles compared befor
 
 def _fragment(folder: Path, document: SearchDocument) -> bytes:
     """The fragment (JSON, without ``pagefind_dcd``) Pagefind writes for the document's page."""
-    browser_index.write_document_pages([document], folder / "pages")
-    browser_index.run_pagefind(folder / "pages", folder / "bundle")
+    pagefind_index.write_document_pages([document], folder / "pages")
+    pagefind_index.run_pagefind(folder / "pages", folder / "bundle")
     (name,) = [p for p in (folder / "bundle" / "fragment").iterdir()]
     return gzip.decompress(name.read_bytes())[len(MAGIC):]
 
@@ -82,20 +84,20 @@ def built(documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFact
     root = tmp_path_factory.mktemp("built")
     trees = {}
     for size in (len(documents), PIECE, 37):
-        browser_index.build_browser_index(documents, root / str(size), piece_pages=size)
+        pagefind_index.build_browser_index(documents, root / str(size), piece_pages=size)
         trees[size] = _tree(root / str(size) / "pagefind")
     return trees
 
 
 def test_pieces_are_as_few_as_can_be_equal_and_in_order(documents: list[SearchDocument]):
     assert len(documents) == 314
-    assert [len(p) for p in browser_index.pieces(documents, PIECE)] == [79, 79, 78, 78]
-    assert [len(p) for p in browser_index.pieces(documents, 37)] == [35] * 8 + [34]
-    assert [d for p in browser_index.pieces(documents, 37) for d in p] == documents
-    assert browser_index.pieces(documents, len(documents)) == [documents]
-    assert browser_index.pieces(documents[:212], browser_index.PIECE_PAGES) == [documents[:212]]  # the demo
+    assert [len(p) for p in pagefind_index.pieces(documents, PIECE)] == [79, 79, 78, 78]
+    assert [len(p) for p in pagefind_index.pieces(documents, 37)] == [35] * 8 + [34]
+    assert [d for p in pagefind_index.pieces(documents, 37) for d in p] == documents
+    assert pagefind_index.pieces(documents, len(documents)) == [documents]
+    assert pagefind_index.pieces(documents[:212], pagefind_index.PIECE_PAGES) == [documents[:212]]  # the demo
     with pytest.raises(ConfigurationError, match="piece_pages"):
-        browser_index.pieces(documents, 0)
+        pagefind_index.pieces(documents, 0)
 
 
 def test_the_merged_bundle_is_the_single_runs_byte_for_byte(built: dict[int, dict[str, bytes]]):
@@ -109,7 +111,7 @@ def test_the_merged_bundle_is_the_single_runs_byte_for_byte(built: dict[int, dic
 
 def test_the_same_documents_give_the_same_bytes(documents: list[SearchDocument], built: dict[int, dict[str, bytes]],
                                                 tmp_path: Path):
-    browser_index.build_browser_index(documents, tmp_path, piece_pages=PIECE)
+    pagefind_index.build_browser_index(documents, tmp_path, piece_pages=PIECE)
     assert _tree(tmp_path / "pagefind") == built[PIECE]
 
 
@@ -122,15 +124,15 @@ def runs(documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFacto
     root = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as patch:  # Pagefind's chunks smaller: more of them to cut as it does
         patch.setenv(pagefind_merge.CHUNK_SIZE_VARIABLE, str(CHUNK_SIZE))
-        browser_index.write_document_pages(documents, root / "pages")
-        browser_index.run_pagefind(root / "pages", root / "single")
+        pagefind_index.write_document_pages(documents, root / "pages")
+        pagefind_index.run_pagefind(root / "pages", root / "single")
         pieces = []
-        for n, part in enumerate(browser_index.pieces(documents, PIECE)):
-            browser_index.write_document_pages(part, root / f"pages-{n}")
-            browser_index.run_pagefind(root / f"pages-{n}", root / "pieces" / str(n))
+        for n, part in enumerate(pagefind_index.pieces(documents, PIECE)):
+            pagefind_index.write_document_pages(part, root / f"pages-{n}")
+            pagefind_index.run_pagefind(root / f"pages-{n}", root / "pieces" / str(n))
             pieces.append(root / "pieces" / str(n))
         shutil.copytree(root / "pieces", root / "kept")  # the merge moves the pieces' fragments
-        stats = browser_index.merge_pieces(pieces, root / "merged")
+        stats = pagefind_index.merge_pieces(pieces, root / "merged")
     return {"root": root, "single": root / "single", "merged": root / "merged", "stats": stats,
             "pieces": [root / "kept" / str(n) for n in range(len(pieces))]}
 
@@ -222,7 +224,7 @@ def test_pagefinds_chunk_size_from_the_environment_is_followed(documents: list[S
     monkeypatch.setenv(pagefind_merge.CHUNK_SIZE_VARIABLE, "1500")
     trees = []
     for size in (len(documents), PIECE):
-        browser_index.build_browser_index(documents, tmp_path / str(size), piece_pages=size)
+        pagefind_index.build_browser_index(documents, tmp_path / str(size), piece_pages=size)
         trees.append(_tree(tmp_path / str(size) / "pagefind"))
     assert trees[0] == trees[1]
     # Pagefind's chunks are the re-written bundle's cut smaller: many more chunks than by default.
@@ -238,13 +240,13 @@ def _reverse_pages(bundle: Path) -> None:
     meta[1].reverse()
     for _, _, name in meta[2]:
         path = bundle / "index" / f"{name}.pf_index"
-        path.write_bytes(gzip.compress(pagefind_order.renumber_chunk(gzip.decompress(path.read_bytes()), number)))
+        path.write_bytes(gzip.compress(pagefind_bundle.renumber_chunk(gzip.decompress(path.read_bytes()), number)))
     for _, name in meta[3]:
         path = bundle / "filter" / f"{name}.pf_filter"
         key, values = read(path)
-        path.write_bytes(pagefind_order.pack([key, [[v, sorted(number[p] for p in ps)] for v, ps in values]]))
+        path.write_bytes(pagefind_bundle.pack([key, [[v, sorted(number[p] for p in ps)] for v, ps in values]]))
     assert meta[4] == []
-    (bundle / f"pagefind.{entry['languages']['zh-cn']['hash']}.pf_meta").write_bytes(pagefind_order.pack(meta))
+    (bundle / f"pagefind.{entry['languages']['zh-cn']['hash']}.pf_meta").write_bytes(pagefind_bundle.pack(meta))
 
 
 def test_the_rewritten_bundle_does_not_depend_on_pagefinds_page_order(runs: dict[str, Any], tmp_path: Path):
@@ -253,11 +255,11 @@ def test_the_rewritten_bundle_does_not_depend_on_pagefinds_page_order(runs: dict
     it, nor on which of two pages whose fragments' names collide got the longer name."""
     for name in ("as-is", "reversed"):
         shutil.copytree(runs["single"], tmp_path / name)
-        browser_index.prune_bundle(tmp_path / name)
+        pagefind_index.prune_bundle(tmp_path / name)
     _reverse_pages(tmp_path / "reversed")
     assert _tree(tmp_path / "reversed") != _tree(tmp_path / "as-is")
     for name in ("as-is", "reversed"):
-        pagefind_order.rewrite_bundle(tmp_path / name)
+        pagefind_bundle.rewrite_bundle(tmp_path / name)
     assert _tree(tmp_path / "reversed") == _tree(tmp_path / "as-is")
 
 
@@ -270,7 +272,7 @@ def _store(bundle: Path, folder: str, old: str | None, value: Any, meta_change: 
     unexpected, not the names)."""
     entry, meta = _meta(bundle)
     if old is not None:
-        cbor = pagefind_order._encode(value)
+        cbor = pagefind_bundle._encode(value)
         new = "zh-cn_" + pagefind_merge.pagefind_hash(cbor)[:7]
         suffix = {"index": ".pf_index", "filter": ".pf_filter"}[folder]
         (bundle / folder / f"{old}{suffix}").unlink()
@@ -279,7 +281,7 @@ def _store(bundle: Path, folder: str, old: str | None, value: Any, meta_change: 
     if meta_change:
         meta_change(meta)
     (bundle / f"pagefind.{entry['languages']['zh-cn']['hash']}.pf_meta").unlink()
-    cbor = pagefind_order._encode(meta)
+    cbor = pagefind_bundle._encode(meta)
     name = "zh-cn_" + pagefind_merge.pagefind_hash(cbor)[:13]
     (bundle / f"pagefind.{name}.pf_meta").write_bytes(gzip.compress(MAGIC + cbor))
     entry["languages"]["zh-cn"]["hash"] = name
@@ -314,11 +316,11 @@ def _damage(bundle: Path, how: str) -> None:
     elif how == "content not its name":
         value = read(chunk)
         value[0][0][1][0][1] = value[0][0][1][0][1] + [3]
-        chunk.write_bytes(pagefind_order.pack(value))
+        chunk.write_bytes(pagefind_bundle.pack(value))
     elif how == "truncated":
         chunk.write_bytes(chunk.read_bytes()[:-20])
     elif how == "stray file":
-        (bundle / "filter" / "zh-cn_0000000.pf_filter").write_bytes(pagefind_order.pack(["x", []]))
+        (bundle / "filter" / "zh-cn_0000000.pf_filter").write_bytes(pagefind_bundle.pack(["x", []]))
     elif how == "version":
         entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
         entry["version"] = "9.0.0"
@@ -342,7 +344,7 @@ def test_a_piece_not_as_expected_fails_the_build_and_leaves_no_bundle(runs: dict
         pieces.append(tmp_path / str(n))
     _damage(pieces[-1], how)
     with pytest.raises(ExportBroken, match="Pagefind 分段索引的格式与预期不同") as failure:
-        browser_index.merge_pieces(pieces, tmp_path / "merged")
+        pagefind_index.merge_pieces(pieces, tmp_path / "merged")
     assert DAMAGE[how] in str(failure.value)
     assert not (tmp_path / "merged").exists()
 
@@ -354,5 +356,5 @@ def test_undamaged_copies_of_the_pieces_merge(runs: dict[str, Any], tmp_path: Pa
     for n, piece in enumerate(runs["pieces"]):
         shutil.copytree(piece, tmp_path / str(n))
         pieces.append(tmp_path / str(n))
-    browser_index.merge_pieces(pieces, tmp_path / "merged")
+    pagefind_index.merge_pieces(pieces, tmp_path / "merged")
     assert _tree(tmp_path / "merged") == _tree(runs["merged"])

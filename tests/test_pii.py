@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import pii
-from pipeline.credit_code import credit_check_char
-from pipeline.pii import (
+from pipeline.contract.credit_code import credit_check_char
+from pipeline.gates.privacy import scanner as pii
+from pipeline.gates.privacy.scanner import (
     PiiFound,
     PiiScanner,
     check_release,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.models import Item
-from pipeline.quality import ELEMENTS, item_gaps
+from pipeline.contract.models import Item
+from pipeline.release.quality import ELEMENTS, item_gaps
 from tests.fixtures import credit_code, item
 
 

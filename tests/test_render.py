@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import DEFAULT_SETTINGS, BuildOptions, render_site, run_build
-from pipeline.catalogue import build_catalogue
+from pipeline.build import DEFAULT_SETTINGS, BuildOptions, run_build
 from pipeline.extract import open_source
-from pipeline.mapping import load_profile
-from pipeline.problems import Report
-from pipeline.release import load_release_data, write_release_data
+from pipeline.release.data import load_release_data, write_release_data
+from pipeline.site.render import render_site
+from pipeline.validate.catalogue import build_catalogue
+from pipeline.validate.mapping import load_profile
+from pipeline.validate.problems import Report
 from tests.fixtures import small_export, tree_bytes
 
 PROJECT = DEFAULT_SETTINGS.parent
@@ -81,7 +82,7 @@ def test_release_data_is_streamed_in_the_same_format(tmp_path):
 
 
 def test_empty_record_lists_are_written_as_before(tmp_path):
-    from pipeline.release import write_records_json
+    from pipeline.release.data import write_records_json
 
     write_records_json(tmp_path / "none.json", {})
     assert (tmp_path / "none.json").read_text("utf-8") == "[]\n"

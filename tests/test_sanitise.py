@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.sanitise import clean_text, rich_text_to_plain, sanitise_rich_text
+from pipeline.contract.sanitise import clean_text, rich_text_to_plain, sanitise_rich_text
 
 WORD = ('<p class="MsoNormal" style="text-indent:21.0pt;mso-char-indent-count:2.0">'
         '<span style="font-size:10.5pt;font-family:宋体">申请人应当具备&nbsp;&nbsp;以下条件：'

@@ -21,8 +21,10 @@ from whoosh import fields, query
 from whoosh import index as whoosh_index
 
 from pipeline.errors import BadSearchRequest, ConfigurationError
-from pipeline.search import browser_index, documents, server_index
+from pipeline.gates.privacy import check_search_privacy
+from pipeline.search import documents, server_index
 from pipeline.search.api import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SearchService, parse_request
+from pipeline.search.pagefind import index as pagefind_index
 from pipeline.search.server_index import (
     INDEX_DIR,
     JiebaTokenizer,
@@ -30,7 +32,7 @@ from pipeline.search.server_index import (
     _leaf_ids,
     build_server_index,
 )
-from pipeline.search.steps import build_search, check_search_privacy, read_documents
+from pipeline.search.steps import build_search, read_documents
 from pipeline.search.synonyms import load_synonyms, parse_synonyms
 from pipeline.search.text import normalise, pinyin_tokens, query_words, segmenter, tokens, words
 
@@ -374,7 +376,7 @@ def test_a_missing_index_is_a_configuration_error(tmp_path: Path):
 
 def test_pages_for_pagefind_carry_weights_filters_and_meta(docs):
     food = next(d for d in docs if d.key == FOOD_NEW)
-    html = browser_index.document_html(food)
+    html = pagefind_index.document_html(food)
     assert 'data-pagefind-body' in html and 'data-pagefind-weight="10"' in html
     assert 'data-pagefind-filter="department[content]" content="上海市宝山区市场监督管理局"' in html
     assert 'data-pagefind-meta="limit[content]" content="5 个工作日"' in html
@@ -382,20 +384,20 @@ def test_pages_for_pagefind_carry_weights_filters_and_meta(docs):
 
 
 def test_trad_map_covers_searchable_characters(docs):
-    pairs = browser_index.trad_to_simp_map(docs)
+    pairs = pagefind_index.trad_to_simp_map(docs)
     assert pairs["營"] == "营" and pairs["執"] == "执" and pairs["飯"] == "饭"
     assert all(len(t) == len(s) == 1 for t, s in pairs.items())
 
 
 def test_pagefind_extended_is_installed():
-    assert "extended" in browser_index.pagefind_binary().name
+    assert "extended" in pagefind_index.pagefind_binary().name
 
 
 # ---------------------------------------------------------------- privacy
 
 
 def test_privacy_gate_reads_the_search_folder(site: Path, tmp_path: Path):
-    from pipeline.pii import PiiFound, PiiScanner
+    from pipeline.gates.privacy.scanner import PiiFound, PiiScanner
 
     release = site / "current"
     check_search_privacy(PiiScanner(set(), set()), release)  # the catalogue holds nobody's data
@@ -426,7 +428,7 @@ def test_requests_out_of_bounds_are_refused(params, message):
 
 @pytest.fixture(scope="module")
 def api(site: Path):
-    from pipeline.serve import make_server
+    from pipeline.ops.serve import make_server
 
     server = make_server(site, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -497,7 +499,7 @@ def test_search_command_json_and_filters(site: Path, capsys):
 def test_pagefind_bundles_of_the_same_documents_are_byte_identical(docs, tmp_path: Path):
     """Pagefind writes filter values in hash-map order; pagefind_order makes them stable."""
     for name in ("a", "b"):
-        browser_index.build_browser_index(docs, tmp_path / name)
+        pagefind_index.build_browser_index(docs, tmp_path / name)
     tree = {name: {p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
                    for p in sorted((tmp_path / name).rglob("*")) if p.is_file()} for name in ("a", "b")}
     assert tree["a"] == tree["b"]
@@ -505,22 +507,22 @@ def test_pagefind_bundles_of_the_same_documents_are_byte_identical(docs, tmp_pat
 
 
 def test_cbor_round_trip_of_the_subset_pagefind_uses():
-    from pipeline.search import pagefind_order
+    from pipeline.search.pagefind import bundle as pagefind_bundle
 
     value = ["1.5.2", [["zh-cn_abc1234", 390], ["个人", [0, 1, 2, 70000]]], {"k": None, "t": True},
              -5, b"\x00\xff", 2**40]
-    raw = gzip.decompress(pagefind_order.pack(value))
-    assert raw.startswith(pagefind_order.MAGIC)
-    assert pagefind_order._decode(raw, len(pagefind_order.MAGIC)) == (value, len(raw))
+    raw = gzip.decompress(pagefind_bundle.pack(value))
+    assert raw.startswith(pagefind_bundle.MAGIC)
+    assert pagefind_bundle._decode(raw, len(pagefind_bundle.MAGIC)) == (value, len(raw))
 
 
 def test_documents_from_the_builds_memory_equal_those_from_the_folder(tmp_path):
     """The build makes the documents from its release data in memory; the folder gives the same."""
-    from pipeline.catalogue import build_catalogue
     from pipeline.extract import open_source
-    from pipeline.mapping import load_profile
-    from pipeline.problems import Report
-    from pipeline.release import write_release_data
+    from pipeline.release.data import write_release_data
+    from pipeline.validate.catalogue import build_catalogue
+    from pipeline.validate.mapping import load_profile
+    from pipeline.validate.problems import Report
 
     report = Report()
     catalogue = build_catalogue(open_source(str(DEMO)), load_profile("contract"), report, lambda f, d: None)

@@ -21,7 +21,7 @@ import pytest
 
 from pipeline.config import SETTINGS
 from pipeline.errors import ConfigurationError
-from pipeline.status import EXIT_CODES, describe_exit, lock_holder, next_run, parse_schedule
+from pipeline.ops.status import EXIT_CODES, describe_exit, lock_holder, next_run, parse_schedule
 from tests.fixtures import EXPORTED_AT, case, department, item, life_event, write_export
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +155,7 @@ def test_rollback_rewrites_status_json_for_the_release_now_live(built, tmp_path)
 def test_a_live_lock_is_told_from_a_stale_one(tmp_path):
     site = tmp_path / "site"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipeline.lock import build_lock\n"
+        "import sys, time; from pathlib import Path; from pipeline.release.lock import build_lock\n"
         "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"), str(site)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:

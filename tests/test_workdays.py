@@ -16,9 +16,9 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-import pipeline.workdays
+import pipeline.outcomes.workdays
 from pipeline.errors import ConfigurationError
-from pipeline.workdays import (
+from pipeline.outcomes.workdays import (
     HolidayFileInvalid,
     UnknownCalendarYear,
     WorkdayCalendar,
@@ -249,7 +249,7 @@ def test_correcting_a_known_year(admin_file):
 
 
 def test_shipped_file_is_valid(cal):
-    text = Path(pipeline.workdays.__file__).with_name("holidays.yaml").read_text("utf-8")
+    text = Path(pipeline.outcomes.workdays.__file__).with_name("holidays.yaml").read_text("utf-8")
     layer = parse_holidays(text, "pipeline/holidays.yaml")
     package_years = {d.year for d in chinese_calendar.holidays}
     assert set(cal.known_years()) == set(range(min(package_years), max(package_years) + 1)) | set(layer)
@@ -257,7 +257,7 @@ def test_shipped_file_is_valid(cal):
 
 def test_admin_file_wins_over_shipped_file(admin_file, monkeypatch):
     shipped = {2097: {D(2097, 1, 1): False, D(2097, 1, 2): False}}
-    monkeypatch.setattr(pipeline.workdays, "_load_shipped", lambda: shipped)
+    monkeypatch.setattr(pipeline.outcomes.workdays, "_load_shipped", lambda: shipped)
     cal = WorkdayCalendar(admin_file("years: {2097: {workdays: [2097-01-02]}}\n"))
     assert not cal.is_workday(D(2097, 1, 1))  # from the shipped layer
     assert cal.is_workday(D(2097, 1, 2))  # corrected by the admin file

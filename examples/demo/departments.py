@@ -5,7 +5,7 @@ generator drops: ``key`` (how item modules name the department), ``window`` (whe
 handled) and ``unit`` (the approving section, for ``responsible``).
 """
 
-from pipeline.credit_code import credit_check_char, org_code_check_char
+from pipeline.contract.credit_code import credit_check_char, org_code_check_char
 
 REGION = "310113"
 CENTRE = "上海市宝山区密山路5号 宝山区行政服务中心"

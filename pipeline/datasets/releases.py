@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pipeline.canonical_json import dump_json
 from pipeline.datasets.metadata import ReleaseInfo
-from pipeline.release import dump_json
 
 RELEASES_JSON = "releases.json"
 

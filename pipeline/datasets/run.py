@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pipeline.canonical_json import write_json
 from pipeline.datasets import formats
 from pipeline.datasets.metadata import (
     ARCHIVE,
@@ -38,9 +39,8 @@ from pipeline.datasets.releases import (
 from pipeline.datasets.schema import Table
 from pipeline.datasets.tables import DatasetSource, tables_in
 from pipeline.errors import ConfigurationError
-from pipeline.history.changelog import version_of
-from pipeline.parallel import available_cpus, run_parallel
-from pipeline.release import ReleaseData, load_release_data, write_json
+from pipeline.release.data import ReleaseData, load_release_data, version_of
+from pipeline.workers import available_cpus, run_parallel
 
 logger = logging.getLogger(__name__)
 

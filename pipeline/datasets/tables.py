@@ -12,17 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.datasets.schema import (
-    LIST_SEPARATOR,
-    ForeignKey,
-    Table,
-    coded,
-    codes,
-    col,
-    listed,
-    text,
-)
-from pipeline.models import (
+from pipeline.contract.models import (
     ALLOWED_MEDIA_TYPES,
     Audience,
     CaseChannel,
@@ -43,8 +33,18 @@ from pipeline.models import (
     OnlineDepth,
     ResultType,
 )
-from pipeline.release import ReleaseData
-from pipeline.sanitise import rich_text_to_plain
+from pipeline.contract.sanitise import rich_text_to_plain
+from pipeline.datasets.schema import (
+    LIST_SEPARATOR,
+    ForeignKey,
+    Table,
+    coded,
+    codes,
+    col,
+    listed,
+    text,
+)
+from pipeline.release.data import ReleaseData
 
 CREDIT_CODE = r"[0-9A-HJ-NPQRTUWXY]{18}"
 MONTH_OR_STAR = r"[0-9]{4}-[0-9]{2}|\*"

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pipeline.canonical_json import write_json
 from pipeline.history.diff import diff_items, diff_schema
-from pipeline.release import write_json
+from pipeline.release.data import version_of
 
-CHINA = timezone(timedelta(hours=8))
 ASPECTS: dict[str, str] = {
     "fees": "收费", "is_charged": "收费", "pay_online": "收费",
     "materials": "申请材料",
@@ -33,11 +32,6 @@ OTHER = "其他信息"
 
 def load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def version_of(manifest: dict[str, Any]) -> str:
-    """A release's version: the date of its export, in Beijing time."""
-    return datetime.fromisoformat(manifest["exported_at"]).astimezone(CHINA).date().isoformat()
 
 
 def identity(manifest: dict[str, Any]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 from pipeline.datasets.schema import signature
 from pipeline.datasets.tables import tables_in
 from pipeline.history.changelog import previous_signature, record_history
-from pipeline.release import RecordsView, ReleaseData
+from pipeline.release.data import RecordsView, ReleaseData
 
 
 def run_history(data: Path, live: Path | None, release: ReleaseData | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.extract import ExportSource
-from pipeline.problems import Problem, Report, excerpt
+from pipeline.validate.problems import Problem, Report, excerpt
 
 ENUMS = {
     "applicant_type": ("natural_person", "enterprise", "public_institution", "social_organisation",

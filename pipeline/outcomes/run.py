@@ -7,16 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalogue import Catalogue
+from pipeline.canonical_json import write_json
 from pipeline.config import DEFAULTS
-from pipeline.errors import ExportBroken
 from pipeline.extract import ExportSource
 from pipeline.outcomes.anonymise import AnonymisationResult, anonymise_cases, row_id_key
 from pipeline.outcomes.cases import CaseIntake, connect, ingest_cases, save_store
 from pipeline.outcomes.statistics import StatisticsSettings, compute_statistics
-from pipeline.problems import Report
-from pipeline.release import write_json
-from pipeline.workdays import WorkdayCalendar
+from pipeline.outcomes.workdays import WorkdayCalendar
+from pipeline.validate.catalogue import Catalogue
+from pipeline.validate.problems import Report
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,6 @@ def has_cases(catalogue: Catalogue) -> bool:
     return catalogue.manifest.counts.get("cases", 0) > 0
 
 
-def check_case_counts(catalogue: Catalogue, intake: CaseIntake) -> None:
-    expected = catalogue.manifest.counts.get("cases")
-    if expected is not None and expected != intake.read:
-        raise ExportBroken(f"cases: manifest 声明 {expected} 条，导出中实际 {intake.read} 条——导出不完整，拒绝发布")
-    expected = catalogue.manifest.counts.get("evaluations")
-    if expected is not None and expected != intake.evaluations_read:
-        raise ExportBroken(f"evaluations: manifest 声明 {expected} 条，导出中实际 {intake.evaluations_read} 条——导出不完整，拒绝发布")
-
-
 def process_outcomes(source: ExportSource, catalogue: Catalogue, previous_state: Path | None,
                      staging: Path, settings: OutcomeSettings, report: Report) -> OutcomesResult:
     """Writes ``staging/state/`` (the accumulated store), ``staging/data/outcomes.json`` (the
@@ -55,7 +45,6 @@ def process_outcomes(source: ExportSource, catalogue: Catalogue, previous_state:
     con = connect(memory_limit=settings.memory_limit)
     try:
         intake = ingest_cases(con, source, catalogue.items, previous_state, report)
-        check_case_counts(catalogue, intake)
         save_store(con, staging / "state")
         calendar = WorkdayCalendar(settings.holidays_file)
         stats_settings = StatisticsSettings(k=settings.k, months=settings.months, lag_days=settings.lag_days)

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline.workdays import WorkdayCalendar
+from pipeline.outcomes.workdays import WorkdayCalendar
 
 BREAKDOWN = ("granted", "denied", "not_accepted", "withdrawn")
 MEASURES = ("received", "accepted", "completed", "granted", "denied", "not_accepted", "withdrawn",

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from pipeline.errors import ApprovalsError, BadSearchRequest, SearchUnavailable
 from pipeline.labels import LABELS
+from pipeline.release.layout import search_dir
 from pipeline.search.documents import FILTERS, LIFE_EVENT_TYPE
-from pipeline.search.steps import search_dir
 
 logger = logging.getLogger(__name__)
 

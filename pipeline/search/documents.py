@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.contract.models import Limit
 from pipeline.errors import ExportBroken
-from pipeline.labels import label
-from pipeline.models import Limit
+from pipeline.labels import format_limit, label
 from pipeline.search.synonyms import Synonyms
 from pipeline.search.text import base_name, pinyin_tokens
-from pipeline.site.filters import format_limit
 
 ITEM, LIFE_EVENT = "item", "life_event"
 LIFE_EVENT_TYPE = "一件事"

@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.release import dump_json
+from pipeline.canonical_json import dump_json
+from pipeline.release.layout import RELATED, search_dir
 from pipeline.search.documents import ITEM, SearchDocument, build_documents
 from pipeline.search.synonyms import load_synonyms
 
 logger = logging.getLogger(__name__)
 
-SEARCH_DIR = "search"
 DOCUMENTS = "documents.json"
-RELATED = "related.json"
 RELATED_COUNT = 5
-
-
-def search_dir(release: Path) -> Path:
-    return release / SEARCH_DIR
 
 
 def write_documents(folder: Path, documents: list[SearchDocument]) -> None:
@@ -55,12 +49,6 @@ def related_items(folder: Path, documents: list[SearchDocument]) -> dict[str, li
     return related
 
 
-def read_related(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """The related items written by the search step ({} when the release has none)."""
-    path = folder / RELATED
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
 def build_search(data: Path, release: Path, live: Path | None, synonyms_file: Path | None = None,
                  release_data: Any = None) -> dict[str, Any]:
     """Documents → server index (incremental from ``live``) → related items. Returns timings
@@ -83,32 +71,9 @@ def build_search(data: Path, release: Path, live: Path | None, synonyms_file: Pa
 
 
 def build_browser_search(release: Path, site: Path) -> Path:
-    from pipeline.search.browser_index import build_browser_index
+    from pipeline.search.pagefind.index import build_browser_index
 
     return build_browser_index(read_documents(search_dir(release)), site)
-
-
-WHOOSH_BINARY_SUFFIXES = {".pst", ".trm", ".col", ".seg", ".toc"}
-
-
-def check_search_privacy(scanner: Any, release: Path) -> None:
-    """The privacy gate over ``search/``: the documents the index is built from
-    (``documents.json``), the related items and the index's manifest — but not Whoosh's binary
-    segment files (``*.pst``, ``*.trm``, ``*.col``, ``*.seg``, ``*.toc``). Those hold nothing that
-    is not in ``documents.json`` (terms, stored fields and lengths are functions of the documents),
-    and read as text their compressed bytes "contain" e-mail addresses and phone numbers
-    (``K@a.qoh``, ``157****8369``): at 5,000 items the gate refused every release on such noise.
-    """
-    folder = search_dir(release)
-    if not folder.is_dir():
-        return
-    with tempfile.TemporaryDirectory(prefix="approvals-search-scan-") as view:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix not in WHOOSH_BINARY_SUFFIXES:
-                link = Path(view) / SEARCH_DIR / path.relative_to(folder)
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(path.resolve())
-        scanner.check(Path(view))
 
 
 def step_search_index(ctx: Any) -> None:

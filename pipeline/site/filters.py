@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.labels import label
-from pipeline.models import Limit
-
-
-def format_limit(limit: Limit | None) -> str:
-    if limit is None:
-        return ""
-    if limit.value == 0:
-        return "即时办结"
-    value = int(limit.value) if limit.value == limit.value.to_integral_value() else limit.value
-    return f"{value} {label(limit.unit)}"
+from pipeline.labels import format_limit, label
 
 
 def format_bytes(size: int) -> str:

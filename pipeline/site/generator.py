@@ -14,16 +14,15 @@ from typing import Any
 from markupsafe import Markup
 from pelican.generators import Generator
 
-from pipeline.datasets.pages import item_histories_of, write_open_data_pages
+from pipeline.contract.models import Item, ItemStatus
 from pipeline.labels import AUDIENCE_ORDER, ITEM_TYPE_ORDER, LABELS, label
-from pipeline.models import Item, ItemStatus
-from pipeline.parallel import available_cpus, run_parallel
 from pipeline.paths import OutputFolder
-from pipeline.quality import ELEMENTS
-from pipeline.release import ReleaseData, load_release_data
-from pipeline.search.steps import read_related
+from pipeline.release.data import ReleaseData, load_release_data
+from pipeline.release.layout import read_related
+from pipeline.release.quality import ELEMENTS
 from pipeline.site.filters import JINJA_FILTERS
 from pipeline.site.jsonld import government_service, script_json
+from pipeline.site.open_data_pages import item_histories_of, write_open_data_pages
 from pipeline.site.performance import (
     Performance,
     department_ranking,
@@ -35,6 +34,7 @@ from pipeline.site.performance import (
     volume_trend,
 )
 from pipeline.site.text import initial_letter, pinyin_key, pinyin_slug
+from pipeline.workers import available_cpus, run_parallel
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipeline.contract.models import Department, Item
 from pipeline.labels import label
-from pipeline.models import Department, Item
 
 
 def _channels(item: Item) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """View models of "how it really goes": item panels, department scorecards, the ranking and the
 overview dashboard, from the release data's ``outcomes.json``. Charts are SVG made at build time
-(pipeline.charts) with the numbers as a table beside them."""
+(pipeline.site.charts) with the numbers as a table beside them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from pipeline.charts import bar_ranking_svg, data_table_html, distribution_svg, monthly_trend_svg
-from pipeline.models import Item, LimitUnit
+from pipeline.contract.models import Item, LimitUnit
+from pipeline.site.charts import (
+    bar_ranking_svg,
+    data_table_html,
+    distribution_svg,
+    monthly_trend_svg,
+)
 
 CHART_WIDTH = 480
 SATISFACTION_LABELS = ("非常不满意", "不满意", "基本满意", "满意", "非常满意")

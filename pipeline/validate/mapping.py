@@ -92,7 +92,7 @@ def _rules_from(data: Any, where: str) -> Rules:
 def load_profile(name_or_path: str) -> MappingProfile:
     """A built-in profile by name (``contract``, ``gbt39046``) or a YAML file by path."""
     if name_or_path in BUILTIN_PROFILES:
-        text = resources.files("pipeline.profiles").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
+        text = resources.files("pipeline.validate.profiles").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
         where = name_or_path
     else:
         path = Path(name_or_path)

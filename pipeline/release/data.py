@@ -15,23 +15,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.catalogue import Catalogue
-from pipeline.models import Department, File, Item, LifeEvent
+from pipeline.canonical_json import write_json
+from pipeline.contract.models import Department, File, Item, LifeEvent
 from pipeline.paths import safe_join
-from pipeline.problems import Report
-from pipeline.quality import completeness
+from pipeline.release.quality import completeness
+from pipeline.validate.catalogue import Catalogue
+from pipeline.validate.problems import Report
+
+CHINA = timezone(timedelta(hours=8))
 
 
-def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-
-
-def write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dump_json(value), encoding="utf-8")
+def version_of(manifest: dict[str, Any]) -> str:
+    """A release's version: the date of its export, in Beijing time."""
+    return datetime.fromisoformat(manifest["exported_at"]).astimezone(CHINA).date().isoformat()
 
 
 def write_records_json(path: Path, models: dict[str, Any]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.contract.sanitise import rich_text_to_plain
 from pipeline.labels import LABELS
-from pipeline.sanitise import rich_text_to_plain
 
 FIELD_LABELS: dict[str, str] = {
     "name": "事项名称", "name_en": "英文名称", "aliases": "别名", "status": "状态",

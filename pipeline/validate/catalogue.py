@@ -13,13 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from pipeline.config import DEFAULTS
-from pipeline.errors import ExportBroken
-from pipeline.extract import ExportSource
-from pipeline.filetypes import content_matches
-from pipeline.mapping import MappingProfile
-from pipeline.models import (
-    CATALOGUE_ENTITIES,
+from pipeline.contract.models import (
     ENTITY_KEYS,
     Department,
     File,
@@ -28,17 +22,14 @@ from pipeline.models import (
     LifeEvent,
     Manifest,
 )
-from pipeline.problems import Problem, Report, excerpt
-from pipeline.validate import validate_record
+from pipeline.errors import ExportBroken
+from pipeline.extract import ExportSource
+from pipeline.validate.filetypes import content_matches
+from pipeline.validate.mapping import MappingProfile
+from pipeline.validate.problems import Problem, Report, excerpt
+from pipeline.validate.records import validate_record
 
 FileSink = Callable[[File, bytes], None]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Thresholds past which the export counts as broken."""
-
-    max_invalid_share: float = DEFAULTS["max_invalid_share"]
 
 
 @dataclass
@@ -88,27 +79,6 @@ def _validated(source: ExportSource, entity: str, profile: MappingProfile,
             continue
         seen.add(code)
         yield model
-
-
-def check_counts(manifest: Manifest, report: Report) -> None:
-    wrong = [
-        f"{entity}: manifest 声明 {manifest.counts[entity]} 条，导出中实际 {report.read[entity]} 条"
-        for entity in CATALOGUE_ENTITIES
-        if entity in manifest.counts and manifest.counts[entity] != report.read[entity]
-    ]
-    if wrong:
-        raise ExportBroken("导出记录数与 manifest 不符（导出不完整？），拒绝发布：\n  " + "\n  ".join(wrong))
-
-
-def check_invalid_share(report: Report, limits: Limits) -> None:
-    for entity in CATALOGUE_ENTITIES:
-        share = report.invalid_share(entity)
-        if share > limits.max_invalid_share:
-            raise ExportBroken(
-                f"{entity}: {report.read[entity] - report.kept[entity]} / {report.read[entity]} 条记录无效"
-                f"（{share:.0%}，上限 {limits.max_invalid_share:.0%}），拒绝发布。问题示例：\n  "
-                + "\n  ".join(str(p) for p in report.errors if p.entity == entity)[:2000]
-            )
 
 
 def _accept_file(source: ExportSource, file: File, report: Report, sink: FileSink) -> bool:
@@ -181,8 +151,3 @@ def build_catalogue(source: ExportSource, profile: MappingProfile, report: Repor
     })
     return catalogue
 
-
-def check_export(catalogue: Catalogue, report: Report, limits: Limits) -> None:
-    """Refuse a broken export: counts off the manifest, or too many invalid records."""
-    check_counts(catalogue.manifest, report)
-    check_invalid_share(report, limits)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from pipeline.catalogue import Catalogue
-from pipeline.models import Item
-from pipeline.problems import Report
-from pipeline.sanitise import rich_text_to_plain
+from pipeline.contract.models import Item
+from pipeline.contract.sanitise import rich_text_to_plain
+from pipeline.validate.catalogue import Catalogue
+from pipeline.validate.problems import Report
 
 ELEMENTS: dict[str, str] = {
     "authority": "审批权限（实施主体及其性质）",

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pipeline.contract.models import ENTITY_KEYS, ENTITY_MODELS, Contract
 from pipeline.extract import RawRecord
-from pipeline.mapping import MappingProfile
-from pipeline.models import ENTITY_KEYS, ENTITY_MODELS, Contract
-from pipeline.problems import Problem, excerpt
+from pipeline.validate.mapping import MappingProfile
+from pipeline.validate.problems import Problem, excerpt
 
 MESSAGES = {
     "missing": "缺少必填字段",

@@ -43,8 +43,8 @@ from pathlib import Path
 
 from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.search.documents import FILTERS, SearchDocument
-from pipeline.search.pagefind_merge import merge_bundles
-from pipeline.search.pagefind_order import UnexpectedFormat, rewrite_bundle
+from pipeline.search.pagefind.bundle import UnexpectedFormat, rewrite_bundle
+from pipeline.search.pagefind.merge import merge_bundles
 from pipeline.search.text import QUOTES, STOPWORDS, to_simplified
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.history.changelog import aspects
-from pipeline.history.describe import describe, describe_schema, event_title
+from pipeline.site.describe import describe, describe_schema, event_title
 
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES = 200

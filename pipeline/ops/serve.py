@@ -9,7 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipeline.publish import live_site
+from pipeline.release.publish import live_site
 from pipeline.search.api import API_PATH, SearchService, respond
 
 

@@ -30,8 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from pipeline.errors import ApprovalsError, ConfigurationError
-from pipeline.lock import LOCK_NAME
-from pipeline.publish import live_release
+from pipeline.release.lock import LOCK_NAME
+from pipeline.release.publish import live_release
 
 logger = logging.getLogger(__name__)
 

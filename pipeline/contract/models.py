@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.credit_code import is_valid_credit_code
-from pipeline.sanitise import clean_text, sanitise_rich_text
+from pipeline.contract.credit_code import is_valid_credit_code
+from pipeline.contract.sanitise import clean_text, sanitise_rich_text
 
 SCHEMA_VERSION = "1"
 MAX_TEXT_CHARS = 4_000

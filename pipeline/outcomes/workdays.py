@@ -3,7 +3,7 @@
 Where a day's status comes from, first match wins:
 
 1. an admin YAML file given to :class:`WorkdayCalendar` (its listed days);
-2. the shipped ``pipeline/holidays.yaml`` (its listed days);
+2. the shipped ``pipeline/outcomes/holidays.yaml`` (its listed days);
 3. the ``chinesecalendar`` package (import name ``chinese_calendar``), for the years it knows;
 4. for a year declared in YAML that the package does not know: Monday–Friday work,
    Saturday and Sunday rest.
@@ -69,7 +69,7 @@ class WorkdayCalendar:
     """Working days by the mainland holiday calendar, with YAML overrides (see the module doc)."""
 
     def __init__(self, admin_file: str | Path | None = None):
-        """Load the package's years, then ``pipeline/holidays.yaml``, then ``admin_file``."""
+        """Load the package's years, then ``pipeline/outcomes/holidays.yaml``, then ``admin_file``."""
         self._package_years = _package_years()
         layers = [_load_shipped()]
         if admin_file is not None:
@@ -258,13 +258,13 @@ def _check_new_years_have_holidays(new_years: set[int], overrides: dict[dt.date,
 
 
 def _load_shipped() -> Layer:
-    """The overrides shipped with the package as ``pipeline/holidays.yaml``."""
+    """The overrides shipped with the package as ``pipeline/outcomes/holidays.yaml``."""
     # ``pipeline`` is a namespace package (no __init__.py), which importlib.resources cannot
     # read on Python 3.11; the data file is installed beside this module.
     shipped = Path(__file__).with_name(SHIPPED_FILE)
     if not shipped.is_file():
-        raise HolidayFileInvalid(f"随包附带的 pipeline/{SHIPPED_FILE} 缺失：安装不完整")
-    return parse_holidays(shipped.read_text("utf-8"), f"pipeline/{SHIPPED_FILE}")
+        raise HolidayFileInvalid(f"随包附带的 pipeline/outcomes/{SHIPPED_FILE} 缺失：安装不完整")
+    return parse_holidays(shipped.read_text("utf-8"), f"pipeline/outcomes/{SHIPPED_FILE}")
 
 
 def _package_years() -> set[int]:

@@ -61,7 +61,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from pipeline.search.pagefind_order import (
+from pipeline.search.pagefind.bundle import (
     INTEGER_SIZE,
     MAGIC,
     UnexpectedFormat,

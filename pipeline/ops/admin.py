@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pipeline.errors import BuildLocked, ConfigurationError
-from pipeline.status import (
+from pipeline.ops.status import (
     BUILD_LOG_ENV,
     LOGS_DIR,
     TRIGGER_ENV,

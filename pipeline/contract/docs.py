@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from pipeline.models import ENTITY_MODELS, SCHEMA_VERSION, Manifest
-from pipeline.release import dump_json
+from pipeline.canonical_json import dump_json
+from pipeline.contract.models import ENTITY_MODELS, SCHEMA_VERSION, Manifest
 
 SCHEMA_ID = "https://approvals.example.gov.cn/contract/export-contract.schema.json"
 ENTITY_TITLES = {

@@ -73,7 +73,7 @@ from urllib.parse import quote, unquote
 
 import ahocorasick
 
-from pipeline.credit_code import is_valid_credit_code
+from pipeline.contract.credit_code import is_valid_credit_code
 from pipeline.errors import ConfigurationError, GateRefused
 
 __all__ = [

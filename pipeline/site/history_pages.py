@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.history.changelog import aspects
-from pipeline.history.describe import EVENT_WORDS, describe, describe_schema
-from pipeline.history.feeds import write_feeds
+from pipeline.site.describe import EVENT_WORDS, describe, describe_schema
+from pipeline.site.feeds import write_feeds
 
 KIND_ORDER = ("added", "abolished", "removed", "changed")
 

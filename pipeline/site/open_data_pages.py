@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.datasets.run import load_summary
-from pipeline.history.pages import (
+from pipeline.site.history_pages import (
     ItemHistories,
     archived_ids,
     changelog_views,
