@@ -32,7 +32,10 @@ APPROVALS_RENDER_PROCESSES = 0
 # Our generator writes the home page and every data page; Pelican's blog pages are off.
 DIRECT_TEMPLATES: list[str] = []
 PAGINATED_TEMPLATES: dict = {}
-PAGINATION_PATTERNS = [(1, "{url}", "{save_as}"), (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html")]
+PAGINATION_PATTERNS = [
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+]
 AUTHOR_SAVE_AS = CATEGORY_SAVE_AS = TAG_SAVE_AS = ""
 AUTHORS_SAVE_AS = CATEGORIES_SAVE_AS = TAGS_SAVE_AS = ARCHIVES_SAVE_AS = ""
 FEED_ALL_ATOM = FEED_ALL_RSS = CATEGORY_FEED_ATOM = TRANSLATION_FEED_ATOM = None
@@ -40,8 +43,13 @@ AUTHOR_FEED_ATOM = AUTHOR_FEED_RSS = None
 LOAD_CONTENT_CACHE = False
 CACHE_CONTENT = False
 
-JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "auto_reload": False,
-                     "extensions": []}
+JINJA_ENVIRONMENT = {
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "autoescape": True,
+    "auto_reload": False,
+    "extensions": [],
+}
 MARKDOWN = {
     "extension_configs": {
         "markdown.extensions.extra": {},

@@ -30,12 +30,23 @@ def write_cases(folder: Path, n: int) -> None:
     """Synthetic cases in the contract's shape, 24 months up to 2026-11-20, JSONL by DuckDB."""
     import duckdb
 
-    items = [i for i in json.loads((CATALOGUE / "items.json").read_text("utf-8")) if i["status"] == "in_force"]
+    items = [
+        i
+        for i in json.loads((CATALOGUE / "items.json").read_text("utf-8"))
+        if i["status"] == "in_force"
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute("CREATE TABLE it (n INTEGER, impl_code VARCHAR, department_code VARCHAR, promised INTEGER)")
-    con.executemany("INSERT INTO it VALUES (?, ?, ?, ?)", [
-        (n_, i["impl_code"], i["department_code"], int(i["promised_limit"]["value"])) for n_, i in enumerate(items)])
+    con.execute(
+        "CREATE TABLE it (n INTEGER, impl_code VARCHAR, department_code VARCHAR, promised INTEGER)"
+    )
+    con.executemany(
+        "INSERT INTO it VALUES (?, ?, ?, ?)",
+        [
+            (n_, i["impl_code"], i["department_code"], int(i["promised_limit"]["value"]))
+            for n_, i in enumerate(items)
+        ],
+    )
     con.execute(f"""COPY (
       WITH c AS (SELECT range AS r, hash(range) AS h FROM range({n})),
       d AS (SELECT c.r, c.h, it.*, DATE '2024-11-21' + CAST(c.h % 730 AS INTEGER) AS day,
@@ -54,7 +65,7 @@ def write_cases(folder: Path, n: int) -> None:
         CASE WHEN roll < 3 THEN 'not_accepted' WHEN roll < 5 THEN 'withdrawn' WHEN roll < 8 THEN 'denied' ELSE 'granted' END AS result,
         CASE WHEN roll < 8 THEN '材料不齐全，申请人张某电话1390000' || CAST(h % 10000 AS VARCHAR) END AS result_reason,
         strftime(day + CAST((h >> 8) % (promised + 3) AS INTEGER), '%Y-%m-%d') || 'T16:00:00+08:00' AS updated_at
-      FROM d) TO '{folder / 'cases.jsonl'}' (FORMAT json)""")
+      FROM d) TO '{folder / "cases.jsonl"}' (FORMAT json)""")
 
 
 def run_child(folder: Path) -> dict:
@@ -87,7 +98,9 @@ print(json.dumps({{"cases": intake.read, "accepted": intake.accepted, "ingest_s"
   "cpu_s": {{"ingest": round(cpu1 - cpu0, 1), "statistics": round(cpu2 - cpu1, 1), "anonymise": round(cpu3 - cpu2, 1)}}, "published": result.published, "suppressed": result.suppressed,
   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}}))
 """
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -103,7 +116,12 @@ def main() -> int:
         if not (folder / "cases.jsonl").is_file():
             write_cases(folder, n)
         generated = round(time.perf_counter() - started, 1)
-        row = {"n": n, "generate_s": generated, "jsonl_mb": round((folder / "cases.jsonl").stat().st_size / 1e6), **run_child(folder)}
+        row = {
+            "n": n,
+            "generate_s": generated,
+            "jsonl_mb": round((folder / "cases.jsonl").stat().st_size / 1e6),
+            **run_child(folder),
+        }
         results.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     OUT.mkdir(parents=True, exist_ok=True)

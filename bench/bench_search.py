@@ -61,8 +61,13 @@ def run_child(code: str, *args: str) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; its last stdout line is JSON (with its own peak RSS,
     VmHWM). Adds the wall time."""
     started = time.perf_counter()
-    process = subprocess.Popen([PYTHON, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [PYTHON, "-c", code, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = process.communicate()
     if process.returncode:
         raise RuntimeError(f"child failed ({process.returncode}):\n{err[-3000:]}")
@@ -81,7 +86,9 @@ def peak_mib():
             return round(int(line.split()[1]) / 1024, 1)
 """
 
-DOCUMENTS = PREAMBLE + """
+DOCUMENTS = (
+    PREAMBLE
+    + """
 from pipeline.search.documents import build_documents
 from pipeline.search.steps import write_documents
 from pipeline.search.synonyms import load_synonyms
@@ -91,8 +98,11 @@ write_documents(Path(sys.argv[2]), docs)
 print(json.dumps({"documents": len(docs), "seconds": round(time.perf_counter() - started, 2),
                   "peak_mib": peak_mib()}))
 """
+)
 
-SERVER = PREAMBLE + """
+SERVER = (
+    PREAMBLE
+    + """
 from pipeline.search.server_index import build_server_index
 from pipeline.release.layout import RELATED
 from pipeline.search.steps import read_documents, related_items
@@ -112,8 +122,11 @@ print(json.dumps({"mode": stats.mode, "reindexed": stats.reindexed, "deleted": s
                   "related_s": round(time.perf_counter() - started - index_s, 2),
                   "index_mib": round(size / 2**20, 1), "peak_mib": peak_mib()}))
 """
+)
 
-LATENCY = PREAMBLE + """
+LATENCY = (
+    PREAMBLE
+    + """
 import statistics
 from pipeline.search.relevance import load_cases
 from pipeline.search.server_index import ServerIndex
@@ -142,9 +155,12 @@ for label in ("cold", "warm"):
 result["peak_mib"] = peak_mib()
 print(json.dumps(result))
 """
+)
 
 
-BROWSER = PREAMBLE + """
+BROWSER = (
+    PREAMBLE
+    + """
 import os, resource, shutil, tempfile, threading
 from pipeline.search.pagefind import index as pagefind_index
 from pipeline.search.pagefind.merge import merge_bundles
@@ -235,9 +251,12 @@ result.update(rewrite_s=round(time.perf_counter() - started, 2), rewrite_cpu_s=r
               index_chunks=len(list((bundle / "index").iterdir())))
 print(json.dumps(result))
 """
+)
 
 
-def pagefind_build(documents_folder: Path, site: Path, piece_pages: int | None = None) -> dict[str, Any]:
+def pagefind_build(
+    documents_folder: Path, site: Path, piece_pages: int | None = None
+) -> dict[str, Any]:
     """The browser index as the build makes it (``pagefind_index.index_pages``, then the bundle
     re-written), step by step in a child process: the documents' pages, Pagefind's runs (wall and
     CPU seconds; the largest peak RSS of a run, VmHWM sampled every 250 ms, and the children's
@@ -299,7 +318,9 @@ def _query_bytes(page: Any, watch: _Watch, site: Path, query: str) -> dict[str, 
     page.press("#search-q", "Enter")
     page.wait_for_function(
         "q => { const t = document.querySelector('#search-status').textContent;"
-        " return t.includes('“' + q + '”') && !t.includes('正在'); }", arg=query)
+        " return t.includes('“' + q + '”') && !t.includes('正在'); }",
+        arg=query,
+    )
     shown = time.perf_counter() - began
     quiet_since = time.perf_counter()
     while time.perf_counter() - quiet_since < 0.5:
@@ -313,11 +334,16 @@ def _query_bytes(page: Any, watch: _Watch, site: Path, query: str) -> dict[str, 
         part = parts.setdefault(_part(url), [0, 0])
         part[0] += 1
         part[1] += gz
-    return {"query": query, "bytes": sum(s[1] for s in sizes),
-            "bytes_gzip": sum(s[2] for s in sizes), "requests": len(sizes),
-            "parts": {k: {"requests": v[0], "bytes_gzip": v[1]} for k, v in sorted(parts.items())},
-            "seconds": round(shown, 2), "status": page.locator("#search-status").inner_text(),
-            "shown": page.locator("#search-results > li").count()}
+    return {
+        "query": query,
+        "bytes": sum(s[1] for s in sizes),
+        "bytes_gzip": sum(s[2] for s in sizes),
+        "requests": len(sizes),
+        "parts": {k: {"requests": v[0], "bytes_gzip": v[1]} for k, v in sorted(parts.items())},
+        "seconds": round(shown, 2),
+        "status": page.locator("#search-status").inner_text(),
+        "shown": page.locator("#search-results > li").count(),
+    }
 
 
 def browser_bytes(site: Path, demo_site: Path, every_query_first: bool = False) -> dict[str, Any]:
@@ -334,15 +360,18 @@ def browser_bytes(site: Path, demo_site: Path, every_query_first: bool = False) 
         target = site / part
         if target.is_dir():
             shutil.rmtree(target)
-        (shutil.copytree if (demo_site / part).is_dir() else shutil.copyfile)(demo_site / part, target)
+        (shutil.copytree if (demo_site / part).is_dir() else shutil.copyfile)(
+            demo_site / part, target
+        )
     server = make_server(site, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     result: dict[str, Any] = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                 args=["--no-sandbox", "--disable-gpu"])
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page()
             watch = _Watch(page)
             page.goto(f"{base}/search.html")
@@ -358,11 +387,16 @@ def browser_bytes(site: Path, demo_site: Path, every_query_first: bool = False) 
                     context.close()
                 sizes = sorted(q["bytes_gzip"] for q in firsts)
                 result["every_query_first"] = {
-                    "queries": len(sizes), "median_gzip": sizes[len(sizes) // 2], "max_gzip": sizes[-1],
+                    "queries": len(sizes),
+                    "median_gzip": sizes[len(sizes) // 2],
+                    "max_gzip": sizes[-1],
                     "over_150kb": sum(1 for b in sizes if b >= 150_000),
-                    "largest": [(q["query"], q["bytes_gzip"])
-                                for q in sorted(firsts, key=lambda q: -q["bytes_gzip"])[:5]],
-                    "all": firsts}
+                    "largest": [
+                        (q["query"], q["bytes_gzip"])
+                        for q in sorted(firsts, key=lambda q: -q["bytes_gzip"])[:5]
+                    ],
+                    "all": firsts,
+                }
             browser.close()
     finally:
         server.shutdown()
@@ -381,13 +415,21 @@ def change_one_percent(data: Path, out: Path) -> dict[str, int]:
         changed += 1
     removed = items[-10:]
     items = items[:-10]
-    added = [dict(item, impl_code=item["impl_code"][:-3] + "9" + item["impl_code"][-2:],
-                  name=item["name"] + "（新增）") for item in removed]
+    added = [
+        dict(
+            item,
+            impl_code=item["impl_code"][:-3] + "9" + item["impl_code"][-2:],
+            name=item["name"] + "（新增）",
+        )
+        for item in removed
+    ]
     (out / "items.json").write_text(json.dumps(items + added, ensure_ascii=False), encoding="utf-8")
     return {"renamed": changed, "removed": len(removed), "added": len(added)}
 
 
-RELEASE_DATA = PREAMBLE + """
+RELEASE_DATA = (
+    PREAMBLE
+    + """
 from bench.scale_export import write_scaled_export
 from pipeline.build import validate_export
 from pipeline.release.data import write_release_data
@@ -397,6 +439,7 @@ catalogue, report = validate_export(str(export))
 write_release_data(data, catalogue, report)
 print(json.dumps({"items": len(catalogue.items)}))
 """
+)
 
 
 def release_data(n: int, work: Path) -> Path:
@@ -408,7 +451,9 @@ def release_data(n: int, work: Path) -> Path:
     return data
 
 
-def bench_size(n: int, work: Path, demo_site: Path, piece_pages: int | None = None) -> dict[str, Any]:
+def bench_size(
+    n: int, work: Path, demo_site: Path, piece_pages: int | None = None
+) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     data = release_data(n, work)
     search, site = work / "search", work / "site"
@@ -433,8 +478,10 @@ def bench_size(n: int, work: Path, demo_site: Path, piece_pages: int | None = No
         run_child(DOCUMENTS, str(next_data), str(folder))
     result["server_incremental"] = run_child(SERVER, str(next_search), str(search), "no-related")
     result["server_rebuild"] = run_child(SERVER, str(work / "search-full"), "-", "no-related")
-    print(f"[{n}] incremental: {result['server_incremental']} vs full: {result['server_rebuild']}",
-          flush=True)
+    print(
+        f"[{n}] incremental: {result['server_incremental']} vs full: {result['server_rebuild']}",
+        flush=True,
+    )
     return result
 
 
@@ -443,16 +490,30 @@ def demo_search_site(work: Path) -> Path:
     anew: a copy from an earlier run could hold an older search.js)."""
     site = work / "demo-site"
     shutil.rmtree(site, ignore_errors=True)
-    subprocess.run([PYTHON, "-m", "pipeline.cli", "build", "--export",
-                    str(ROOT / "examples" / "demo-export"), "--site", str(site)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "pipeline.cli",
+            "build",
+            "--export",
+            str(ROOT / "examples" / "demo-export"),
+            "--site",
+            str(site),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return site / "current" / "site"
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    rows = ["| items | documents s | Whoosh full s (peak MiB) | related s | Pagefind s (peak MiB) | "
-            "incremental s (re-indexed) vs full s | query CPU p50/p95 ms (wall) | first query KB gz (raw) | next query KB gz |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| items | documents s | Whoosh full s (peak MiB) | related s | Pagefind s (peak MiB) | "
+        "incremental s (re-indexed) vs full s | query CPU p50/p95 ms (wall) | first query KB gz (raw) | next query KB gz |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         lat = r["latency"]["cold"]
         first = r.get("bytes", {}).get("queries", [{}])
@@ -465,7 +526,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['server_rebuild']['index_s']} | {lat['cpu_p50_ms']}/{lat['cpu_p95_ms']} "
             f"({lat['wall_p50_ms']}/{lat['wall_p95_ms']}) | "
             f"{first[0].get('bytes_gzip', 0) / 1000:.0f} ({first[0].get('bytes', 0) / 1000:.0f}) | "
-            f"{max(q.get('bytes_gzip', 0) for q in nxt) / 1000:.0f} |")
+            f"{max(q.get('bytes_gzip', 0) for q in nxt) / 1000:.0f} |"
+        )
     return "\n".join(rows)
 
 
@@ -478,33 +540,65 @@ def browser_only(sizes: list[int], workdir: Path, piece_pages: int | None) -> in
         search = work / "search"
         if not (search / "documents.json").is_file():
             run_child(DOCUMENTS, str(release_data(n, work)), str(search))
-        record = {"items": n, "loadavg": os.getloadavg(), **pagefind_build(search, work / "site", piece_pages)}
+        record = {
+            "items": n,
+            "loadavg": os.getloadavg(),
+            **pagefind_build(search, work / "site", piece_pages),
+        }
         records.append(record)
         print(json.dumps(record), flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (OUT / f"search-browser-{stamp}.json").write_text(
-        json.dumps({"started": stamp, "command": " ".join(sys.argv), "nproc": os.cpu_count(), "results": records},
-                   ensure_ascii=False, indent=1), "utf-8")
+        json.dumps(
+            {
+                "started": stamp,
+                "command": " ".join(sys.argv),
+                "nproc": os.cpu_count(),
+                "results": records,
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        "utf-8",
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, nargs="+", default=[5000, 20000])
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-search")
-    parser.add_argument("--bytes-only", action="store_true",
-                        help="only measure browser bytes again, on the bundles of an earlier run")
-    parser.add_argument("--demo", action="store_true",
-                        help="with --bytes-only: also measure the demo site's own bundle")
-    parser.add_argument("--every-query-first", action="store_true",
-                        help="with --bytes-only: also each query of tests/relevance.yaml as a first "
-                             "query (a fresh browser context each; ~2 minutes per size)")
-    parser.add_argument("--browser-only", action="store_true",
-                        help="only the browser index (Pagefind, the merge of its pieces, the re-write), "
-                             "on the workdir's search documents (made if missing)")
-    parser.add_argument("--piece-pages", type=int, default=None,
-                        help="pages per Pagefind run (default: pagefind_index.PIECE_PAGES)")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-search"
+    )
+    parser.add_argument(
+        "--bytes-only",
+        action="store_true",
+        help="only measure browser bytes again, on the bundles of an earlier run",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="with --bytes-only: also measure the demo site's own bundle",
+    )
+    parser.add_argument(
+        "--every-query-first",
+        action="store_true",
+        help="with --bytes-only: also each query of tests/relevance.yaml as a first "
+        "query (a fresh browser context each; ~2 minutes per size)",
+    )
+    parser.add_argument(
+        "--browser-only",
+        action="store_true",
+        help="only the browser index (Pagefind, the merge of its pieces, the re-write), "
+        "on the workdir's search documents (made if missing)",
+    )
+    parser.add_argument(
+        "--piece-pages",
+        type=int,
+        default=None,
+        help="pages per Pagefind run (default: pagefind_index.PIECE_PAGES)",
+    )
     args = parser.parse_args(argv)
     if args.browser_only:
         return browser_only(args.items, args.workdir, args.piece_pages)
@@ -521,28 +615,46 @@ def main(argv: list[str] | None = None) -> int:
             measured = browser_bytes(site, demo_site, args.every_query_first)
             records.append({"items": label, **measured})
             for q in measured["queries"]:
-                parts = ", ".join(f"{k} {v['bytes_gzip'] / 1000:.1f}" for k, v in q["parts"].items())
-                print(f"  {label} {q['query']}: {q['bytes_gzip'] / 1000:.1f} KB gz "
-                      f"({q['bytes'] / 1000:.1f} KB raw, {q['requests']} requests): {parts}")
+                parts = ", ".join(
+                    f"{k} {v['bytes_gzip'] / 1000:.1f}" for k, v in q["parts"].items()
+                )
+                print(
+                    f"  {label} {q['query']}: {q['bytes_gzip'] / 1000:.1f} KB gz "
+                    f"({q['bytes'] / 1000:.1f} KB raw, {q['requests']} requests): {parts}"
+                )
             if "every_query_first" in measured:
                 every = measured["every_query_first"]
-                print(f"  {label} every relevance query as a first query: median "
-                      f"{every['median_gzip'] / 1000:.1f} KB gz, max {every['max_gzip'] / 1000:.1f} KB, "
-                      f"{every['over_150kb']} of {every['queries']} over 150 KB; largest: {every['largest']}")
+                print(
+                    f"  {label} every relevance query as a first query: median "
+                    f"{every['median_gzip'] / 1000:.1f} KB gz, max {every['max_gzip'] / 1000:.1f} KB, "
+                    f"{every['over_150kb']} of {every['queries']} over 150 KB; largest: {every['largest']}"
+                )
         OUT.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         (OUT / f"search-bytes-{stamp}.json").write_text(
-            json.dumps({"started": stamp, "command": " ".join(sys.argv), "results": records},
-                       ensure_ascii=False, indent=1), "utf-8")
+            json.dumps(
+                {"started": stamp, "command": " ".join(sys.argv), "results": records},
+                ensure_ascii=False,
+                indent=1,
+            ),
+            "utf-8",
+        )
         return 0
     results = []
     for n in args.items:
         results.append(bench_size(n, args.workdir / f"n{n}", demo_site, args.piece_pages))
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    record = {"started": stamp, "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-              "nproc": os.cpu_count(), "loadavg": os.getloadavg(), "results": results}
-    (OUT / f"search-{stamp}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), "utf-8")
+    record = {
+        "started": stamp,
+        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "nproc": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "results": results,
+    }
+    (OUT / f"search-{stamp}.json").write_text(
+        json.dumps(record, ensure_ascii=False, indent=1), "utf-8"
+    )
     print(table(results))
     return 0
 

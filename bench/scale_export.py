@@ -30,8 +30,21 @@ if str(ROOT) not in sys.path:
 
 DEMO_EXPORT = ROOT / "examples" / "demo-export"
 
-STREETS = ("友谊路街道", "吴淞街道", "张庙街道", "罗店镇", "大场镇", "杨行镇", "月浦镇", "罗泾镇",
-           "顾村镇", "高境镇", "庙行镇", "淞南镇", "宝山城市工业园区")
+STREETS = (
+    "友谊路街道",
+    "吴淞街道",
+    "张庙街道",
+    "罗店镇",
+    "大场镇",
+    "杨行镇",
+    "月浦镇",
+    "罗泾镇",
+    "顾村镇",
+    "高境镇",
+    "庙行镇",
+    "淞南镇",
+    "宝山城市工业园区",
+)
 
 
 def as_json(value: Any) -> bytes:
@@ -47,47 +60,152 @@ def demo_templates(export: Path) -> dict[str, Any]:
 
     source = FolderSource(export)
     manifest = source.read_manifest()
-    records = {entity: [r.data for r in source.iter_records(entity)]
-               for entity in ("departments", "items", "life_events", "files")}
+    records = {
+        entity: [r.data for r in source.iter_records(entity)]
+        for entity in ("departments", "items", "life_events", "files")
+    }
     file_bytes = {}
     files_dir = export / "files"
     if files_dir.is_dir():
         for path in sorted(p for p in files_dir.rglob("*") if p.is_file()):
             file_bytes[path.relative_to(export).as_posix()] = path.read_bytes()
-    return {"source": str(export.relative_to(ROOT) if export.is_relative_to(ROOT) else export),
-            "exported_at": manifest.get("exported_at"), "system": manifest.get("system"),
-            "file_bytes": file_bytes, **records}
+    return {
+        "source": str(export.relative_to(ROOT) if export.is_relative_to(ROOT) else export),
+        "exported_at": manifest.get("exported_at"),
+        "system": manifest.get("system"),
+        "file_bytes": file_bytes,
+        **records,
+    }
 
 
 FALLBACK_DEPARTMENTS = (
-    "上海市宝山区市场监督管理局", "上海市宝山区卫生健康委员会", "上海市宝山区民政局",
-    "上海市宝山区人力资源和社会保障局", "上海市宝山区教育局", "上海市宝山区规划和自然资源局",
-    "上海市宝山区建设和管理委员会", "上海市宝山区生态环境局", "上海市宝山区交通委员会",
-    "上海市宝山区商务委员会", "上海市宝山区文化和旅游局", "上海市宝山区农业农村委员会",
-    "上海市宝山区应急管理局", "上海市公安局宝山分局", "上海市宝山区司法局", "上海市宝山区水务局",
+    "上海市宝山区市场监督管理局",
+    "上海市宝山区卫生健康委员会",
+    "上海市宝山区民政局",
+    "上海市宝山区人力资源和社会保障局",
+    "上海市宝山区教育局",
+    "上海市宝山区规划和自然资源局",
+    "上海市宝山区建设和管理委员会",
+    "上海市宝山区生态环境局",
+    "上海市宝山区交通委员会",
+    "上海市宝山区商务委员会",
+    "上海市宝山区文化和旅游局",
+    "上海市宝山区农业农村委员会",
+    "上海市宝山区应急管理局",
+    "上海市公安局宝山分局",
+    "上海市宝山区司法局",
+    "上海市宝山区水务局",
 )
 
 # (name, item_type, audiences, themes, case_type, promised days, charged)
 FALLBACK_ITEMS = (
-    ("食品经营许可（新办）", "licensing", ["enterprise", "natural_person"], ["准营准办"], "promise", 10, False),
-    ("公共场所卫生许可", "licensing", ["enterprise"], ["准营准办", "卫生健康"], "promise", 7, False),
-    ("最低生活保障审核确认", "confirmation", ["natural_person"], ["社会救助"], "promise", 20, False),
+    (
+        "食品经营许可（新办）",
+        "licensing",
+        ["enterprise", "natural_person"],
+        ["准营准办"],
+        "promise",
+        10,
+        False,
+    ),
+    (
+        "公共场所卫生许可",
+        "licensing",
+        ["enterprise"],
+        ["准营准办", "卫生健康"],
+        "promise",
+        7,
+        False,
+    ),
+    (
+        "最低生活保障审核确认",
+        "confirmation",
+        ["natural_person"],
+        ["社会救助"],
+        "promise",
+        20,
+        False,
+    ),
     ("就业困难人员认定", "confirmation", ["natural_person"], ["就业创业"], "promise", 5, False),
-    ("民办学校设立审批", "licensing", ["social_organisation", "enterprise"], ["教育"], "promise", 60, False),
-    ("建设工程规划许可证核发", "licensing", ["enterprise", "public_institution"], ["工程建设"], "promise", 15, True),
+    (
+        "民办学校设立审批",
+        "licensing",
+        ["social_organisation", "enterprise"],
+        ["教育"],
+        "promise",
+        60,
+        False,
+    ),
+    (
+        "建设工程规划许可证核发",
+        "licensing",
+        ["enterprise", "public_institution"],
+        ["工程建设"],
+        "promise",
+        15,
+        True,
+    ),
     ("建筑工程施工许可证核发", "licensing", ["enterprise"], ["工程建设"], "promise", 3, False),
-    ("建设项目环境影响报告表审批", "licensing", ["enterprise"], ["生态环境", "工程建设"], "promise", 15, False),
-    ("道路货物运输经营许可", "licensing", ["enterprise", "natural_person"], ["交通出行", "准营准办"], "promise", 10, False),
+    (
+        "建设项目环境影响报告表审批",
+        "licensing",
+        ["enterprise"],
+        ["生态环境", "工程建设"],
+        "promise",
+        15,
+        False,
+    ),
+    (
+        "道路货物运输经营许可",
+        "licensing",
+        ["enterprise", "natural_person"],
+        ["交通出行", "准营准办"],
+        "promise",
+        10,
+        False,
+    ),
     ("单用途预付卡发卡企业备案", "other_power", ["enterprise"], ["商贸流通"], "instant", 0, False),
     ("营业性演出审批", "licensing", ["enterprise"], ["文化旅游"], "promise", 3, False),
     ("农村村民宅基地审批", "licensing", ["natural_person"], ["农业农村"], "promise", 20, False),
-    ("危险化学品经营许可证核发", "licensing", ["enterprise"], ["安全生产", "准营准办"], "promise", 20, True),
+    (
+        "危险化学品经营许可证核发",
+        "licensing",
+        ["enterprise"],
+        ["安全生产", "准营准办"],
+        "promise",
+        20,
+        True,
+    ),
     ("居民身份证换领", "public_service", ["natural_person"], ["户籍证件"], "promise", 15, True),
     ("法律援助申请审查", "confirmation", ["natural_person"], ["法律服务"], "promise", 7, False),
     ("取水许可", "licensing", ["enterprise", "public_institution"], ["水务"], "promise", 20, False),
-    ("医疗机构执业登记", "licensing", ["enterprise", "social_organisation"], ["卫生健康", "准营准办"], "promise", 30, False),
-    ("高龄老人医疗护理计划补贴", "payment", ["natural_person"], ["养老服务", "社会救助"], "promise", 15, False),
-    ("对生产经营单位安全生产的行政检查", "inspection", ["enterprise"], ["安全生产"], "promise", 30, False),
+    (
+        "医疗机构执业登记",
+        "licensing",
+        ["enterprise", "social_organisation"],
+        ["卫生健康", "准营准办"],
+        "promise",
+        30,
+        False,
+    ),
+    (
+        "高龄老人医疗护理计划补贴",
+        "payment",
+        ["natural_person"],
+        ["养老服务", "社会救助"],
+        "promise",
+        15,
+        False,
+    ),
+    (
+        "对生产经营单位安全生产的行政检查",
+        "inspection",
+        ["enterprise"],
+        ["安全生产"],
+        "promise",
+        30,
+        False,
+    ),
     ("见义勇为人员奖励", "award", ["natural_person"], ["社会治安"], "promise", 30, False),
 )
 
@@ -99,41 +217,100 @@ def fallback_templates() -> dict[str, Any]:
     departments = [department(n, name) for n, name in enumerate(FALLBACK_DEPARTMENTS, start=1)]
     codes = [d["code"] for d in departments]
     items = []
-    for n, (name, kind, audiences, themes, case_type, days, charged) in enumerate(FALLBACK_ITEMS, 1):
+    for n, (name, kind, audiences, themes, case_type, days, charged) in enumerate(
+        FALLBACK_ITEMS, 1
+    ):
         changes: dict[str, Any] = {
-            "item_type": kind, "audiences": audiences, "themes": themes, "case_type": case_type,
+            "item_type": kind,
+            "audiences": audiences,
+            "themes": themes,
+            "case_type": case_type,
             "promised_limit": {"value": days, "unit": "working_days"},
             "statutory_limit": {"value": max(days * 2, 20), "unit": "working_days"},
             "aliases": [name[:4]],
-            "conditions": "".join(f"<p>{k}. 申请人应当符合《{name}》办理规定的第 {k} 项条件，"
-                                  "并对所提交材料的真实性负责。</p>" for k in range(1, 2 + n % 5)),
-            "materials": [{"name": f"{name}申请表", "necessity": "required", "copies": 1,
-                           "kind": "form", "medium": "paper", "blank_form_file_id": "F0001"}]
-                         + [{"name": f"申请材料{k}（营业执照、身份证明等）", "necessity":
-                             ("required", "optional", "deferrable")[k % 3], "copies": 1 + k % 2,
-                             "source": ("applicant", "government")[k % 2]}
-                            for k in range(1, 3 + n % 6)],
-            "faq": [{"question": f"办理{name}需要多长时间？",
-                     "answer": f"<p>承诺 {days} 个工作日内办结，特殊情况除外。</p>"}] if n % 2 else [],
+            "conditions": "".join(
+                f"<p>{k}. 申请人应当符合《{name}》办理规定的第 {k} 项条件，"
+                "并对所提交材料的真实性负责。</p>"
+                for k in range(1, 2 + n % 5)
+            ),
+            "materials": [
+                {
+                    "name": f"{name}申请表",
+                    "necessity": "required",
+                    "copies": 1,
+                    "kind": "form",
+                    "medium": "paper",
+                    "blank_form_file_id": "F0001",
+                }
+            ]
+            + [
+                {
+                    "name": f"申请材料{k}（营业执照、身份证明等）",
+                    "necessity": ("required", "optional", "deferrable")[k % 3],
+                    "copies": 1 + k % 2,
+                    "source": ("applicant", "government")[k % 2],
+                }
+                for k in range(1, 3 + n % 6)
+            ],
+            "faq": [
+                {
+                    "question": f"办理{name}需要多长时间？",
+                    "answer": f"<p>承诺 {days} 个工作日内办结，特殊情况除外。</p>",
+                }
+            ]
+            if n % 2
+            else [],
         }
         if case_type == "instant":
             changes["promised_limit"] = {"value": 0, "unit": "working_days"}
         if charged:
-            changes.update(is_charged=True, fees=[{"name": "工本费", "standard": "每证 20 元",
-                                                   "amount_cny": 20, "basis": "沪价费〔2019〕5号"}])
+            changes.update(
+                is_charged=True,
+                fees=[
+                    {
+                        "name": "工本费",
+                        "standard": "每证 20 元",
+                        "amount_cny": 20,
+                        "basis": "沪价费〔2019〕5号",
+                    }
+                ],
+            )
         items.append(item(n, codes[n % len(codes)], name, **changes))
-    events = [{"code": "LE001", "name": "开办餐饮店", "description": "从办照到开业。",
-               "audiences": ["enterprise"],
-               "steps": [{"title": "办理食品经营许可", "items": [items[0]["impl_code"]]},
-                         {"title": "办理公共场所卫生许可", "items": [items[1]["impl_code"]],
-                          "optional": True}]}]
-    return {"source": "tests/fixtures.py", "exported_at": EXPORTED_AT,
-            "system": {"name": "基准测试审批系统", "version": "1.0"},
-            "departments": departments, "items": items, "life_events": events,
-            "files": [{"file_id": "F0001", "title": "空白申请表", "filename": "F0001.pdf",
-                       "media_type": "application/pdf", "size_bytes": len(MINIMAL_PDF),
-                       "sha256": hashlib.sha256(MINIMAL_PDF).hexdigest()}],
-            "file_bytes": {"files/F0001.pdf": MINIMAL_PDF}}
+    events = [
+        {
+            "code": "LE001",
+            "name": "开办餐饮店",
+            "description": "从办照到开业。",
+            "audiences": ["enterprise"],
+            "steps": [
+                {"title": "办理食品经营许可", "items": [items[0]["impl_code"]]},
+                {
+                    "title": "办理公共场所卫生许可",
+                    "items": [items[1]["impl_code"]],
+                    "optional": True,
+                },
+            ],
+        }
+    ]
+    return {
+        "source": "tests/fixtures.py",
+        "exported_at": EXPORTED_AT,
+        "system": {"name": "基准测试审批系统", "version": "1.0"},
+        "departments": departments,
+        "items": items,
+        "life_events": events,
+        "files": [
+            {
+                "file_id": "F0001",
+                "title": "空白申请表",
+                "filename": "F0001.pdf",
+                "media_type": "application/pdf",
+                "size_bytes": len(MINIMAL_PDF),
+                "sha256": hashlib.sha256(MINIMAL_PDF).hexdigest(),
+            }
+        ],
+        "file_bytes": {"files/F0001.pdf": MINIMAL_PDF},
+    }
 
 
 def load_templates(source: str | None) -> dict[str, Any]:
@@ -217,25 +394,39 @@ def write_scaled_export(out: Path, n_items: int, source: str | None = None) -> d
         "exported_at": templates["exported_at"],
         "system": templates["system"] or {"name": "基准测试审批系统"},
         "schema_version": "1",
-        "counts": {"departments": len(templates["departments"]), "items": n_items,
-                   "life_events": len(events), "files": len(templates["files"])},
+        "counts": {
+            "departments": len(templates["departments"]),
+            "items": n_items,
+            "life_events": len(events),
+            "files": len(templates["files"]),
+        },
         "sha256": dict(sorted(sha.items())),
     }
     (out / "manifest.json").write_bytes(as_json(manifest))
-    return {"out": str(out), "items": n_items, "template_source": templates["source"],
-            "template_items": len(templates["items"]),
-            "departments": len(templates["departments"]), "life_events": len(events),
-            "files": len(templates["files"]),
-            "bytes": sum((out / r).stat().st_size for r in sha) + (out / "manifest.json").stat().st_size}
+    return {
+        "out": str(out),
+        "items": n_items,
+        "template_source": templates["source"],
+        "template_items": len(templates["items"]),
+        "departments": len(templates["departments"]),
+        "life_events": len(events),
+        "files": len(templates["files"]),
+        "bytes": sum((out / r).stat().st_size for r in sha)
+        + (out / "manifest.json").stat().st_size,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, required=True, help="number of items to write")
     parser.add_argument("--out", type=Path, required=True, help="export folder (replaced)")
-    parser.add_argument("--from", dest="source", default=None,
-                        help="template export folder (default examples/demo-export if present, "
-                             "else tests/fixtures.py); 'fixtures' forces the fixtures")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        help="template export folder (default examples/demo-export if present, "
+        "else tests/fixtures.py); 'fixtures' forces the fixtures",
+    )
     args = parser.parse_args(argv)
     if args.items < 1:
         parser.error("--items must be at least 1")

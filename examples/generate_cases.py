@@ -32,18 +32,65 @@ from pipeline.outcomes.workdays import UnknownCalendarYear, WorkdayCalendar  # n
 
 SEED = 20261125
 TZ = "+08:00"
-STREETS = ("310113003", "310113007", "310113008", "310113101", "310113102", "310113103",
-           "310113104", "310113106", "310113109", "310113111", "310113112", "310113113",
-           "310113501")
-STREET_NAMES = ("友谊路", "吴淞", "张庙", "罗店镇", "大场镇", "杨行镇", "月浦镇", "罗泾镇", "顾村镇",
-                "高境镇", "庙行镇", "淞南镇", "宝山工业园区")
+STREETS = (
+    "310113003",
+    "310113007",
+    "310113008",
+    "310113101",
+    "310113102",
+    "310113103",
+    "310113104",
+    "310113106",
+    "310113109",
+    "310113111",
+    "310113112",
+    "310113113",
+    "310113501",
+)
+STREET_NAMES = (
+    "友谊路",
+    "吴淞",
+    "张庙",
+    "罗店镇",
+    "大场镇",
+    "杨行镇",
+    "月浦镇",
+    "罗泾镇",
+    "顾村镇",
+    "高境镇",
+    "庙行镇",
+    "淞南镇",
+    "宝山工业园区",
+)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强晓明海燕小红子涵浩然欣怡梓萱宇轩思远佳怡俊杰雨桐诗涵"
-ROADS = ("友谊路", "牡丹江路", "淞宝路", "密山路", "同济路", "共和新路", "长江西路", "呼兰路", "殷高西路", "泰和路")
+ROADS = (
+    "友谊路",
+    "牡丹江路",
+    "淞宝路",
+    "密山路",
+    "同济路",
+    "共和新路",
+    "长江西路",
+    "呼兰路",
+    "殷高西路",
+    "泰和路",
+)
 COMPANY_WORDS = ("鑫源", "宝丰", "淞沪", "顺达", "恒泰", "嘉禾", "华康", "申宝", "海润", "新吴淞")
-COMPANY_KINDS = ("餐饮管理有限公司", "贸易有限公司", "建设工程有限公司", "医疗科技有限公司", "文化传播有限公司", "物流有限公司")
-DENIAL_REASONS = ("申请材料不齐全，经一次性告知后逾期未补正", "经现场核查，经营场所不符合许可条件",
-                  "申请事项不属于本机关职权范围，已告知向有关机关申请", "检验检测结果未达到标准要求")
+COMPANY_KINDS = (
+    "餐饮管理有限公司",
+    "贸易有限公司",
+    "建设工程有限公司",
+    "医疗科技有限公司",
+    "文化传播有限公司",
+    "物流有限公司",
+)
+DENIAL_REASONS = (
+    "申请材料不齐全，经一次性告知后逾期未补正",
+    "经现场核查，经营场所不符合许可条件",
+    "申请事项不属于本机关职权范围，已告知向有关机关申请",
+    "检验检测结果未达到标准要求",
+)
 WITHDRAW_REASONS = ("申请人主动撤回申请", "申请人因经营计划调整放弃申请")
 
 
@@ -62,16 +109,25 @@ def mobile(rng: random.Random) -> str:
 
 def person(rng: random.Random) -> dict:
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-    return {"applicant_name": name, "applicant_id_type": "居民身份证", "applicant_id_number": id_number(rng),
-            "applicant_phone": mobile(rng),
-            "applicant_address": f"上海市宝山区{rng.choice(ROADS)}{rng.randrange(1, 2000)}弄{rng.randrange(1, 60)}号{rng.randrange(101, 2602)}室"}
+    return {
+        "applicant_name": name,
+        "applicant_id_type": "居民身份证",
+        "applicant_id_number": id_number(rng),
+        "applicant_phone": mobile(rng),
+        "applicant_address": f"上海市宝山区{rng.choice(ROADS)}{rng.randrange(1, 2000)}弄{rng.randrange(1, 60)}号{rng.randrange(101, 2602)}室",
+    }
 
 
 def organisation(rng: random.Random) -> dict:
-    return {"applicant_name": f"上海{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}",
-            "applicant_id_type": "统一社会信用代码", "applicant_id_number": None,
-            "applicant_phone": mobile(rng) if rng.random() < 0.6 else f"021-{rng.randrange(50000000, 69999999)}",
-            "applicant_address": f"上海市宝山区{rng.choice(ROADS)}{rng.randrange(1, 3000)}号"}
+    return {
+        "applicant_name": f"上海{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}",
+        "applicant_id_type": "统一社会信用代码",
+        "applicant_id_number": None,
+        "applicant_phone": mobile(rng)
+        if rng.random() < 0.6
+        else f"021-{rng.randrange(50000000, 69999999)}",
+        "applicant_address": f"上海市宝山区{rng.choice(ROADS)}{rng.randrange(1, 3000)}号",
+    }
 
 
 def months_before(exported: date, count: int) -> list[date]:
@@ -84,17 +140,30 @@ def months_before(exported: date, count: int) -> list[date]:
 
 
 def stamp(day: date, rng: random.Random, start_hour: int = 9, end_hour: int = 17) -> str:
-    moment = datetime(day.year, day.month, day.day, rng.randrange(start_hour, end_hour), rng.randrange(60), rng.randrange(60))
+    moment = datetime(
+        day.year,
+        day.month,
+        day.day,
+        rng.randrange(start_hour, end_hour),
+        rng.randrange(60),
+        rng.randrange(60),
+    )
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + TZ
 
 
 def limit_days(limit: dict) -> int:
     value = int(limit["value"])
-    return {"working_days": value, "calendar_days": max(1, value * 5 // 7), "months": value * 21}.get(limit["unit"], value)
+    return {
+        "working_days": value,
+        "calendar_days": max(1, value * 5 // 7),
+        "months": value * 21,
+    }.get(limit["unit"], value)
 
 
 class CaseMaker:
-    def __init__(self, items: list[dict], calendar: WorkdayCalendar, exported: date, rng: random.Random) -> None:
+    def __init__(
+        self, items: list[dict], calendar: WorkdayCalendar, exported: date, rng: random.Random
+    ) -> None:
         self.items, self.calendar, self.exported, self.rng = items, calendar, exported, rng
         self.serial = 0
 
@@ -106,17 +175,31 @@ class CaseMaker:
     def make(self, item: dict, month: date) -> dict | None:
         rng = self.rng
         last = min(self.exported, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
-        submitted = self.workday_on_or_after(month + timedelta(days=rng.randrange((last - month).days + 1)))
+        submitted = self.workday_on_or_after(
+            month + timedelta(days=rng.randrange((last - month).days + 1))
+        )
         if submitted > self.exported:
             return None
         self.serial += 1
         applicant_type = rng.choice(item["audiences"])
         personal = person(rng) if applicant_type == "natural_person" else organisation(rng)
-        channel = rng.choice([f if f in ("window", "online_pc", "mobile", "post") else "other" for f in item["handle_forms"]])
-        record = {"case_id": f"BS{submitted:%Y%m%d}{self.serial:08d}", "impl_code": item["impl_code"],
-                  "item_version": max(1, item["version"] - (1 if rng.random() < 0.2 else 0)),
-                  "department_code": item["department_code"], "applicant_type": applicant_type, **personal,
-                  "street_code": rng.choice(STREETS), "channel": channel, "submitted_at": stamp(submitted, rng, 9, 16)}
+        channel = rng.choice(
+            [
+                f if f in ("window", "online_pc", "mobile", "post") else "other"
+                for f in item["handle_forms"]
+            ]
+        )
+        record = {
+            "case_id": f"BS{submitted:%Y%m%d}{self.serial:08d}",
+            "impl_code": item["impl_code"],
+            "item_version": max(1, item["version"] - (1 if rng.random() < 0.2 else 0)),
+            "department_code": item["department_code"],
+            "applicant_type": applicant_type,
+            **personal,
+            "street_code": rng.choice(STREETS),
+            "channel": channel,
+            "submitted_at": stamp(submitted, rng, 9, 16),
+        }
         self.decide(record, item, submitted)
         return record
 
@@ -130,8 +213,12 @@ class CaseMaker:
             self.close(record, done, "not_accepted", "not_accepted", rng.choice(DENIAL_REASONS[:3]))
             return
         accepted = submitted if rng.random() < 0.7 else cal.add_working_days(submitted, 1)
-        record["accepted_at"] = stamp(accepted, rng, 16, 17) if accepted == submitted else stamp(accepted, rng)
-        special = rng.randrange(5, 21) if item.get("special_procedures") and rng.random() < 0.15 else 0
+        record["accepted_at"] = (
+            stamp(accepted, rng, 16, 17) if accepted == submitted else stamp(accepted, rng)
+        )
+        special = (
+            rng.randrange(5, 21) if item.get("special_procedures") and rng.random() < 0.15 else 0
+        )
         if rng.random() < 0.06 and promised:
             days = rng.randrange(promised + 1, max(promised + 2, statutory + 8))  # overdue
         elif promised:
@@ -161,7 +248,9 @@ class CaseMaker:
         completed = stamp(day, self.rng, 17, 19) if same_day else stamp(day, self.rng)
         record.update({"status": status, "result": result, "completed_at": completed})
         if reason and self.rng.random() < 0.35:
-            reason = f"申请人{record['applicant_name']}（联系电话{record['applicant_phone']}）：{reason}"
+            reason = (
+                f"申请人{record['applicant_name']}（联系电话{record['applicant_phone']}）：{reason}"
+            )
         if reason:
             record["result_reason"] = reason
         record["updated_at"] = record["completed_at"]
@@ -170,19 +259,26 @@ class CaseMaker:
 def item_weights(items: list[dict], rng: random.Random) -> list[float]:
     ranks = list(range(1, len(items) + 1))
     rng.shuffle(ranks)
-    return [1.0 / (rank ** 0.9) for rank in ranks]
+    return [1.0 / (rank**0.9) for rank in ranks]
 
 
 def evaluation_for(case: dict, rng: random.Random) -> dict | None:
     if case.get("status") != "completed" or rng.random() > 0.3:
         return None
     level = rng.choices((5, 4, 3, 2, 1), weights=(78, 12, 5, 3, 2))[0]
-    comment = rng.choice(("办事效率高，窗口服务热情", "网上提交很方便", "等待时间有点长", "材料要求讲得很清楚", None))
+    comment = rng.choice(
+        ("办事效率高，窗口服务热情", "网上提交很方便", "等待时间有点长", "材料要求讲得很清楚", None)
+    )
     if comment and rng.random() < 0.1:
         comment += f"，有问题请联系我{case['applicant_phone']}"
     rated = case["completed_at"][:10]
-    return {"case_id": case["case_id"], "rated_at": f"{rated}T20:00:00{TZ}", "channel": case["channel"],
-            "level": level, **({"comment": comment} if comment else {})}
+    return {
+        "case_id": case["case_id"],
+        "rated_at": f"{rated}T20:00:00{TZ}",
+        "channel": case["channel"],
+        "level": level,
+        **({"comment": comment} if comment else {}),
+    }
 
 
 def write_cases(out: Path, items: list[dict], exported: date, total: int) -> tuple[int, int]:
@@ -197,7 +293,11 @@ def write_cases(out: Path, items: list[dict], exported: date, total: int) -> tup
     with (out / "evaluations.jsonl").open("w", encoding="utf-8") as evaluations:
         for month in months:
             with (out / "cases" / f"{month:%Y-%m}.jsonl").open("w", encoding="utf-8") as handle:
-                for item in rng.choices(items, weights=weights, k=per_month + rng.randrange(-per_month // 20, per_month // 20 + 1)):
+                for item in rng.choices(
+                    items,
+                    weights=weights,
+                    k=per_month + rng.randrange(-per_month // 20, per_month // 20 + 1),
+                ):
                     case = maker.make(item, month)
                     if case is None:
                         continue
@@ -205,7 +305,9 @@ def write_cases(out: Path, items: list[dict], exported: date, total: int) -> tup
                     cases_written += 1
                     rating = evaluation_for(case, rng)
                     if rating:
-                        evaluations.write(json.dumps(rating, ensure_ascii=False, separators=(",", ":")) + "\n")
+                        evaluations.write(
+                            json.dumps(rating, ensure_ascii=False, separators=(",", ":")) + "\n"
+                        )
                         evaluations_written += 1
     return cases_written, evaluations_written
 
@@ -217,7 +319,9 @@ def rewrite_manifest(out: Path, cases: int, evaluations: int) -> None:
     for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"):
         checksums[path.relative_to(out).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest["sha256"] = checksums
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", "utf-8"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(args.catalogue, args.out)
     manifest = json.loads((args.out / "manifest.json").read_text("utf-8"))
     exported = date.fromisoformat(manifest["exported_at"][:10])
-    items = [i for i in json.loads((args.out / "items.json").read_text("utf-8")) if i["status"] == "in_force"]
+    items = [
+        i
+        for i in json.loads((args.out / "items.json").read_text("utf-8"))
+        if i["status"] == "in_force"
+    ]
     cases, evaluations = write_cases(args.out, items, exported, args.cases)
     rewrite_manifest(args.out, cases, evaluations)
     print(f"{args.out}: {cases} cases, {evaluations} evaluations")

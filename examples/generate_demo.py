@@ -39,8 +39,15 @@ from demo.departments import DEPARTMENTS  # noqa: E402
 from demo.files import build_files  # noqa: E402
 from demo.life_events import LIFE_EVENTS  # noqa: E402
 
-ITEM_MODULES = [items_market, items_health, items_social, items_civil, items_construction,
-                items_environment, items_other]
+ITEM_MODULES = [
+    items_market,
+    items_health,
+    items_social,
+    items_civil,
+    items_construction,
+    items_environment,
+    items_other,
+]
 SEED = 20261125
 EXPORT_ID = "demo-2026-11-25"
 EXPORTED_AT = "2026-11-25T23:30:00+08:00"
@@ -90,7 +97,9 @@ def resolve_life_events(items: list[dict]) -> list[dict]:
     return events
 
 
-def check(departments: list[dict], items: list[dict], files: list[dict], events: list[dict]) -> None:
+def check(
+    departments: list[dict], items: list[dict], files: list[dict], events: list[dict]
+) -> None:
     codes = [i["impl_code"] for i in items]
     assert len(set(codes)) == len(codes), "impl_code repeated"
     assert all(IMPL_CODE.fullmatch(c) for c in codes), "impl_code format"
@@ -124,14 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     out = parser.parse_args(argv).out
 
     rng = random.Random(SEED)
-    departments = [{k: v for k, v in d.items() if k not in PRIVATE_DEPARTMENT_KEYS}
-                   for d in DEPARTMENTS]
+    departments = [
+        {k: v for k, v in d.items() if k not in PRIVATE_DEPARTMENT_KEYS} for d in DEPARTMENTS
+    ]
     items = build_items(rng)
     messy = sum(bool(i.pop("_messy", False)) for i in items)
     events = resolve_life_events(items)
     built = build_files()
-    file_records = [{**record, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                    for record, _, data in built]
+    file_records = [
+        {**record, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for record, _, data in built
+    ]
     check(departments, items, file_records, events)
 
     if out.exists():
@@ -152,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         "exported_at": EXPORTED_AT,
         "system": {"name": "宝山区网上行政审批系统", "version": "5.2"},
         "schema_version": "1",
-        "counts": {"departments": len(departments), "items": len(items),
-                   "life_events": len(events), "files": len(file_records),
-                   "cases": 0, "evaluations": 0},
+        "counts": {
+            "departments": len(departments),
+            "items": len(items),
+            "life_events": len(events),
+            "files": len(file_records),
+            "cases": 0,
+            "evaluations": 0,
+        },
         "sha256": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(written.items())},
     }
     (out / "manifest.json").write_bytes(as_json(manifest))
@@ -162,12 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     types = Counter(i["item_type"] for i in items)
     audiences = Counter(a for i in items for a in i["audiences"])
     statuses = Counter(i["status"] for i in items)
-    print(f"{out}: {len(departments)} departments, {len(items)} items, {len(events)} life events, "
-          f"{len(file_records)} files")
+    print(
+        f"{out}: {len(departments)} departments, {len(items)} items, {len(events)} life events, "
+        f"{len(file_records)} files"
+    )
     print("  item_type:", dict(sorted(types.items())))
     print("  audiences:", dict(sorted(audiences.items())))
-    print("  status:", dict(sorted(statuses.items())),
-          f"charged: {sum(i['is_charged'] for i in items)}, Word-pasted HTML: {messy}")
+    print(
+        "  status:",
+        dict(sorted(statuses.items())),
+        f"charged: {sum(i['is_charged'] for i in items)}, Word-pasted HTML: {messy}",
+    )
     return 0
 
 

@@ -46,7 +46,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = PROJECT_ROOT / "pelicanconf.py"
 
 
-
 @dataclass
 class BuildOptions:
     export: str
@@ -74,8 +73,9 @@ class BuildResult:
     shrink_overridden: list[str] = field(default_factory=list)
 
 
-def validate_export(export: str, profile: str = "contract", limits: Limits | None = Limits(),
-                    **source_options: Any) -> tuple[Catalogue, Report]:
+def validate_export(
+    export: str, profile: str = "contract", limits: Limits | None = Limits(), **source_options: Any
+) -> tuple[Catalogue, Report]:
     """Extract and validate only (``approvals validate``); file bytes are checked, not kept.
     With ``limits=None`` a broken export still returns its report instead of raising."""
     report = Report()
@@ -125,8 +125,9 @@ def step_outcomes(ctx: BuildContext) -> None:
     if not has_cases(ctx.catalogue):
         return
     previous = ctx.live / "state" if ctx.live and (ctx.live / "state").is_dir() else None
-    ctx.result.outcomes = process_outcomes(ctx.source, ctx.catalogue, previous, ctx.staging,
-                                           ctx.options.outcomes, ctx.result.report)
+    ctx.result.outcomes = process_outcomes(
+        ctx.source, ctx.catalogue, previous, ctx.staging, ctx.options.outcomes, ctx.result.report
+    )
     check_case_counts(ctx.catalogue, ctx.result.outcomes.intake)
 
 
@@ -143,8 +144,13 @@ def step_history(ctx: BuildContext) -> None:
 def step_datasets(ctx: BuildContext) -> None:
     from pipeline.datasets.run import dataset_settings, publish_datasets
 
-    publish_datasets(ctx.data, ctx.site, ctx.live, dataset_settings(ctx.options.settings_file),
-                     release=ctx.release)
+    publish_datasets(
+        ctx.data,
+        ctx.site,
+        ctx.live,
+        dataset_settings(ctx.options.settings_file),
+        release=ctx.release,
+    )
 
 
 def step_render_site(ctx: BuildContext) -> None:
@@ -175,11 +181,18 @@ def step_publish(ctx: BuildContext) -> None:
     from pipeline.ops.status import report_sections
 
     report = {**ctx.result.report.as_dict(), "shrink_overridden": ctx.result.shrink_overridden}
-    report |= report_sections(report, list(ctx.result.timings), ctx.result.shrink_overridden,
-                              ctx.result.outcomes is not None, ctx.live is None)
+    report |= report_sections(
+        report,
+        list(ctx.result.timings),
+        ctx.result.shrink_overridden,
+        ctx.result.outcomes is not None,
+        ctx.live is None,
+    )
     ctx.result.linked_files = link_unchanged(ctx.staging, ctx.live)
     (ctx.staging / "report.json").write_text(dump_json(report), encoding="utf-8")
-    ctx.result.release_id = publish(ctx.staging, ctx.options.site_dir, release_base_id(ctx.catalogue))
+    ctx.result.release_id = publish(
+        ctx.staging, ctx.options.site_dir, release_base_id(ctx.catalogue)
+    )
 
 
 STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
@@ -215,7 +228,9 @@ def run_build(options: BuildOptions) -> BuildResult:
         if options.if_changed:
             refuse_if_unchanged(options)
         result = BuildResult()
-        ctx = BuildContext(options, new_staging(options.site_dir), live_release(options.site_dir), result)
+        ctx = BuildContext(
+            options, new_staging(options.site_dir), live_release(options.site_dir), result
+        )
         progress = StepProgress(len(STEPS), enabled=options.progress)
         try:
             for name, step in STEPS:
@@ -229,7 +244,9 @@ def run_build(options: BuildOptions) -> BuildResult:
     return result
 
 
-def _run_step(name: str, step: Callable[[BuildContext], None], ctx: BuildContext, progress: StepProgress) -> None:
+def _run_step(
+    name: str, step: Callable[[BuildContext], None], ctx: BuildContext, progress: StepProgress
+) -> None:
     pause_for_fault_tests(name)
     progress.start(name)
     started = time.perf_counter()
@@ -254,7 +271,10 @@ def refuse_if_unchanged(options: BuildOptions) -> None:
         return
     before = json.loads(manifest.read_text("utf-8"))
     now = open_source(options.export, **options.source_options).read_manifest()
-    if (now.get("export_id"), now.get("exported_at")) == (before.get("export_id"), before.get("exported_at")):
+    if (now.get("export_id"), now.get("exported_at")) == (
+        before.get("export_id"),
+        before.get("exported_at"),
+    ):
         raise NothingChanged(f"导出 {before.get('export_id')} 已是线上版本，未构建")
 
 
@@ -263,14 +283,24 @@ def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, A
     source_options = dict(options.source_options)
     manifest = live / "data" / "manifest.json" if live else None
     if options.export.startswith(("http://", "https://")) and manifest and manifest.is_file():
-        source_options.setdefault("updated_since", json.loads(manifest.read_text("utf-8"))["exported_at"])
+        source_options.setdefault(
+            "updated_since", json.loads(manifest.read_text("utf-8"))["exported_at"]
+        )
     return source_options
 
 
 def summary(result: BuildResult) -> str:
-    return json.dumps({"release": result.release_id, "pages": result.pages,
-                       "kept": dict(result.report.kept), "errors": len(result.report.errors),
-                       "warnings": len(result.report.warnings), "timings": result.timings,
-                       "linked_unchanged_files": result.linked_files, "pruned": result.pruned,
-                       "shrink_overridden": result.shrink_overridden},
-                      ensure_ascii=False)
+    return json.dumps(
+        {
+            "release": result.release_id,
+            "pages": result.pages,
+            "kept": dict(result.report.kept),
+            "errors": len(result.report.errors),
+            "warnings": len(result.report.warnings),
+            "timings": result.timings,
+            "linked_unchanged_files": result.linked_files,
+            "pruned": result.pruned,
+            "shrink_overridden": result.shrink_overridden,
+        },
+        ensure_ascii=False,
+    )

@@ -34,9 +34,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("holidays", None, "管理员的节假日 YAML（补充 chinesecalendar 尚未收录的年份）"),
     Setting("keep_releases", 7, "保留最近多少个版本供回滚（发布成功后才清理更早的版本）"),
     Setting("shrink_items", 0.10, "事项数比上一版减少超过此比例即拒绝发布"),
-    Setting("shrink_departments", 0.0, "部门数比上一版减少超过此比例即拒绝发布（默认任何减少都拒绝）"),
+    Setting(
+        "shrink_departments", 0.0, "部门数比上一版减少超过此比例即拒绝发布（默认任何减少都拒绝）"
+    ),
     Setting("shrink_cases", 0.20, "累计办件数比上一版减少超过此比例即拒绝发布"),
-    Setting("schedule", "02:30", "每日定时构建的时间（本地时间 HH:MM，仅用于状态显示；定时由 systemd 或 cron 执行）"),
+    Setting(
+        "schedule",
+        "02:30",
+        "每日定时构建的时间（本地时间 HH:MM，仅用于状态显示；定时由 systemd 或 cron 执行）",
+    ),
     Setting("admin_host", "127.0.0.1", "管理接口监听地址（默认只监听本机）"),
     Setting("admin_port", 8700, "管理接口端口"),
     Setting("admin_token_env", "APPROVALS_ADMIN_TOKEN", "存放管理接口令牌的环境变量名"),
@@ -60,6 +66,8 @@ def load_config(path: Path | None) -> dict[str, Any]:
         raise ConfigurationError(f"配置文件 {path} 的顶层必须是键值对")
     unknown = sorted(set(data) - set(DEFAULTS))
     if unknown:
-        raise ConfigurationError(f"配置文件 {path} 中有未知的设置：{', '.join(unknown)}（可用：{', '.join(DEFAULTS)}）")
+        raise ConfigurationError(
+            f"配置文件 {path} 中有未知的设置：{', '.join(unknown)}（可用：{', '.join(DEFAULTS)}）"
+        )
     values.update(data)
     return values

@@ -65,7 +65,11 @@ class OutputFolder:
         """A new (or truncated) file at ``relative``, open for writing; a symbolic link there
         is refused, not followed."""
         try:
-            return os.open(self.path(relative), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+            return os.open(
+                self.path(relative),
+                os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                0o666,
+            )
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise UnsafePath(f"不安全的路径（符号链接）：{relative!r}") from exc
@@ -78,7 +82,7 @@ class OutputFolder:
         fd = self._create(relative)
         try:
             while data:
-                data = data[os.write(fd, data):]
+                data = data[os.write(fd, data) :]
         finally:
             os.close(fd)
 

@@ -9,15 +9,26 @@ import time
 from typing import Any, TextIO
 
 STEP_LABELS = {
-    "extract_and_validate": "抽取与校验", "outcomes": "办件统计与匿名化", "write_release_data": "写发布数据",
-    "history": "变更记录", "datasets": "开放数据", "render_site": "生成网站", "search_index": "搜索索引",
-    "check_site": "检查页面数", "check_datasets": "检查开放数据", "gates": "发布检查", "privacy_gate": "隐私检查", "publish": "原子发布",
+    "extract_and_validate": "抽取与校验",
+    "outcomes": "办件统计与匿名化",
+    "write_release_data": "写发布数据",
+    "history": "变更记录",
+    "datasets": "开放数据",
+    "render_site": "生成网站",
+    "search_index": "搜索索引",
+    "check_site": "检查页面数",
+    "check_datasets": "检查开放数据",
+    "gates": "发布检查",
+    "privacy_gate": "隐私检查",
+    "publish": "原子发布",
 }
 
 
 def log_line(stream: TextIO, **fields: Any) -> None:
-    parts = [f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, str) and (' ' in v or not v) else v}"
-             for k, v in fields.items()]
+    parts = [
+        f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, str) and (' ' in v or not v) else v}"
+        for k, v in fields.items()
+    ]
     print(" ".join(parts), file=stream, flush=True)
 
 
@@ -31,8 +42,13 @@ class StepProgress:
         if enabled and self.stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, file=self.stream, unit="步", leave=True,
-                            bar_format="{desc:<16} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+            self.bar = tqdm(
+                total=total,
+                file=self.stream,
+                unit="步",
+                leave=True,
+                bar_format="{desc:<16} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+            )
         self.started = time.perf_counter()
 
     def start(self, name: str) -> None:

@@ -38,7 +38,9 @@ def run_parallel(calls: Sequence[Callable[[], Any]]) -> list[Any]:
         raise RuntimeError("run_parallel is not re-entrant")
     _CALLS = calls
     try:
-        with ProcessPoolExecutor(len(calls) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(
+            len(calls) - 1, mp_context=multiprocessing.get_context("fork")
+        ) as pool:
             others = [pool.submit(_run, n) for n in range(1, len(calls))]
             first = calls[0]()
             return [first] + [future.result() for future in others]

@@ -25,8 +25,15 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_EXPORT = PROJECT_ROOT / "examples" / "demo-export"
 CHROMIUM = Path(os.environ.get("APPROVALS_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @dataclass
@@ -76,18 +83,35 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
 
         export = small_export(work / "export")
     site_dir = work / "site"
-    command = [sys.executable, "-m", "pipeline.cli", "build", "--export", str(export),
-               "--site", str(site_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "build",
+        "--export",
+        str(export),
+        "--site",
+        str(site_dir),
+    ]
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
-        pytest.fail(f"approvals build failed ({done.returncode}) for {export}:\n"
-                    f"{done.stdout}\n{done.stderr}", pytrace=False)
+        pytest.fail(
+            f"approvals build failed ({done.returncode}) for {export}:\n"
+            f"{done.stdout}\n{done.stderr}",
+            pytrace=False,
+        )
 
     data = site_dir / "current" / "data"
     site = BuiltSite(export=export, site_dir=site_dir)
-    published = (json.loads(p.read_text(encoding="utf-8")) for p in sorted((site.root / "items").glob("*.json")))
-    site.items = {record["impl_code"]: record for record in published
-                  if isinstance(record, dict) and "impl_code" in record}
+    published = (
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((site.root / "items").glob("*.json"))
+    )
+    site.items = {
+        record["impl_code"]: record
+        for record in published
+        if isinstance(record, dict) and "impl_code" in record
+    }
     site.departments = _read_records(data / "departments.json", "code")
     site.life_events = _read_records(data / "life_events.json", "code")
     site.files = _read_records(data / "files.json", "file_id")
@@ -113,8 +137,9 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"Chromium not found at {CHROMIUM} (run `make system-test-deps`)")
     playwright = sync_api.sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS,
-                                              headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=str(executable), args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield chromium
         finally:

@@ -135,15 +135,23 @@ def _since(record: Any, field_name: str, since: datetime) -> bool:
 class ExportServer:
     """A threaded HTTP server on 127.0.0.1 (a free port) serving ``export_dir``."""
 
-    def __init__(self, export_dir: str | Path, page_size: int = 50, token: str | None = None,
-                 port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        export_dir: str | Path,
+        page_size: int = 50,
+        token: str | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.root = Path(export_dir)
         self.page_size = page_size
         self.token = token
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
-        self.entities = {path: _load_entity(self.root, stem, lines)
-                         for path, (stem, lines) in LIST_ENTITIES.items()}
+        self.entities = {
+            path: _load_entity(self.root, stem, lines)
+            for path, (stem, lines) in LIST_ENTITIES.items()
+        }
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -156,8 +164,9 @@ class ExportServer:
         return f"http://{host}:{port}"
 
     def start(self) -> ExportServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
         self._thread.start()
         return self
 
@@ -272,8 +281,9 @@ class _ExportHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (a timeout test): fine
 
-    def _respond(self, path: str, query: dict[str, str], headers: dict[str, str],
-                 fault: Fault | None) -> None:
+    def _respond(
+        self, path: str, query: dict[str, str], headers: dict[str, str], fault: Fault | None
+    ) -> None:
         if fault and fault.kind == "status":
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return self._send(_json({"error": f"injected {fault.status}"}, fault.status, **extra))
@@ -304,8 +314,9 @@ class _ExportHandler(BaseHTTPRequestHandler):
         pass
 
 
-def serve_export(export_dir: str | Path, port: int = 0, page_size: int = 50,
-                 token: str | None = None) -> Iterator[ExportServer]:
+def serve_export(
+    export_dir: str | Path, port: int = 0, page_size: int = 50, token: str | None = None
+) -> Iterator[ExportServer]:
     """A generator fixture body: ``yield from serve_export(path)`` in a pytest fixture."""
     with ExportServer(export_dir, page_size=page_size, token=token, port=port) as server:
         yield server

@@ -19,27 +19,50 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Short limits for the export API client (read by the CLI, see pipeline/cli.py): a fault test
 # gives up in about a second instead of minutes.
-FAST_HTTP = {"APPROVALS_HTTP_TIMEOUT": "1,1", "APPROVALS_HTTP_RETRIES": "2",
-             "APPROVALS_HTTP_BACKOFF": "0.01", "APPROVALS_HTTP_DEADLINE": "20"}
+FAST_HTTP = {
+    "APPROVALS_HTTP_TIMEOUT": "1,1",
+    "APPROVALS_HTTP_RETRIES": "2",
+    "APPROVALS_HTTP_BACKOFF": "0.01",
+    "APPROVALS_HTTP_DEADLINE": "20",
+}
 
 
 def build_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("APPROVALS_PAUSE", "APPROVALS_HTTP_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APPROVALS_PAUSE", "APPROVALS_HTTP_"))
+    }
     env.update(FAST_HTTP)
     env.update(extra)
     return env
 
 
 def build_command(export: str | Path, site: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "build", "--export", str(export),
-            "--site", str(site), *args]
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "build",
+        "--export",
+        str(export),
+        "--site",
+        str(site),
+        *args,
+    ]
 
 
-def run_build(export: str | Path, site: Path, *args: str, timeout: float = 60,
-              **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(build_command(export, site, *args), cwd=PROJECT_ROOT, env=build_env(**env),
-                          capture_output=True, text=True, timeout=timeout)
+def run_build(
+    export: str | Path, site: Path, *args: str, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        build_command(export, site, *args),
+        cwd=PROJECT_ROOT,
+        env=build_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def ok(done: subprocess.CompletedProcess) -> str:
@@ -83,8 +106,10 @@ class Build:
                 if text in "".join(self.lines):
                     return
                 if self.lines and self.lines[-1] == "" and self.process.poll() is not None:
-                    raise AssertionError(f"build ended (exit {self.process.returncode}) without "
-                                         f"{text!r}:\n{''.join(self.lines)}")
+                    raise AssertionError(
+                        f"build ended (exit {self.process.returncode}) without "
+                        f"{text!r}:\n{''.join(self.lines)}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"no {text!r} within {timeout} s:\n{''.join(self.lines)}")
@@ -102,14 +127,28 @@ class Build:
         return self.wait()
 
 
-def start_build(export: str | Path, site: Path, *args: str, pause_before: str | None = None,
-                pause_seconds: float = 30, **env: str) -> Build:
+def start_build(
+    export: str | Path,
+    site: Path,
+    *args: str,
+    pause_before: str | None = None,
+    pause_seconds: float = 30,
+    **env: str,
+) -> Build:
     if pause_before:
-        env = {**env, "APPROVALS_PAUSE_BEFORE": pause_before,
-               "APPROVALS_PAUSE_SECONDS": str(pause_seconds)}
-    process = subprocess.Popen(build_command(export, site, *args), cwd=PROJECT_ROOT,
-                               env=build_env(**env), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+        env = {
+            **env,
+            "APPROVALS_PAUSE_BEFORE": pause_before,
+            "APPROVALS_PAUSE_SECONDS": str(pause_seconds),
+        }
+    process = subprocess.Popen(
+        build_command(export, site, *args),
+        cwd=PROJECT_ROOT,
+        env=build_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     build = Build(process)
     build.reader = threading.Thread(target=build._read, daemon=True)
     build.reader.start()
@@ -129,6 +168,7 @@ def reaped(*builds: Build) -> Iterator[None]:
 
 # ------------------------------------------------------------------ the live site
 
+
 @dataclass(frozen=True)
 class Snapshot:
     target: str  # what the ``current`` symlink says
@@ -140,8 +180,11 @@ def snapshot(site: Path) -> Snapshot:
     current = site / "current"
     assert current.is_symlink(), f"{current} is not a symlink"
     root = current.resolve()
-    files = {p.relative_to(root).as_posix(): p.read_bytes()
-             for p in sorted(root.rglob("*")) if p.is_file()}
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
     assert files, f"{root} is empty"
     status = site / "status.json"
     return Snapshot(os.readlink(current), files, status.read_bytes() if status.is_file() else None)
@@ -164,12 +207,14 @@ def copy_site(template: Path, site: Path) -> Path:
 
 # ------------------------------------------------------------------ a small disk
 
+
 def can_mount_tmpfs(probe: Path) -> bool:
     probe.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or not shutil.which("mount"):
         return False
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True
+    )
     if done.returncode != 0:
         return False
     subprocess.run(["umount", str(probe)], check=True)
@@ -179,8 +224,11 @@ def can_mount_tmpfs(probe: Path) -> bool:
 @contextmanager
 def tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
     mount_point.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(mount_point)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(mount_point)],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield mount_point
     finally:

@@ -67,13 +67,20 @@ class Admin:
     site: Path
     banner: str
 
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                body: bytes | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Answer:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
-            return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+            return Answer(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+            )
         finally:
             connection.close()
 
@@ -99,18 +106,28 @@ class Admin:
 
 
 @contextmanager
-def admin_server(tmp_path: Path, export: Path, *, port_arg: bool = True, env: dict | None = None,
-                 **settings) -> Iterator[Admin]:
+def admin_server(
+    tmp_path: Path, export: Path, *, port_arg: bool = True, env: dict | None = None, **settings
+) -> Iterator[Admin]:
     port = _free_port()
     config = _config(tmp_path, export, admin_port=port, **settings)
     command = [sys.executable, "-m", "pipeline.cli", "admin-serve", "--config", str(config)]
     if port_arg:
         command += ["--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=_env(APPROVALS_ADMIN_TOKEN=TOKEN, **(env or {})),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=_env(APPROVALS_ADMIN_TOKEN=TOKEN, **(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = process.stdout.readline()
-        assert "管理接口" in banner, (banner, process.stderr.read() if process.poll() is not None else "")
+        assert "管理接口" in banner, (
+            banner,
+            process.stderr.read() if process.poll() is not None else "",
+        )
         yield Admin(process, port, tmp_path / "site", banner)
     finally:
         process.terminate()
@@ -119,12 +136,20 @@ def admin_server(tmp_path: Path, export: Path, *, port_arg: bool = True, env: di
 
 def _runs(site: Path) -> list[dict]:
     path = site / "logs" / "runs.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.is_file() else []
+    return (
+        [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+        if path.is_file()
+        else []
+    )
 
 
 def _releases(site: Path) -> list[str]:
     folder = site / "releases"
-    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+    return (
+        sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        if folder.is_dir()
+        else []
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,9 +164,23 @@ def export(tmp_path_factory) -> Path:
 def test_refuses_to_start_without_a_long_enough_token(tmp_path, export, token):
     config = _config(tmp_path, export)
     env = _env() if token is None else _env(APPROVALS_ADMIN_TOKEN=token)
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "admin-serve", "--config", str(config),
-                           "--port", str(_free_port())], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=30)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "admin-serve",
+            "--config",
+            str(config),
+            "--port",
+            str(_free_port()),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 5
     assert "APPROVALS_ADMIN_TOKEN" in done.stderr and "拒绝启动" in done.stderr
     assert "Traceback" not in done.stderr
@@ -204,10 +243,15 @@ def test_an_oversized_body_is_413(tmp_path, export):
         assert admin.post(token=None, body=big).status == 413
         chunked = admin.post(body=iter([b"y" * 700, b"y" * 700]))  # http.client sends it chunked
         assert chunked.status == 413  # by reading: no Content-Length to trust
-        smuggle = admin.post(body=b"{}", headers={"Transfer-Encoding": "chunked", "Content-Length": "2"})
+        smuggle = admin.post(
+            body=b"{}", headers={"Transfer-Encoding": "chunked", "Content-Length": "2"}
+        )
         assert smuggle.status == 400
         for answer in (chunked, smuggle):
-            assert answer.headers["content-type"].startswith("application/json") and b"Traceback" not in answer.body
+            assert (
+                answer.headers["content-type"].startswith("application/json")
+                and b"Traceback" not in answer.body
+            )
         assert _releases(admin.site) == []
 
 
@@ -221,7 +265,9 @@ def test_unknown_routes_methods_and_garbage_get_json_not_a_stack_trace(tmp_path,
             reply = b""
             while chunk := raw.recv(4096):
                 reply += chunk
-        assert reply.startswith(b"HTTP/1.0 400") and b'{"error"' in reply and b"Traceback" not in reply
+        assert (
+            reply.startswith(b"HTTP/1.0 400") and b'{"error"' in reply and b"Traceback" not in reply
+        )
         assert b"Python" not in reply  # no version in the Server header
     log = admin.process.stderr.read()
     assert "event=request client=127.0.0.1 method=GET path=/ status=404" in log, log
@@ -263,9 +309,13 @@ def test_a_flood_of_triggers_runs_exactly_one_build(tmp_path, export):
         assert len(runs) == 1 and runs[0]["pid"] == started[0]["pid"]
         assert runs[0]["exit_code"] == 0 and runs[0]["trigger"] == "admin endpoint"
         last = status["last_run"]
-        assert last["exit_code"] == 0 and last["outcome"] == "published" and last["result"] == "已发布"
+        assert (
+            last["exit_code"] == 0 and last["outcome"] == "published" and last["result"] == "已发布"
+        )
         assert last["duration_seconds"] >= 3 and last["started"] < last["finished"]
-        assert last["log"] == started[0]["log"] and "已发布版本" in Path(last["log"]).read_text("utf-8")
+        assert last["log"] == started[0]["log"] and "已发布版本" in Path(last["log"]).read_text(
+            "utf-8"
+        )
         assert status["release"] == "20261125T233000-test-export" == last["release"]
         assert status["data_as_of"] == EXPORTED_AT and status["counts"]["items"] == 3
         assert status["last_successful_build"] and status["schedule"] == "02:30"
@@ -303,7 +353,9 @@ def test_trigger_starts_a_detached_build_and_a_second_trigger_exits_8(tmp_path, 
     site = tmp_path / "site"
     trigger = [sys.executable, "-m", "pipeline.cli", "trigger", "--config", str(config)]
     started = time.monotonic()
-    first = subprocess.run(trigger, cwd=ROOT, env=_env(**HOLD), capture_output=True, text=True, timeout=60)
+    first = subprocess.run(
+        trigger, cwd=ROOT, env=_env(**HOLD), capture_output=True, text=True, timeout=60
+    )
     assert first.returncode == 0, first.stderr
     assert time.monotonic() - started < 15  # returns while the build goes on
     fields = dict(part.split("=", 1) for part in first.stdout.split() if "=" in part)
@@ -311,7 +363,9 @@ def test_trigger_starts_a_detached_build_and_a_second_trigger_exits_8(tmp_path, 
     assert log.parent == (site / "logs").resolve() and log.name.startswith("build-")
     assert os.getsid(pid) == pid  # its own session: detached from the admin's terminal
 
-    second = subprocess.run(trigger, cwd=ROOT, env=_env(**HOLD), capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        trigger, cwd=ROOT, env=_env(**HOLD), capture_output=True, text=True, timeout=60
+    )
     assert second.returncode == 8 and f"pid {pid}" in second.stderr
     assert "另一个构建正在进行" in second.stderr
 
@@ -320,7 +374,9 @@ def test_trigger_starts_a_detached_build_and_a_second_trigger_exits_8(tmp_path, 
         assert time.monotonic() < deadline, log.read_text("utf-8")
         time.sleep(0.2)
     run = [r for r in _runs(site) if r["pid"] == pid][0]
-    assert run["exit_code"] == 0 and run["trigger"] == "approvals trigger" and run["log"] == str(log)
+    assert (
+        run["exit_code"] == 0 and run["trigger"] == "approvals trigger" and run["log"] == str(log)
+    )
     assert len(_runs(site)) == 1 and _releases(site) == ["20261125T233000-test-export"]
     assert "已发布版本" in log.read_text("utf-8")
     assert json.loads((site / "status.json").read_text("utf-8"))["release"] == run["release"]

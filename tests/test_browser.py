@@ -27,10 +27,18 @@ pytestmark = pytest.mark.browser
 
 PAGES = ("home", "item", "department", "life_event")
 # One page of every other template, for the clean-load, axe and phone-width checks too.
-OTHER_PAGES = {"az": "az.html", "departments": "departments/index.html",
-               "life_events": "life-events/index.html", "themes": "themes/index.html",
-               "theme": "themes/*.html", "type": "types/*.html", "audience": "audiences/*.html",
-               "quality": "quality.html", "developers": "developers.html", "page": "pages/*.html"}
+OTHER_PAGES = {
+    "az": "az.html",
+    "departments": "departments/index.html",
+    "life_events": "life-events/index.html",
+    "themes": "themes/index.html",
+    "theme": "themes/*.html",
+    "type": "types/*.html",
+    "audience": "audiences/*.html",
+    "quality": "quality.html",
+    "developers": "developers.html",
+    "page": "pages/*.html",
+}
 ALL_PAGES = PAGES + tuple(OTHER_PAGES)
 ITEM_SECTIONS = ("申请条件", "申请材料", "收费", "办理时限", "办理流程", "法律依据")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -39,11 +47,16 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
 # No axe rule is disabled: none was found to misjudge the Chinese text. If one ever must be, add
 # it here as {"rules": {id: {"enabled": False}}} with the reason written next to it.
-PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True}
+PHONE = {
+    "viewport": {"width": 375, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 # --- choosing the pages ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Targets:
@@ -55,14 +68,26 @@ class Targets:
 
 
 def _blank_forms(item: dict[str, Any], files: dict[str, dict[str, Any]]) -> list[str]:
-    return [m["blank_form_file_id"] for m in item.get("materials") or []
-            if m.get("blank_form_file_id") in files]
+    return [
+        m["blank_form_file_id"]
+        for m in item.get("materials") or []
+        if m.get("blank_form_file_id") in files
+    ]
 
 
 def _richness(item: dict[str, Any]) -> int:
     """How many optional parts of the item template this item fills (more → more for axe)."""
-    optional = ("fees", "faq", "special_procedures", "intermediary_services", "window",
-                "supervision_measures", "prohibitions", "joint_departments", "aliases")
+    optional = (
+        "fees",
+        "faq",
+        "special_procedures",
+        "intermediary_services",
+        "window",
+        "supervision_measures",
+        "prohibitions",
+        "joint_departments",
+        "aliases",
+    )
     return sum(bool(item.get(key)) for key in optional)
 
 
@@ -75,9 +100,13 @@ def _get_json(url: str) -> Any:
 
 @pytest.fixture(scope="session")
 def targets(built_site: BuiltSite) -> Targets:
-    candidates = [item for item in built_site.items.values()
-                  if item.get("status") == "in_force" and _blank_forms(item, built_site.files)
-                  and item.get("department_code") in built_site.departments]
+    candidates = [
+        item
+        for item in built_site.items.values()
+        if item.get("status") == "in_force"
+        and _blank_forms(item, built_site.files)
+        and item.get("department_code") in built_site.departments
+    ]
     if not candidates:
         pytest.fail(f"the export {built_site.export} has no in-force item with a blank form")
     chosen = min(candidates, key=lambda item: (-_richness(item), item["impl_code"]))
@@ -89,7 +118,9 @@ def targets(built_site: BuiltSite) -> Targets:
     def mentions_item(event: dict[str, Any]) -> bool:
         return any(code in step.get("items", []) for step in event.get("steps", []))
 
-    events = sorted(built_site.life_events.values(), key=lambda e: (not mentions_item(e), e["code"]))
+    events = sorted(
+        built_site.life_events.values(), key=lambda e: (not mentions_item(e), e["code"])
+    )
     if not events:
         pytest.fail(f"the export {built_site.export} has no life event")
     event = events[0]
@@ -101,12 +132,12 @@ def targets(built_site: BuiltSite) -> Targets:
         "life_event": f"/life-events/{event['code']}.html",
     }
     for name, pattern in OTHER_PAGES.items():
-        found = sorted(p for p in built_site.root.glob(pattern)
-                       if "*" not in pattern or p.name != "index.html")
+        found = sorted(
+            p for p in built_site.root.glob(pattern) if "*" not in pattern or p.name != "index.html"
+        )
         if found:
             paths[name] = "/" + found[0].relative_to(built_site.root).as_posix()
-    return Targets(item=item, department=department, life_event=event, blank_form=form,
-                   paths=paths)
+    return Targets(item=item, department=department, life_event=event, blank_form=form, paths=paths)
 
 
 def page_path(targets: Targets, name: str) -> str:
@@ -116,6 +147,7 @@ def page_path(targets: Targets, name: str) -> str:
 
 
 # --- loading a page and watching it ----------------------------------------------------------
+
 
 @dataclass
 class Loaded:
@@ -146,8 +178,10 @@ def load(context: Any, url: str) -> Loaded:
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
-    page.on("requestfailed", lambda request: problems.append(
-        f"request failed: {request.url} ({request.failure})"))
+    page.on(
+        "requestfailed",
+        lambda request: problems.append(f"request failed: {request.url} ({request.failure})"),
+    )
     page.on("response", on_response)
     response = page.goto(url, wait_until="load")
     return Loaded(page=page, status=response.status if response else None, problems=problems)
@@ -156,8 +190,10 @@ def load(context: Any, url: str) -> Loaded:
 def _axe_report(violations: list[dict[str, Any]]) -> str:
     lines = []
     for violation in violations:
-        lines.append(f"- {violation['id']} ({violation.get('impact')}): {violation['help']}"
-                     f"  <{violation.get('helpUrl', '')}>")
+        lines.append(
+            f"- {violation['id']} ({violation.get('impact')}): {violation['help']}"
+            f"  <{violation.get('helpUrl', '')}>"
+        )
         for node in violation["nodes"]:
             summary = " | ".join((node.get("failureSummary") or "").splitlines()[1:])
             lines.append(f"    {', '.join(map(str, node['target']))}  {summary}")
@@ -166,17 +202,20 @@ def _axe_report(violations: list[dict[str, Any]]) -> str:
 
 # --- every kind of page --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", PAGES)
-def test_page_loads_cleanly(name: str, built_site: BuiltSite, targets: Targets,
-                            new_context: Any) -> None:
+def test_page_loads_cleanly(
+    name: str, built_site: BuiltSite, targets: Targets, new_context: Any
+) -> None:
     loaded = load(new_context(), built_site.url(page_path(targets, name)))
     assert loaded.status == 200
     assert loaded.problems == [], "\n".join(loaded.problems)
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
-def test_no_axe_violations_wcag21aa(name: str, built_site: BuiltSite, targets: Targets,
-                                    new_context: Any) -> None:
+def test_no_axe_violations_wcag21aa(
+    name: str, built_site: BuiltSite, targets: Targets, new_context: Any
+) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     path = page_path(targets, name)
@@ -187,8 +226,9 @@ def test_no_axe_violations_wcag21aa(name: str, built_site: BuiltSite, targets: T
     if violations:
         print(f"axe-core {results['testEngine']['version']} on {path}:")
         print(_axe_report(violations))
-    assert not violations, (f"{len(violations)} axe violation(s) on {path}:\n"
-                            + _axe_report(violations))
+    assert not violations, f"{len(violations)} axe violation(s) on {path}:\n" + _axe_report(
+        violations
+    )
     # The other templates get their clean-load check here rather than in a separate load.
     assert loaded.status == 200
     assert loaded.problems == [], "\n".join(loaded.problems)
@@ -226,6 +266,7 @@ def test_phone_width(name: str, built_site: BuiltSite, targets: Targets, new_con
 
 # --- the item page ------------------------------------------------------------------------------
 
+
 def test_item_page_headings(built_site: BuiltSite, targets: Targets, new_context: Any) -> None:
     page = load(new_context(), built_site.url(targets.paths["item"])).page
     assert page.locator("h1").all_inner_texts() == [targets.item["name"]]
@@ -237,7 +278,9 @@ def test_item_page_headings(built_site: BuiltSite, targets: Targets, new_context
         assert page.get_by_role("heading", level=2, name=section, exact=True).is_visible()
 
 
-def test_item_blank_form_download(built_site: BuiltSite, targets: Targets, new_context: Any) -> None:
+def test_item_blank_form_download(
+    built_site: BuiltSite, targets: Targets, new_context: Any
+) -> None:
     context = new_context()
     page = load(context, built_site.url(targets.paths["item"])).page
     form = targets.blank_form
@@ -257,8 +300,9 @@ def test_item_blank_form_download(built_site: BuiltSite, targets: Targets, new_c
     assert hashlib.sha256(body).hexdigest() == form["sha256"]
 
 
-def test_item_jsonld_is_government_service(built_site: BuiltSite, targets: Targets,
-                                           new_context: Any) -> None:
+def test_item_jsonld_is_government_service(
+    built_site: BuiltSite, targets: Targets, new_context: Any
+) -> None:
     page = load(new_context(), built_site.url(targets.paths["item"])).page
     scripts = page.locator('script[type="application/ld+json"]')
     assert scripts.count() == 1
@@ -273,8 +317,10 @@ def test_item_jsonld_is_government_service(built_site: BuiltSite, targets: Targe
 
 # --- without JavaScript, and on paper -------------------------------------------------------------
 
-def test_pages_work_without_javascript(built_site: BuiltSite, targets: Targets,
-                                       new_context: Any) -> None:
+
+def test_pages_work_without_javascript(
+    built_site: BuiltSite, targets: Targets, new_context: Any
+) -> None:
     context = new_context(java_script_enabled=False)
     item = load(context, built_site.url(targets.paths["item"]))
     assert item.status == 200 and item.problems == [], item.problems
@@ -304,14 +350,16 @@ def test_print_is_a_checklist(built_site: BuiltSite, targets: Targets, new_conte
 
     def display(selector: str, pseudo: str | None = None) -> str:
         return page.locator(selector).first.evaluate(
-            "(e, pseudo) => getComputedStyle(e, pseudo).display", pseudo)
+            "(e, pseudo) => getComputedStyle(e, pseudo).display", pseudo
+        )
 
     for selector in (".site-header", 'nav[aria-label="主导航"]', ".breadcrumbs", ".toc"):
         assert display(selector) == "none", f"{selector} is printed"
     assert page.locator("h1").is_visible()
     assert display("#materials .print-only") != "none"
     tick = page.locator("#materials .materials > li").first.evaluate(
-        "e => getComputedStyle(e, '::before').content")
+        "e => getComputedStyle(e, '::before').content"
+    )
     assert "☐" in tick, f"materials are not printed as tick boxes: {tick!r}"
     page.emulate_media(media="screen")
     assert display(".site-header") != "none"

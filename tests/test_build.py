@@ -24,9 +24,21 @@ def built(tmp_path_factory):
 def test_steps_run_in_the_documented_order(built):
     _, _, result = built
     names = tuple(name for name, _ in build_module.STEPS)
-    assert names == ("extract_and_validate", "outcomes", "write_release_data", "history", "datasets",
-                     "search_index", "render_site", "browser_search_index", "check_site",
-                     "check_datasets", "gates", "privacy_gate", "publish")
+    assert names == (
+        "extract_and_validate",
+        "outcomes",
+        "write_release_data",
+        "history",
+        "datasets",
+        "search_index",
+        "render_site",
+        "browser_search_index",
+        "check_site",
+        "check_datasets",
+        "gates",
+        "privacy_gate",
+        "publish",
+    )
     assert tuple(result.timings) == names
 
 
@@ -53,8 +65,18 @@ def test_item_page_sections_and_government_service_jsonld(built):
     html = (site / "current/site/items" / f"{record['impl_code']}.html").read_text("utf-8")
     assert html.count("<h1>") == 1 and f"<h1>{record['name']}</h1>" in html
     headings = re.findall(r"<h2>(.*?)</h2>", html)
-    expected = ["谁可以申请", "申请条件", "申请材料", "收费", "办理时限", "办理流程", "在哪里、怎么办",
-                "咨询与投诉", "法律依据", "监管措施"]
+    expected = [
+        "谁可以申请",
+        "申请条件",
+        "申请材料",
+        "收费",
+        "办理时限",
+        "办理流程",
+        "在哪里、怎么办",
+        "咨询与投诉",
+        "法律依据",
+        "监管措施",
+    ]
     assert [h for h in headings if h in expected] == expected
     data = _jsonld(html)
     assert data["@type"] == "GovernmentService" and data["@context"] == "https://schema.org"
@@ -67,15 +89,30 @@ def test_item_page_sections_and_government_service_jsonld(built):
 def test_browse_pages_exist_and_link_items(built):
     export, site, _ = built
     live = site / "current" / "site"
-    for page in ["index.html", "az.html", "departments/index.html", "themes/index.html",
-                 "life-events/index.html", "life-events/LE001.html", "quality.html",
-                 "developers.html", "pages/about.html", "pages/methodology.html",
-                 "pages/licence.html", "pages/how-to-use.html", "audiences/enterprise.html",
-                 "types/licensing.html", "contract/openapi.json",
-                 "contract/export-contract.schema.json"]:
+    for page in [
+        "index.html",
+        "az.html",
+        "departments/index.html",
+        "themes/index.html",
+        "life-events/index.html",
+        "life-events/LE001.html",
+        "quality.html",
+        "developers.html",
+        "pages/about.html",
+        "pages/methodology.html",
+        "pages/licence.html",
+        "pages/how-to-use.html",
+        "audiences/enterprise.html",
+        "types/licensing.html",
+        "contract/openapi.json",
+        "contract/export-contract.schema.json",
+    ]:
         assert (live / page).is_file(), page
     home = (live / "index.html").read_text("utf-8")
-    assert 'href="/life-events/LE001.html"' in home and 'href="/themes/zhun-ying-zhun-ban.html"' in home
+    assert (
+        'href="/life-events/LE001.html"' in home
+        and 'href="/themes/zhun-ying-zhun-ban.html"' in home
+    )
 
 
 def test_no_broken_internal_links(built):
@@ -90,7 +127,9 @@ def test_same_export_gives_byte_identical_releases(built, tmp_path):
     other_site = tmp_path / "site"
     second = run_build(BuildOptions(export=str(export), site_dir=other_site))
     assert first.release_id == second.release_id
-    assert tree_bytes(site / "releases" / first.release_id) == tree_bytes(other_site / "releases" / second.release_id)
+    assert tree_bytes(site / "releases" / first.release_id) == tree_bytes(
+        other_site / "releases" / second.release_id
+    )
 
 
 def test_rebuilding_into_the_same_site_adds_a_release_and_swaps(tmp_path):
@@ -105,7 +144,10 @@ def test_rebuilding_into_the_same_site_adds_a_release_and_swaps(tmp_path):
 
 def test_abolished_items_keep_a_page_but_leave_the_browse_lists(tmp_path):
     dept = department(1, "上海市宝山区民政局")
-    items = [item(1, dept["code"], "在用事项"), item(2, dept["code"], "取消事项", status="abolished")]
+    items = [
+        item(1, dept["code"], "在用事项"),
+        item(2, dept["code"], "取消事项", status="abolished"),
+    ]
     export = write_export(tmp_path / "export", [dept], items)
     run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))
     live = tmp_path / "site/current/site"

@@ -12,14 +12,68 @@ from pipeline.site import charts
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script>&amp;'
 MONTHS = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
-MEDIAN = [12, 11.5, 10, 9.5, None, 9, 8.5, 8, 8, 7.5, 7, 7.5, 6, 6.5, None, None, 5.5, 5, 5, 4.5, 4, 4, 3.5, 3]
-P90 = [25, 24, 23, 22, None, 21, 22, 19, 18, 18.5, 17, 16, 15, 15.5, None, None, 14, 13, 12.5, 12, 12, 11, None, 10]
+MEDIAN = [
+    12,
+    11.5,
+    10,
+    9.5,
+    None,
+    9,
+    8.5,
+    8,
+    8,
+    7.5,
+    7,
+    7.5,
+    6,
+    6.5,
+    None,
+    None,
+    5.5,
+    5,
+    5,
+    4.5,
+    4,
+    4,
+    3.5,
+    3,
+]
+P90 = [
+    25,
+    24,
+    23,
+    22,
+    None,
+    21,
+    22,
+    19,
+    18,
+    18.5,
+    17,
+    16,
+    15,
+    15.5,
+    None,
+    None,
+    14,
+    13,
+    12.5,
+    12,
+    12,
+    11,
+    None,
+    10,
+]
 
 
 def trend(**overrides) -> str:
-    kwargs = dict(title="建设工程规划许可 办理时长", description="中位办理天数逐月下降。",
-                  y_label="办理天数（工作日）", reference_lines={"承诺时限": 15, "法定时限": 20},
-                  chart_id="trend")
+    kwargs = dict(
+        title="建设工程规划许可 办理时长",
+        description="中位办理天数逐月下降。",
+        y_label="办理天数（工作日）",
+        reference_lines={"承诺时限": 15, "法定时限": 20},
+        chart_id="trend",
+    )
     kwargs.update(overrides)
     series = kwargs.pop("series", {"中位办理天数": MEDIAN, "90分位办理天数": P90})
     months = kwargs.pop("months", MONTHS)
@@ -29,14 +83,23 @@ def trend(**overrides) -> str:
 def bars(**overrides) -> str:
     kwargs = dict(title="各部门按时办结率", description="按时办结率从高到低。", chart_id="bars")
     kwargs.update(overrides)
-    labels = kwargs.pop("labels", ["区市场监督管理局", "区住房和城乡建设局（区人民防空办公室）行政审批科",
-                                   "区卫生健康委员会", HOSTILE])
+    labels = kwargs.pop(
+        "labels",
+        [
+            "区市场监督管理局",
+            "区住房和城乡建设局（区人民防空办公室）行政审批科",
+            "区卫生健康委员会",
+            HOSTILE,
+        ],
+    )
     values = kwargs.pop("values", [98.2, 91.5, None, 60.0])
     return charts.bar_ranking_svg(labels, values, **kwargs)
 
 
 def distribution(**overrides) -> str:
-    kwargs = dict(title="办事满意度评价分布", description="绝大多数评价为非常满意。", chart_id="dist")
+    kwargs = dict(
+        title="办事满意度评价分布", description="绝大多数评价为非常满意。", chart_id="dist"
+    )
     kwargs.update(overrides)
     labels = kwargs.pop("labels", ["非常不满意", "不满意", "基本满意", "满意", "非常满意"])
     counts = kwargs.pop("counts", [None, 23, 180, 1532, 12045])
@@ -52,7 +115,7 @@ def texts(root: ET.Element) -> list[str]:
 
 def luminance(colour: str) -> float:
     h = colour.lstrip("#")
-    channels = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -72,14 +135,22 @@ def test_svg_is_well_formed_and_accessible(name):
     assert root.get("role") == "img"
     assert root.get("width") == "100%"
     assert re.fullmatch(r"0 0 \d+ \d+", root.get("viewBox"))
-    assert "Noto Sans CJK SC" in root.get("font-family") and root.get("font-family").endswith("sans-serif")
+    assert "Noto Sans CJK SC" in root.get("font-family") and root.get("font-family").endswith(
+        "sans-serif"
+    )
     ids = root.get("aria-labelledby").split()
     assert len(ids) == 2
     by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
     assert by_id[ids[0]].tag == f"{SVG}title" and by_id[ids[1]].tag == f"{SVG}desc"
     assert root.find(f"{SVG}title") is by_id[ids[0]]  # the first child is the accessible name
-    assert by_id[ids[0]].text == {"trend": "建设工程规划许可 办理时长", "bars": "各部门按时办结率",
-                                  "distribution": "办事满意度评价分布"}[name]
+    assert (
+        by_id[ids[0]].text
+        == {
+            "trend": "建设工程规划许可 办理时长",
+            "bars": "各部门按时办结率",
+            "distribution": "办事满意度评价分布",
+        }[name]
+    )
     assert by_id[ids[1]].text
     assert texts(root), "text stays text, never paths"
 
@@ -89,7 +160,14 @@ def test_no_script_events_or_external_references(name):
     markup = ALL[name](title=HOSTILE, description=HOSTILE, chart_id='x" onload="alert(1)')
     root = ET.fromstring(markup)
     for el in root.iter():
-        assert el.tag.split("}")[-1] not in {"script", "foreignObject", "image", "use", "a", "style"}
+        assert el.tag.split("}")[-1] not in {
+            "script",
+            "foreignObject",
+            "image",
+            "use",
+            "a",
+            "style",
+        }
         for attr, value in el.attrib.items():
             assert not attr.lower().startswith("on"), attr
             assert "href" not in attr.lower()
@@ -166,8 +244,14 @@ def test_trend_without_gaps_has_one_line_and_no_note():
 
 
 def test_trend_reference_lines_are_labelled_and_within_the_axis():
-    root = ET.fromstring(trend(series={"中位办理天数": [3, 4, 5]}, months=MONTHS[:3],
-                               reference_lines={"承诺时限": 15, "法定时限": 20.5}, value_unit="天"))
+    root = ET.fromstring(
+        trend(
+            series={"中位办理天数": [3, 4, 5]},
+            months=MONTHS[:3],
+            reference_lines={"承诺时限": 15, "法定时限": 20.5},
+            value_unit="天",
+        )
+    )
     labels = texts(root)
     assert "承诺时限 15天" in labels and "法定时限 20.5天" in labels
     ticks = [t for t in labels if re.fullmatch(r"[\d,.]+", t)]
@@ -182,7 +266,11 @@ def test_trend_series_differ_by_more_than_colour():
         marker = group.find(f"{SVG}g")[1].tag
         styles.add((path.get("stroke"), path.get("stroke-dasharray"), marker))
     assert len(styles) == 3
-    assert len({s[0] for s in styles}) == 3 and len({s[1] for s in styles}) == 3 and len({s[2] for s in styles}) == 3
+    assert (
+        len({s[0] for s in styles}) == 3
+        and len({s[1] for s in styles}) == 3
+        and len({s[2] for s in styles}) == 3
+    )
 
 
 def test_trend_month_labels_do_not_crowd_and_include_the_latest():
@@ -292,7 +380,9 @@ def test_table_structure_formatting_and_escaping():
         "各月办理时长",
         ["月份", "办件量", "中位办理天数", "按时办结率"],
         [["2025年1月", 12345, 7.26, 98.04], ["2025年2月", 8, None, None], [HOSTILE, 0, 1.0, 100]],
-        none_text=charts.suppressed_text(10), percent_columns=[3], chart_id="Trend",
+        none_text=charts.suppressed_text(10),
+        percent_columns=[3],
+        chart_id="Trend",
     )
     root = ET.fromstring(html)
     assert root.tag == "table" and root.get("id") == "trend-table"
@@ -303,7 +393,11 @@ def test_table_structure_formatting_and_escaping():
     assert [tr.find("th").get("scope") for tr in body] == ["row"] * 3
     first = [td.text for td in body[0].findall("td")]
     assert first == ["12,345", "7.3", "98.0%"]
-    assert [td.text for td in body[1].findall("td")] == ["8", "—（不足 10 条，已隐藏）", "—（不足 10 条，已隐藏）"]
+    assert [td.text for td in body[1].findall("td")] == [
+        "8",
+        "—（不足 10 条，已隐藏）",
+        "—（不足 10 条，已隐藏）",
+    ]
     assert body[2].find("th").text == HOSTILE
     assert [td.text for td in body[2].findall("td")] == ["0", "1.0", "100.0%"]
     assert body[0].findall("td")[0].get("class") == "num"

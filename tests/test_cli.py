@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def approvals(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("command", ["build", "validate", "serve", "contract"])
@@ -40,10 +46,13 @@ def test_validate_prints_each_problem_and_exits_1(tmp_path):
     items = json.loads((export / "items.json").read_text("utf-8"))
     items[3]["visits_required"] = -1
     from tests.fixtures import write_export
+
     write_export(export, json.loads((export / "departments.json").read_text("utf-8")), items)
     result = approvals("validate", "--export", str(export))
     assert result.returncode == 1
-    assert f"[error] items {items[3]['impl_code']} · visits_required — 不能小于 0：-1" in result.stdout
+    assert (
+        f"[error] items {items[3]['impl_code']} · visits_required — 不能小于 0：-1" in result.stdout
+    )
 
 
 def test_a_broken_export_exits_3_with_the_reason(tmp_path):
@@ -76,9 +85,21 @@ def test_build_then_serve(tmp_path):
     assert built.returncode == 0, built.stderr
     assert "已发布版本 20261125T233000-test-export" in built.stdout
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "serve", "--site",
-                               str(tmp_path / "site"), "--port", str(port)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "serve",
+            "--site",
+            str(tmp_path / "site"),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         for _ in range(100):
             try:
@@ -102,7 +123,8 @@ def test_contract_docs_are_in_sync_with_the_models(tmp_path):
     assert result.returncode == 0
     for name in ("export-contract.schema.json", "openapi.json"):
         assert (tmp_path / name).read_bytes() == (ROOT / "docs" / name).read_bytes(), (
-            f"docs/{name} is stale: run `make contract`")
+            f"docs/{name} is stale: run `make contract`"
+        )
 
 
 def test_openapi_document_is_valid_and_json_schema_is_valid():
@@ -125,6 +147,9 @@ def test_every_cli_option_is_documented_in_the_readme():
         if f"approvals {name}" not in readme:
             missing.append(f"approvals {name}")
         for action in sub._actions:  # noqa: SLF001
-            missing += [o for o in action.option_strings if o.startswith("--") and o != "--help"
-                        and o not in readme]
+            missing += [
+                o
+                for o in action.option_strings
+                if o.startswith("--") and o != "--help" and o not in readme
+            ]
     assert missing == []

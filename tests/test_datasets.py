@@ -26,19 +26,60 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEPTS = [department(1, "上海市宝山区市场监督管理局"), department(2, "上海市宝山区卫生健康委员会")]
 A, B = DEPTS[0]["code"], DEPTS[1]["code"]
-FOOD = item(1, A, "食品经营许可（新办）", is_charged=True, effective_from="2026-01-01",
-            fees=[{"name": "工本费", "standard": "每证 12.5 元", "amount_cny": 12.5, "reducible": True}],
-            legal_bases=[{"title": "《中华人民共和国食品安全法》", "article": "第三十五条", "role": "setting",
-                          "effective_date": "2015-10-01"}],
-            conditions="<p>申请人应当取得<strong>营业执照</strong>，并具有与经营的食品品种相适应的场所。</p>")
+FOOD = item(
+    1,
+    A,
+    "食品经营许可（新办）",
+    is_charged=True,
+    effective_from="2026-01-01",
+    fees=[{"name": "工本费", "standard": "每证 12.5 元", "amount_cny": 12.5, "reducible": True}],
+    legal_bases=[
+        {
+            "title": "《中华人民共和国食品安全法》",
+            "article": "第三十五条",
+            "role": "setting",
+            "effective_date": "2015-10-01",
+        }
+    ],
+    conditions="<p>申请人应当取得<strong>营业执照</strong>，并具有与经营的食品品种相适应的场所。</p>",
+)
 CLINIC = item(2, B, "医疗机构执业登记", promised_limit={"value": 7.5, "unit": "working_days"})
-ITEMS = [FOOD, CLINIC, item(3, A, "小餐饮登记", materials=[{"name": "身份证明", "necessity": "required",
-                                                            "blank_form_file_id": "MISSING"}])]
-CASES = [case(f"C{n}", FOOD["impl_code"], A, f"2025-09-{n + 1:02d}T10:00", accepted_at=f"2025-09-{n + 1:02d}T11:00",
-              completed_at=f"2025-09-{n + 3:02d}T15:00") for n in range(12)]
-TABLES = ("departments", "files", "items", "item_legal_bases", "item_materials", "item_fees", "item_steps",
-          "life_events", "life_event_steps", "anonymised_cases", "monthly_item_statistics",
-          "monthly_department_statistics", "satisfaction")
+ITEMS = [
+    FOOD,
+    CLINIC,
+    item(
+        3,
+        A,
+        "小餐饮登记",
+        materials=[{"name": "身份证明", "necessity": "required", "blank_form_file_id": "MISSING"}],
+    ),
+]
+CASES = [
+    case(
+        f"C{n}",
+        FOOD["impl_code"],
+        A,
+        f"2025-09-{n + 1:02d}T10:00",
+        accepted_at=f"2025-09-{n + 1:02d}T11:00",
+        completed_at=f"2025-09-{n + 3:02d}T15:00",
+    )
+    for n in range(12)
+]
+TABLES = (
+    "departments",
+    "files",
+    "items",
+    "item_legal_bases",
+    "item_materials",
+    "item_fees",
+    "item_steps",
+    "life_events",
+    "life_event_steps",
+    "anonymised_cases",
+    "monthly_item_statistics",
+    "monthly_department_statistics",
+    "satisfaction",
+)
 
 
 def export(root: Path, **options) -> Path:
@@ -73,20 +114,39 @@ def test_every_table_in_every_format(latest):
     package = json.loads((latest / "datapackage.json").read_text("utf-8"))
     assert [r["name"] for r in package["resources"]] == list(TABLES)
     for table in TABLES:
-        for path in (f"csv/{table}.csv", f"excel-csv/{table}.csv", f"xlsx/{table}.xlsx",
-                     f"parquet/{table}.parquet", f"ndjson/{table}.ndjson"):
+        for path in (
+            f"csv/{table}.csv",
+            f"excel-csv/{table}.csv",
+            f"xlsx/{table}.xlsx",
+            f"parquet/{table}.parquet",
+            f"ndjson/{table}.ndjson",
+        ):
             assert (latest / path).is_file(), path
-    for name in ("open-approvals.sqlite", "open-approvals.zip", "items.nested.json", "catalog.jsonld",
-                 "SHA256SUMS", "changes.json", "contract/openapi.json", "contract/export-contract.schema.json",
-                 "anonymised_cases.metadata.json"):
+    for name in (
+        "open-approvals.sqlite",
+        "open-approvals.zip",
+        "items.nested.json",
+        "catalog.jsonld",
+        "SHA256SUMS",
+        "changes.json",
+        "contract/openapi.json",
+        "contract/export-contract.schema.json",
+        "anonymised_cases.metadata.json",
+    ):
         assert (latest / name).is_file(), name
 
 
 def test_latest_is_the_dated_release_and_releases_json_lists_it(release, latest):
-    assert latest.is_symlink() and latest.resolve() == (release / "site/data/releases/2026-11-25").resolve()
+    assert (
+        latest.is_symlink()
+        and latest.resolve() == (release / "site/data/releases/2026-11-25").resolve()
+    )
     index = json.loads((release / "site/data/releases.json").read_text("utf-8"))
     assert index["latest"] == "2026-11-25"
-    assert index["releases"][0]["tables"]["items"] == 3 and index["releases"][0]["path"] == "/data/releases/2026-11-25/"
+    assert (
+        index["releases"][0]["tables"]["items"] == 3
+        and index["releases"][0]["path"] == "/data/releases/2026-11-25/"
+    )
 
 
 def test_tables_have_stable_columns_sorted_rows_and_plain_text(latest):
@@ -95,10 +155,20 @@ def test_tables_have_stable_columns_sorted_rows_and_plain_text(latest):
     food = next(r for r in items if r["name"] == "食品经营许可（新办）")
     assert food["conditions"] == "申请人应当取得营业执照，并具有与经营的食品品种相适应的场所。"
     assert food["audiences"] == "enterprise；natural_person" and food["is_charged"] == "true"
-    assert food["updated_at"] == "2026-10-01T09:00:00+08:00" and food["effective_from"] == "2026-01-01"
-    assert rows(latest / "csv/item_fees.csv") == [{"impl_code": FOOD["impl_code"], "position": "1", "name": "工本费",
-                                                 "standard": "每证 12.5 元", "amount_cny": "12.5", "basis": "",
-                                                 "reducible": "true"}]
+    assert (
+        food["updated_at"] == "2026-10-01T09:00:00+08:00" and food["effective_from"] == "2026-01-01"
+    )
+    assert rows(latest / "csv/item_fees.csv") == [
+        {
+            "impl_code": FOOD["impl_code"],
+            "position": "1",
+            "name": "工本费",
+            "standard": "每证 12.5 元",
+            "amount_cny": "12.5",
+            "basis": "",
+            "reducible": "true",
+        }
+    ]
     materials = {r["name"]: r for r in rows(latest / "csv/item_materials.csv")}
     assert materials["身份证明"]["blank_form_file_id"] == ""  # not published: no dangling reference
     assert materials["食品经营许可申请书"]["blank_form_file_id"] == "F0001"
@@ -121,13 +191,19 @@ def test_xlsx_has_chinese_labels_real_dates_and_a_dictionary_sheet(latest):
     sheet = book["数据"]
     header = [c.value for c in sheet[1]]
     assert header[:6] == ["实施编码", "基本编码", "业务办理项编码", "版本号", "状态", "事项名称"]
-    food = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[5] == "食品经营许可（新办）")
+    food = next(
+        r for r in sheet.iter_rows(min_row=2, values_only=True) if r[5] == "食品经营许可（新办）"
+    )
     record = dict(zip(header, food, strict=True))
-    assert record["实施日期"] == datetime(2026, 1, 1) and record["更新时间"] == datetime(2026, 10, 1, 9, 0)
+    assert record["实施日期"] == datetime(2026, 1, 1) and record["更新时间"] == datetime(
+        2026, 10, 1, 9, 0
+    )
     assert record["是否收费"] is True and record["承诺办结时限"] == 10
     dictionary = list(book["字段说明"].iter_rows(values_only=True))
     assert dictionary[0] == ("字段名", "中文名", "类型", "单位", "允许值", "说明")
-    assert ("status", "状态", "文本") == dictionary[5][:3] and "abolished（已取消）" in dictionary[5][4]
+    assert ("status", "状态", "文本") == dictionary[5][:3] and "abolished（已取消）" in dictionary[
+        5
+    ][4]
     fees = load_workbook(latest / "xlsx/item_fees.xlsx")["数据"]
     assert [c.value for c in fees[2]][4] == 12.5
 
@@ -136,24 +212,42 @@ def test_parquet_keeps_dates_decimals_and_time_zones(latest):
     import duckdb
 
     con = duckdb.connect()
-    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
-                             [str(latest / "parquet/items.parquet")]).fetchall())
+    types = dict(
+        con.execute(
+            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+            [str(latest / "parquet/items.parquet")],
+        ).fetchall()
+    )
     assert types["effective_from"] == "DATE" and types["updated_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["promised_limit_value"] == "DECIMAL(9,2)" and types["is_charged"] == "BOOLEAN"
-    amount = con.execute("SELECT amount_cny FROM read_parquet(?)", [str(latest / "parquet/item_fees.parquet")]).fetchone()[0]
+    amount = con.execute(
+        "SELECT amount_cny FROM read_parquet(?)", [str(latest / "parquet/item_fees.parquet")]
+    ).fetchone()[0]
     assert amount == Decimal("12.50")
-    limit = con.execute("SELECT promised_limit_value FROM read_parquet(?) WHERE name = '医疗机构执业登记'",
-                        [str(latest / "parquet/items.parquet")]).fetchone()[0]
+    limit = con.execute(
+        "SELECT promised_limit_value FROM read_parquet(?) WHERE name = '医疗机构执业登记'",
+        [str(latest / "parquet/items.parquet")],
+    ).fetchone()[0]
     assert limit == Decimal("7.50")
-    cases = con.execute("SELECT count(*) FROM read_parquet(?)", [str(latest / "parquet/anonymised_cases.parquet")]).fetchone()[0]
+    cases = con.execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(latest / "parquet/anonymised_cases.parquet")]
+    ).fetchone()[0]
     assert cases == len(rows(latest / "csv/anonymised_cases.csv")) > 0
 
 
 def test_ndjson_is_one_typed_object_per_line(latest):
     lines = (latest / "ndjson/item_fees.ndjson").read_text("utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == [{"impl_code": FOOD["impl_code"], "position": 1, "name": "工本费",
-                                                    "standard": "每证 12.5 元", "amount_cny": 12.5, "basis": None,
-                                                    "reducible": True}]
+    assert [json.loads(line) for line in lines] == [
+        {
+            "impl_code": FOOD["impl_code"],
+            "position": 1,
+            "name": "工本费",
+            "standard": "每证 12.5 元",
+            "amount_cny": 12.5,
+            "basis": None,
+            "reducible": True,
+        }
+    ]
 
 
 def test_nested_json_is_the_release_data_items(release, latest):
@@ -166,13 +260,29 @@ def test_nested_json_is_the_release_data_items(release, latest):
 def test_sqlite_has_keys_and_finds_chinese_words_with_fts(latest):
     con = sqlite3.connect(latest / "open-approvals.sqlite")
     assert [r[2] for r in con.execute("PRAGMA foreign_key_list(items)")] == ["departments"]
-    assert {r[2] for r in con.execute("PRAGMA foreign_key_list(item_materials)")} == {"items", "files"}
+    assert {r[2] for r in con.execute("PRAGMA foreign_key_list(item_materials)")} == {
+        "items",
+        "files",
+    }
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
-    found = con.execute("SELECT i.name FROM items_fts JOIN items i ON i.rowid = items_fts.rowid "
-                        "WHERE items_fts MATCH ?", ['"营业执照"']).fetchall()
+    found = con.execute(
+        "SELECT i.name FROM items_fts JOIN items i ON i.rowid = items_fts.rowid "
+        "WHERE items_fts MATCH ?",
+        ['"营业执照"'],
+    ).fetchall()
     assert found == [("食品经营许可（新办）",)]
-    assert con.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"执业"']).fetchone()[0] == 1
-    assert con.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"食品" "场所"']).fetchone()[0] == 3
+    assert (
+        con.execute(
+            "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"执业"']
+        ).fetchone()[0]
+        == 1
+    )
+    assert (
+        con.execute(
+            "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", ['"食品" "场所"']
+        ).fetchone()[0]
+        == 3
+    )
     # the index holds words, never three-character windows that would cut names out of words
     con.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, items_fts, row)")
     vocabulary = {term for (term,) in con.execute("SELECT term FROM temp.vocabulary")}
@@ -181,8 +291,12 @@ def test_sqlite_has_keys_and_finds_chinese_words_with_fts(latest):
 
 
 def test_datasette_inspects_the_database_and_searches_it(latest):
-    inspect = subprocess.run([str(BIN / "datasette"), "inspect", str(latest / "open-approvals.sqlite")],
-                             capture_output=True, text=True, timeout=120)
+    inspect = subprocess.run(
+        [str(BIN / "datasette"), "inspect", str(latest / "open-approvals.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert inspect.returncode == 0, inspect.stderr
     tables = json.loads(inspect.stdout)["open-approvals"]["tables"]
     assert tables["items"]["count"] == 3 and tables["items_fts"]["count"] == 3
@@ -192,7 +306,9 @@ def test_datasette_inspects_the_database_and_searches_it(latest):
     async def search(term: str) -> dict:
         datasette = Datasette([str(latest / "open-approvals.sqlite")])
         await datasette.invoke_startup()
-        response = await datasette.client.get(f"/open-approvals/items.json?_search={term}&_shape=objects")
+        response = await datasette.client.get(
+            f"/open-approvals/items.json?_search={term}&_shape=objects"
+        )
         assert response.status_code == 200
         return response.json()
 
@@ -205,8 +321,13 @@ def test_datasette_inspects_the_database_and_searches_it(latest):
 
 
 def test_frictionless_validate_passes(latest):
-    done = subprocess.run([str(BIN / "frictionless"), "validate", "--json", "datapackage.json"],
-                          cwd=latest, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(BIN / "frictionless"), "validate", "--json", "datapackage.json"],
+        cwd=latest,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["valid"], done.stdout[:2000]
     assert len(report["tasks"]) == len(TABLES)
@@ -215,23 +336,38 @@ def test_frictionless_validate_passes(latest):
 def test_datapackage_declares_types_keys_licence_and_checksums(latest):
     package = json.loads((latest / "datapackage.json").read_text("utf-8"))
     assert package["$schema"] == "https://datapackage.org/profiles/2.0/datapackage.json"
-    assert package["licenses"][0]["name"] == "CC-BY-4.0" and package["sources"][0]["title"] == "测试审批系统"
+    assert (
+        package["licenses"][0]["name"] == "CC-BY-4.0"
+        and package["sources"][0]["title"] == "测试审批系统"
+    )
     items = next(r for r in package["resources"] if r["name"] == "items")
     fields = {f["name"]: f for f in items["schema"]["fields"]}
     assert fields["status"]["constraints"]["enum"] == ["in_force", "suspended", "abolished"]
     assert fields["name"]["title"] == "事项名称" and fields["updated_at"]["type"] == "datetime"
     assert items["schema"]["primaryKey"] == ["impl_code"]
-    assert items["schema"]["foreignKeys"] == [{"fields": ["department_code"],
-                                               "reference": {"resource": "departments", "fields": ["code"]}}]
+    assert items["schema"]["foreignKeys"] == [
+        {
+            "fields": ["department_code"],
+            "reference": {"resource": "departments", "fields": ["code"]},
+        }
+    ]
     data = (latest / items["path"]).read_bytes()
-    assert items["hash"] == "sha256:" + hashlib.sha256(data).hexdigest() and items["bytes"] == len(data)
+    assert items["hash"] == "sha256:" + hashlib.sha256(data).hexdigest() and items["bytes"] == len(
+        data
+    )
 
 
 def test_sha256sums_checks_with_sha256sum(latest):
-    done = subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=latest, capture_output=True, text=True)
+    done = subprocess.run(
+        ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=latest, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    listed = {line.split("  ", 1)[1] for line in (latest / "SHA256SUMS").read_text("utf-8").splitlines()}
-    assert listed == {p.relative_to(latest).as_posix() for p in latest.rglob("*") if p.is_file()} - {"SHA256SUMS"}
+    listed = {
+        line.split("  ", 1)[1] for line in (latest / "SHA256SUMS").read_text("utf-8").splitlines()
+    }
+    assert listed == {
+        p.relative_to(latest).as_posix() for p in latest.rglob("*") if p.is_file()
+    } - {"SHA256SUMS"}
 
 
 @pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -247,7 +383,9 @@ def test_dcat_catalogue_parses_as_json_ld_with_typed_iris(latest):
     for dataset in datasets:
         assert graph.value(dataset, DCAT.version) == rdflib.Literal("2026-11-25")
         assert (graph.value(dataset, DCAT.inSeries), RDF.type, DCAT.DatasetSeries) in graph
-        assert graph.value(dataset, DCTERMS.temporal) is not None and graph.value(dataset, DCTERMS.publisher)
+        assert graph.value(dataset, DCTERMS.temporal) is not None and graph.value(
+            dataset, DCTERMS.publisher
+        )
     spdx = rdflib.Namespace("http://spdx.org/rdf/terms#")
     base = "https://approvals.example.gov.cn/data/releases/2026-11-25/"
     distributions = set(graph.subjects(RDF.type, DCAT.Distribution))
@@ -255,9 +393,14 @@ def test_dcat_catalogue_parses_as_json_ld_with_typed_iris(latest):
     for dist in distributions:
         url = str(graph.value(dist, DCAT.downloadURL))
         value = graph.value(graph.value(dist, spdx.checksum), spdx.checksumValue)
-        assert str(value) == hashlib.sha256((latest / url.removeprefix(base)).read_bytes()).hexdigest()
-    untyped = {o for s, p, o in graph if isinstance(o, rdflib.URIRef) and p != RDF.type
-               and (o, RDF.type, None) not in graph}
+        assert (
+            str(value) == hashlib.sha256((latest / url.removeprefix(base)).read_bytes()).hexdigest()
+        )
+    untyped = {
+        o
+        for s, p, o in graph
+        if isinstance(o, rdflib.URIRef) and p != RDF.type and (o, RDF.type, None) not in graph
+    }
     assert untyped == set()
 
 
@@ -276,9 +419,20 @@ def test_zip_holds_every_file_with_fixed_timestamps(latest):
 
 def test_datasets_page_shows_tables_sizes_dictionary_and_how_to_open(release):
     html = (release / "site/datasets.html").read_text("utf-8")
-    for text in ("事项的收费", "item_fees", "数据字典", "CC BY 4.0", "pandas", "Datasette", "readr::read_csv",
-                 "/data/latest/xlsx/items.xlsx", "sha256sum -c SHA256SUMS", "2026-11-26", "methodology.html#outcomes",
-                 "abolished（已取消）"):
+    for text in (
+        "事项的收费",
+        "item_fees",
+        "数据字典",
+        "CC BY 4.0",
+        "pandas",
+        "Datasette",
+        "readr::read_csv",
+        "/data/latest/xlsx/items.xlsx",
+        "sha256sum -c SHA256SUMS",
+        "2026-11-26",
+        "methodology.html#outcomes",
+        "abolished（已取消）",
+    ):
         assert text in html, text
     dashboard = (release / "site/performance/index.html").read_text("utf-8")
     assert "/data/latest/csv/anonymised_cases.csv" in dashboard and "/data/cases/" not in dashboard
@@ -287,7 +441,9 @@ def test_datasets_page_shows_tables_sizes_dictionary_and_how_to_open(release):
 def test_cors_headers_file_is_shipped_and_documented():
     headers = (ROOT / "deploy/_headers").read_text("utf-8")
     assert "/data/*" in headers and "Access-Control-Allow-Origin: *" in headers
-    assert 'add_header Access-Control-Allow-Origin "*"' in (ROOT / "deploy/nginx-data.conf").read_text("utf-8")
+    assert 'add_header Access-Control-Allow-Origin "*"' in (
+        ROOT / "deploy/nginx-data.conf"
+    ).read_text("utf-8")
 
 
 # ------------------------------------------------------------------ determinism and releases
@@ -295,7 +451,10 @@ def test_cors_headers_file_is_shipped_and_documented():
 
 def test_same_export_gives_byte_identical_data_files(release, tmp_path):
     again = build(export(tmp_path / "export"), tmp_path / "site")
-    first, second = tree_bytes(release / "site/data/releases"), tree_bytes(again / "site/data/releases")
+    first, second = (
+        tree_bytes(release / "site/data/releases"),
+        tree_bytes(again / "site/data/releases"),
+    )
     assert first.keys() == second.keys() and len(first) > 60
     assert [name for name in first if first[name] != second[name]] == []
 
@@ -303,29 +462,58 @@ def test_same_export_gives_byte_identical_data_files(release, tmp_path):
 def test_a_new_day_keeps_the_old_release_downloadable(tmp_path):
     site = tmp_path / "site"
     build(export(tmp_path / "day1"), site)
-    day2 = build(export(tmp_path / "day2", export_id="day-2", exported_at="2026-11-26T23:30:00+08:00"), site)
+    day2 = build(
+        export(tmp_path / "day2", export_id="day-2", exported_at="2026-11-26T23:30:00+08:00"), site
+    )
     dated = day2 / "site/data/releases"
     assert sorted(p.name for p in dated.iterdir()) == ["2026-11-25", "2026-11-26"]
     index = json.loads((day2 / "site/data/releases.json").read_text("utf-8"))
     assert [r["version"] for r in index["releases"]] == ["2026-11-26", "2026-11-25"]
     old = dated / "2026-11-25"
-    assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=old, capture_output=True).returncode == 0
+    assert (
+        subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=old, capture_output=True).returncode
+        == 0
+    )
     assert (old / "csv/items.csv").stat().st_nlink >= 2  # a hard link, not a copy
 
 
 def test_frictionless_validate_passes_on_the_built_demo(tmp_path):
     """The bundled demo district (204 items, 21 departments, 44 forms) through the real CLI."""
     site = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "build", "--export", str(ROOT / "examples/demo-export"),
-                           "--site", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "build",
+            "--export",
+            str(ROOT / "examples/demo-export"),
+            "--site",
+            str(site),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     latest = site / "current/site/data/latest"
-    check = subprocess.run([str(BIN / "frictionless"), "validate", "--json", "datapackage.json"],
-                           cwd=latest, capture_output=True, text=True, timeout=300)
+    check = subprocess.run(
+        [str(BIN / "frictionless"), "validate", "--json", "datapackage.json"],
+        cwd=latest,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(check.stdout)
     assert check.returncode == 0 and report["valid"], check.stdout[:2000]
     assert {t["name"]: t["stats"]["rows"] for t in report["tasks"]}["items"] == 204
-    assert subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=latest, capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=latest, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_the_gate_refuses_a_tampered_or_invalid_dataset(latest, tmp_path):
@@ -343,5 +531,7 @@ def test_the_gate_refuses_a_tampered_or_invalid_dataset(latest, tmp_path):
     with pytest.raises(DatasetInvalid) as refused:
         check_datasets(tmp_path / "site")
     message = str(refused.value)
-    assert "csv/items.csv：与 SHA256SUMS 不符" in message and "extra.txt：未列入 SHA256SUMS" in message
+    assert (
+        "csv/items.csv：与 SHA256SUMS 不符" in message and "extra.txt：未列入 SHA256SUMS" in message
+    )
     assert 'constraint "enum"' in message

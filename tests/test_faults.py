@@ -83,11 +83,14 @@ def live(template: Template, tmp_path: Path) -> Live:
 
 # ------------------------------------------------------------------ the four checks
 
+
 def assert_refused(done: subprocess.CompletedProcess, code: int, *phrases: str) -> None:
     """(a) the exit code, the phrases of a clear message, and no traceback."""
     assert done.returncode == code, ok(done)
     assert "Traceback" not in done.stderr, ok(done)
-    assert "\napprovals build: " in "\n" + done.stderr, f"no 'approvals build: …' message\n{ok(done)}"
+    assert "\napprovals build: " in "\n" + done.stderr, (
+        f"no 'approvals build: …' message\n{ok(done)}"
+    )
     message = ("\n" + done.stderr).rsplit("\napprovals build: ", 1)[1]  # to the end: may be lines
     for phrase in phrases:
         assert phrase in message, f"{phrase!r} not in the message\n{ok(done)}"
@@ -106,8 +109,9 @@ def assert_live_unchanged(live: Live, dead_staging: set[str] = frozenset()) -> N
     assert not [name for name in site_entries(live.site) if name.startswith(".current")]
 
 
-def assert_next_run_publishes(export: str | Path, live: Live, *args: str,
-                              **env: str) -> subprocess.CompletedProcess:
+def assert_next_run_publishes(
+    export: str | Path, live: Live, *args: str, **env: str
+) -> subprocess.CompletedProcess:
     """(d) the next good run publishes a new release and leaves no staging folder."""
     done = run_build(export, live.site, *args, **env)
     assert done.returncode == 0, ok(done)
@@ -121,6 +125,7 @@ def assert_next_run_publishes(export: str | Path, live: Live, *args: str,
 
 
 # ------------------------------------------------------------------ upstream faults (HTTP)
+
 
 def test_upstream_500s_past_the_retries_exit_4(template: Template, live: Live) -> None:
     with ExportServer(template.export, page_size=PAGE_SIZE) as server:
@@ -142,10 +147,14 @@ def test_upstream_500s_past_the_retries_exit_4(template: Template, live: Live) -
 
 
 TIMEOUTS = {  # limit → (environment, phrases of the message)
-    "read timeout": ({"APPROVALS_HTTP_TIMEOUT": "1,1", "APPROVALS_HTTP_RETRIES": "1"},
-                     ("导出接口不可用", "/v1/items", "重试 1 次后仍失败", "超时")),
-    "whole-run deadline": ({"APPROVALS_HTTP_TIMEOUT": "5,5", "APPROVALS_HTTP_DEADLINE": "1"},
-                           ("导出接口超过整体时限（1 秒）",)),
+    "read timeout": (
+        {"APPROVALS_HTTP_TIMEOUT": "1,1", "APPROVALS_HTTP_RETRIES": "1"},
+        ("导出接口不可用", "/v1/items", "重试 1 次后仍失败", "超时"),
+    ),
+    "whole-run deadline": (
+        {"APPROVALS_HTTP_TIMEOUT": "5,5", "APPROVALS_HTTP_DEADLINE": "1"},
+        ("导出接口超过整体时限（1 秒）",),
+    ),
 }
 
 
@@ -181,13 +190,21 @@ def test_a_page_cut_mid_json_exit_3(template: Template, live: Live) -> None:
         assert_next_run_publishes(server.url, live)
 
 
-def test_manifest_counts_do_not_match_exit_3(template: Template, live: Live, tmp_path: Path) -> None:
+def test_manifest_counts_do_not_match_exit_3(
+    template: Template, live: Live, tmp_path: Path
+) -> None:
     counts = {"departments": 2, "items": N_ITEMS + 1, "life_events": 1, "files": 1}
-    wrong = small_export(tmp_path / "wrong-counts", n_items=N_ITEMS, counts=counts, export_id="counts")
+    wrong = small_export(
+        tmp_path / "wrong-counts", n_items=N_ITEMS, counts=counts, export_id="counts"
+    )
     with ExportServer(wrong, page_size=PAGE_SIZE) as server:
         done = run_build(server.url, live.site)
-    assert_refused(done, 3, "导出记录数与 manifest 不符",
-                   f"items: manifest 声明 {N_ITEMS + 1} 条，导出中实际 {N_ITEMS} 条")
+    assert_refused(
+        done,
+        3,
+        "导出记录数与 manifest 不符",
+        f"items: manifest 声明 {N_ITEMS + 1} 条，导出中实际 {N_ITEMS} 条",
+    )
     assert_live_unchanged(live)
 
     with ExportServer(template.export, page_size=PAGE_SIZE) as server:
@@ -196,11 +213,19 @@ def test_manifest_counts_do_not_match_exit_3(template: Template, live: Live, tmp
 
 # ------------------------------------------------------------------ the shrink guard
 
-def test_an_export_shrunk_by_half_is_refused_exit_3_unless_allowed(live: Live, tmp_path: Path) -> None:
+
+def test_an_export_shrunk_by_half_is_refused_exit_3_unless_allowed(
+    live: Live, tmp_path: Path
+) -> None:
     half = small_export(tmp_path / "half", n_items=N_ITEMS // 2, export_id="half")
     done = run_build(half, live.site)
-    assert_refused(done, 3, "数据量比线上版本大幅减少", f"items：{N_ITEMS} → {N_ITEMS // 2}（减少 50%，上限 10%）",
-                   "--allow-shrink")
+    assert_refused(
+        done,
+        3,
+        "数据量比线上版本大幅减少",
+        f"items：{N_ITEMS} → {N_ITEMS // 2}（减少 50%，上限 10%）",
+        "--allow-shrink",
+    )
     assert_live_unchanged(live)
 
     done = assert_next_run_publishes(half, live, "--allow-shrink")
@@ -211,8 +236,10 @@ def test_an_export_shrunk_by_half_is_refused_exit_3_unless_allowed(live: Live, t
 
 # ------------------------------------------------------------------ SIGKILL mid-build
 
-def _assert_killed_build_recovers(export: str | Path, live: Live, build_pid: int,
-                                  **env: str) -> None:
+
+def _assert_killed_build_recovers(
+    export: str | Path, live: Live, build_pid: int, **env: str
+) -> None:
     staging = f".staging-{build_pid}"
     assert_live_unchanged(live, dead_staging={staging})
     holder = (live.site / ".build.lock").read_text("utf-8")
@@ -254,6 +281,7 @@ def test_sigkill_inside_extraction_leaves_the_live_site(template: Template, live
 
 # ------------------------------------------------------------------ the disk fills
 
+
 @pytest.fixture
 def small_disk(tmp_path: Path):
     if not can_mount_tmpfs(tmp_path / "probe"):
@@ -275,8 +303,9 @@ def test_the_disk_fills_exit_6(template: Template, small_disk: Path) -> None:
     assert_next_run_publishes(template.export, live)
 
 
-def test_a_killed_build_on_a_nearly_full_disk_does_not_block_the_next(template: Template,
-                                                                     small_disk: Path) -> None:
+def test_a_killed_build_on_a_nearly_full_disk_does_not_block_the_next(
+    template: Template, small_disk: Path
+) -> None:
     """A build killed just before the swap (the OOM killer, say) leaves a whole staged release.
     With too little space left for a second one, the next build must clear the dead staging
     folder before it starts, not only after a publish it could never reach."""
@@ -325,26 +354,47 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.parametrize("where", ["theme", "swap"])
-def test_no_space_injected_where_a_tmpfs_cannot_aim_exit_6(template: Template, live: Live,
-                                                            where: str) -> None:
+def test_no_space_injected_where_a_tmpfs_cannot_aim_exit_6(
+    template: Template, live: Live, where: str
+) -> None:
     """ENOSPC injected (in the build process itself) at two writes a filling disk may not hit
     on cue: Pelican copying the theme's CSS (Pelican only logs a failed copy and goes on), and
     the new ``current`` link after the release folder is in place (the very last write)."""
-    command = [sys.executable, "-c", INJECT_ENOSPC, "build", "--export", str(template.export),
-               "--site", str(live.site)]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=build_env(FAULT_AT=where),
-                          capture_output=True, text=True, timeout=60)
+    command = [
+        sys.executable,
+        "-c",
+        INJECT_ENOSPC,
+        "build",
+        "--export",
+        str(template.export),
+        "--site",
+        str(live.site),
+    ]
+    done = subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        env=build_env(FAULT_AT=where),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert_refused(done, 6, "磁盘空间不足", ".css" if where == "theme" else ".current-")
     assert_live_unchanged(live)  # no half-published release folder, no .current-<pid> link
 
 
 # ------------------------------------------------------------------ one build at a time
 
-def test_two_builds_started_at_once_one_publishes_the_other_exits_8(template: Template,
-                                                                     live: Live) -> None:
+
+def test_two_builds_started_at_once_one_publishes_the_other_exits_8(
+    template: Template, live: Live
+) -> None:
     # Both pause 3 s once they hold the lock, so the one that loses the race finds it taken.
-    builds = [start_build(template.export, live.site, pause_before="extract_and_validate",
-                          pause_seconds=3) for _ in range(2)]
+    builds = [
+        start_build(
+            template.export, live.site, pause_before="extract_and_validate", pause_seconds=3
+        )
+        for _ in range(2)
+    ]
     with reaped(*builds):
         codes = [build.wait() for build in builds]
     assert sorted(codes) == [0, 8], [build.stderr for build in builds]
@@ -361,7 +411,8 @@ def test_two_builds_started_at_once_one_publishes_the_other_exits_8(template: Te
 
 
 def test_a_build_while_one_runs_exits_8_naming_it_and_the_holder_killed_mid_render(
-        template: Template, live: Live) -> None:
+    template: Template, live: Live
+) -> None:
     holder = start_build(template.export, live.site, pause_before="render_site")
     with reaped(holder):
         holder.wait_for("paused-before=render_site")
@@ -376,11 +427,16 @@ def test_a_build_while_one_runs_exits_8_naming_it_and_the_holder_killed_mid_rend
 
 
 def test_a_lock_held_before_its_holder_wrote_its_name_is_not_blamed_on_a_dead_build(
-        template: Template, live: Live) -> None:
+    template: Template, live: Live
+) -> None:
     """Between taking the lock and writing its pid, a new holder's lock file still names the
     dead build it took over from: a second build must not report that dead pid as running."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)
     path = live.site / ".build.lock"
     path.write_text(f"pid {dead_pid}，开始于 2026-01-01 02:30:00", encoding="utf-8")

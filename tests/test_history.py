@@ -26,19 +26,34 @@ BEFORE = [
 ]
 NEXT_DAY = {"version": 4, "updated_at": "2026-11-26T10:00:00+08:00"}
 AFTER = [
-    dict(BEFORE[0], fees=[dict(FEE, amount_cny=20)], **NEXT_DAY),                              # a fee changed
-    dict(BEFORE[1], materials=[*BEFORE[1]["materials"],
-                               {"name": "营业执照", "necessity": "required", "copies": 1}], **NEXT_DAY),  # a material added
-    dict(BEFORE[2], promised_limit={"value": 5, "unit": "working_days"}, **NEXT_DAY),           # a limit shortened
-    dict(BEFORE[3], status="abolished", **NEXT_DAY),                                           # abolished
-    BEFORE[4],                                                                                 # unchanged
-    item(5, B, "母婴保健技术服务执业许可"),                                                       # added
+    dict(BEFORE[0], fees=[dict(FEE, amount_cny=20)], **NEXT_DAY),  # a fee changed
+    dict(
+        BEFORE[1],
+        materials=[
+            *BEFORE[1]["materials"],
+            {"name": "营业执照", "necessity": "required", "copies": 1},
+        ],
+        **NEXT_DAY,
+    ),  # a material added
+    dict(
+        BEFORE[2], promised_limit={"value": 5, "unit": "working_days"}, **NEXT_DAY
+    ),  # a limit shortened
+    dict(BEFORE[3], status="abolished", **NEXT_DAY),  # abolished
+    BEFORE[4],  # unchanged
+    item(5, B, "母婴保健技术服务执业许可"),  # added
 ]
 CODES = [i["impl_code"] for i in AFTER]
 
 
 def night(root: Path, items: list, day: str, **options) -> Path:
-    return write_export(root, DEPTS, items, export_id=f"night-{day}", exported_at=f"2026-11-{day}T23:30:00+08:00", **options)
+    return write_export(
+        root,
+        DEPTS,
+        items,
+        export_id=f"night-{day}",
+        exported_at=f"2026-11-{day}T23:30:00+08:00",
+        **options,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,30 +74,75 @@ def test_changelog_says_exactly_what_changed(two_releases):
     assert entry["id"] == "2026-11-26" and entry["previous"]["version"] == "2026-11-25"
     events = {e["impl_code"]: (e["kind"], e["changes"]) for e in entry["items"]}
     assert events == {
-        CODES[0]: ("changed", [{"field": "fees.amount_cny", "change": "changed", "key": "工本费", "old": 10, "new": 20}]),
-        CODES[1]: ("changed", [{"field": "materials", "change": "added", "key": "营业执照",
-                                "new": {"name": "营业执照", "necessity": "required", "copies": 1}}]),
-        CODES[2]: ("changed", [{"field": "promised_limit.value", "change": "changed", "old": 10, "new": 5}]),
-        CODES[3]: ("abolished", [{"field": "status", "change": "changed", "old": "in_force", "new": "abolished"}]),
+        CODES[0]: (
+            "changed",
+            [
+                {
+                    "field": "fees.amount_cny",
+                    "change": "changed",
+                    "key": "工本费",
+                    "old": 10,
+                    "new": 20,
+                }
+            ],
+        ),
+        CODES[1]: (
+            "changed",
+            [
+                {
+                    "field": "materials",
+                    "change": "added",
+                    "key": "营业执照",
+                    "new": {"name": "营业执照", "necessity": "required", "copies": 1},
+                }
+            ],
+        ),
+        CODES[2]: (
+            "changed",
+            [{"field": "promised_limit.value", "change": "changed", "old": 10, "new": 5}],
+        ),
+        CODES[3]: (
+            "abolished",
+            [{"field": "status", "change": "changed", "old": "in_force", "new": "abolished"}],
+        ),
         CODES[5]: ("added", []),
     }
     assert entry["schema"] == []
-    assert entry["summary"] == {"added": 1, "removed": 0, "abolished": 1, "changed": 3, "schema": 0,
-                                "aspects": {"收费": 1, "申请材料": 1, "办理时限": 1}}
-    assert entry["text"] == "新增 1 个事项；取消 1 个事项；1 个事项的收费变更；1 个事项的申请材料变更；1 个事项的办理时限变更。"
+    assert entry["summary"] == {
+        "added": 1,
+        "removed": 0,
+        "abolished": 1,
+        "changed": 3,
+        "schema": 0,
+        "aspects": {"收费": 1, "申请材料": 1, "办理时限": 1},
+    }
+    assert (
+        entry["text"]
+        == "新增 1 个事项；取消 1 个事项；1 个事项的收费变更；1 个事项的申请材料变更；1 个事项的办理时限变更。"
+    )
 
 
 def test_changelog_is_published_with_the_release(two_releases):
     published = json.loads((two_releases / "site/data/latest/changes.json").read_text("utf-8"))
     assert published == changes(two_releases)
     log = json.loads((two_releases / "data/history/changelog.json").read_text("utf-8"))
-    assert [e["id"] for e in log["entries"]] == ["2026-11-25", "2026-11-26"] and log["entries"][0]["baseline"]
+    assert [e["id"] for e in log["entries"]] == ["2026-11-25", "2026-11-26"] and log["entries"][0][
+        "baseline"
+    ]
 
 
 def test_release_page_says_it_in_words(two_releases):
     html = (two_releases / "site/changes/2026-11-26.html").read_text("utf-8")
-    for text in ("新增（1 个事项）", "取消（1 个事项）", "变更（3 个事项）", "收费项目「工本费」的金额（元）：10 → 20（提高）",
-                 "新增申请材料「营业执照」", "承诺办结时限：10 → 5（缩短）", "状态：在用 → 已取消", "版本 3 → 4"):
+    for text in (
+        "新增（1 个事项）",
+        "取消（1 个事项）",
+        "变更（3 个事项）",
+        "收费项目「工本费」的金额（元）：10 → 20（提高）",
+        "新增申请材料「营业执照」",
+        "承诺办结时限：10 → 5（缩短）",
+        "状态：在用 → 已取消",
+        "版本 3 → 4",
+    ):
         assert text in html, text
     assert "小餐饮登记" not in html and "下线" not in html
     index = (two_releases / "site/releases.html").read_text("utf-8")
@@ -107,10 +167,20 @@ def test_feeds_parse_and_hold_one_entry_per_change(two_releases):
     everything = feedparser.parse((two_releases / "site/feeds/changes.atom").read_bytes())
     assert not everything.bozo and everything.version == "atom10"
     titles = sorted(e.title for e in everything.entries)
-    assert titles == sorted(["【变更】食品经营许可（新办）：收费", "【变更】食品经营许可（变更）：申请材料",
-                             "【变更】医疗机构执业登记：办理时限", "【取消】放射诊疗许可", "【新增】母婴保健技术服务执业许可"])
-    assert all(e.updated == "2026-11-26T23:30:00+08:00" and e.id.startswith("tag:approvals.example.gov.cn,2026-11-26:")
-               for e in everything.entries)
+    assert titles == sorted(
+        [
+            "【变更】食品经营许可（新办）：收费",
+            "【变更】食品经营许可（变更）：申请材料",
+            "【变更】医疗机构执业登记：办理时限",
+            "【取消】放射诊疗许可",
+            "【新增】母婴保健技术服务执业许可",
+        ]
+    )
+    assert all(
+        e.updated == "2026-11-26T23:30:00+08:00"
+        and e.id.startswith("tag:approvals.example.gov.cn,2026-11-26:")
+        for e in everything.entries
+    )
     assert everything.feed.title and everything.feed.author and everything.feed.updated
     fee = next(e for e in everything.entries if "收费" in e.title)
     assert "10 → 20" in fee.summary and fee.link.endswith(f"/changes/items/{CODES[0]}.html")
@@ -126,7 +196,11 @@ def test_same_export_again_logs_no_change(tmp_path):
     run_build(BuildOptions(export=str(export), site_dir=site))
     run_build(BuildOptions(export=str(export), site_dir=site))
     entry = changes(site / "current")
-    assert entry["id"] == "2026-11-25.2" and entry["items"] == [] and entry["text"] == "与上一版相比没有变化。"
+    assert (
+        entry["id"] == "2026-11-25.2"
+        and entry["items"] == []
+        and entry["text"] == "与上一版相比没有变化。"
+    )
     feed = (site / "current/site/feeds/changes.atom").read_text("utf-8")
     assert "<entry>" not in feed
 
@@ -134,8 +208,13 @@ def test_same_export_again_logs_no_change(tmp_path):
 def test_an_item_gone_from_the_export_is_reported_removed(tmp_path):
     site = tmp_path / "site"
     run_build(BuildOptions(export=str(night(tmp_path / "n1", BEFORE, "25")), site_dir=site))
-    run_build(BuildOptions(export=str(night(tmp_path / "n2", BEFORE[:4], "26")), site_dir=site,
-                           gates=GateSettings(allow_shrink=True)))  # 5 → 4 items is past the shrink guard
+    run_build(
+        BuildOptions(
+            export=str(night(tmp_path / "n2", BEFORE[:4], "26")),
+            site_dir=site,
+            gates=GateSettings(allow_shrink=True),
+        )
+    )  # 5 → 4 items is past the shrink guard
     entry = changes(site / "current")
     assert [(e["kind"], e["name"]) for e in entry["items"]] == [("removed", "小餐饮登记")]
     assert entry["text"] == "下线 1 个事项。"
@@ -144,14 +223,32 @@ def test_an_item_gone_from_the_export_is_reported_removed(tmp_path):
 def test_a_schema_change_is_announced(tmp_path):
     site = tmp_path / "site"
     run_build(BuildOptions(export=str(night(tmp_path / "n1", BEFORE, "25")), site_dir=site))
-    cases = [case(f"C{n}", BEFORE[0]["impl_code"], A, "2025-09-01T10:00", accepted_at="2025-09-01T11:00",
-                  completed_at="2025-09-03T15:00") for n in range(6)]
-    run_build(BuildOptions(export=str(night(tmp_path / "n2", BEFORE, "26", cases=cases)), site_dir=site,
-                           outcomes=OutcomeSettings(k=2)))
+    cases = [
+        case(
+            f"C{n}",
+            BEFORE[0]["impl_code"],
+            A,
+            "2025-09-01T10:00",
+            accepted_at="2025-09-01T11:00",
+            completed_at="2025-09-03T15:00",
+        )
+        for n in range(6)
+    ]
+    run_build(
+        BuildOptions(
+            export=str(night(tmp_path / "n2", BEFORE, "26", cases=cases)),
+            site_dir=site,
+            outcomes=OutcomeSettings(k=2),
+        )
+    )
     entry = changes(site / "current")
     assert entry["items"] == []
     assert {c["table"] for c in entry["schema"] if c["change"] == "table_added"} == {
-        "anonymised_cases", "monthly_item_statistics", "monthly_department_statistics", "satisfaction"}
+        "anonymised_cases",
+        "monthly_item_statistics",
+        "monthly_department_statistics",
+        "satisfaction",
+    }
     assert "数据结构变更 4 处" in entry["text"]
     html = (site / "current/site/changes/2026-11-26.html").read_text("utf-8")
     assert "新增表：anonymised_cases" in html
@@ -163,17 +260,44 @@ def test_schema_diff_finds_renamed_and_retyped_columns():
     assert diff_schema(old, new) == [
         {"table": "items", "change": "field_added", "field": "title", "new": "string"},
         {"table": "items", "change": "field_removed", "field": "name", "old": "string"},
-        {"table": "items", "change": "field_type_changed", "field": "fee", "old": "integer", "new": "number"},
+        {
+            "table": "items",
+            "change": "field_type_changed",
+            "field": "fee",
+            "old": "integer",
+            "new": "number",
+        },
     ]
     assert diff_schema(None, new) == [] and diff_schema(new, new) == []
 
 
 def test_item_diff_ignores_version_and_keys_lists_by_name():
-    old = item(1, A, materials=[{"name": "甲", "necessity": "required"}, {"name": "乙", "necessity": "optional"}])
-    new = dict(old, version=9, updated_at="2027-01-01T00:00:00+08:00",
-               materials=[{"name": "乙", "necessity": "required"}, {"name": "甲", "necessity": "required"}])
-    assert diff_item(old, new) == [{"field": "materials.necessity", "change": "changed", "key": "乙",
-                                    "old": "optional", "new": "required"}]
+    old = item(
+        1,
+        A,
+        materials=[
+            {"name": "甲", "necessity": "required"},
+            {"name": "乙", "necessity": "optional"},
+        ],
+    )
+    new = dict(
+        old,
+        version=9,
+        updated_at="2027-01-01T00:00:00+08:00",
+        materials=[
+            {"name": "乙", "necessity": "required"},
+            {"name": "甲", "necessity": "required"},
+        ],
+    )
+    assert diff_item(old, new) == [
+        {
+            "field": "materials.necessity",
+            "change": "changed",
+            "key": "乙",
+            "old": "optional",
+            "new": "required",
+        }
+    ]
 
 
 def test_changes_from_the_builds_memory_equal_those_from_the_folders(two_releases, tmp_path):

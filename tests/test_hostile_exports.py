@@ -35,13 +35,20 @@ def only_problem(export: Path):
 
 def test_script_and_javascript_links_never_reach_a_page(tmp_path):
     hostile = item(
-        1, CODE, "食品经营许可<script>alert(1)</script>",
+        1,
+        CODE,
+        "食品经营许可<script>alert(1)</script>",
         conditions='<p onclick="alert(1)">条件<script>alert("x")</script>'
-                   '<a href="javascript:alert(1)">点我</a><a href="https://zwdt.sh.gov.cn/">办事</a>'
-                   '<img src=x onerror=alert(1)><iframe src="https://evil.example"></iframe></p>',
+        '<a href="javascript:alert(1)">点我</a><a href="https://zwdt.sh.gov.cn/">办事</a>'
+        '<img src=x onerror=alert(1)><iframe src="https://evil.example"></iframe></p>',
         supervision_measures='<style>body{display:none}</style><p style="color:red">监管</p>',
         aliases=['"><svg onload=alert(1)>'],
-        faq=[{"question": "<b>问</b>", "answer": '<p><a href="data:text/html,<script>alert(1)</script>">答</a></p>'}],
+        faq=[
+            {
+                "question": "<b>问</b>",
+                "answer": '<p><a href="data:text/html,<script>alert(1)</script>">答</a></p>',
+            }
+        ],
     )
     site = tmp_path / "site"
     run_build(BuildOptions(export=str(export_with(tmp_path, hostile)), site_dir=site))
@@ -56,9 +63,14 @@ def test_script_and_javascript_links_never_reach_a_page(tmp_path):
             if tag == '<script type="application/ld+json">':
                 assert "<" not in body, path  # JSON-LD escapes < as \u003c
             else:  # only our own files, never inline code
-                assert re.fullmatch(r'<script (?:type="module" )?src="/(?:theme/js|pagefind)/[\w./-]+"(?: defer)?>', tag), (path, tag)
+                assert re.fullmatch(
+                    r'<script (?:type="module" )?src="/(?:theme/js|pagefind)/[\w./-]+"(?: defer)?>',
+                    tag,
+                ), (path, tag)
                 assert body.strip() == "", path
-        assert text.count("<script") == len(re.findall(r"<script[^>]*>.*?</script>", text, re.S)), path
+        assert text.count("<script") == len(re.findall(r"<script[^>]*>.*?</script>", text, re.S)), (
+            path
+        )
         assert "javascript:" not in text, path
         assert "onerror" not in text and "onclick" not in text and "<iframe" not in text, path
         assert "<svg" not in text and "data:text/html" not in text, path
@@ -71,11 +83,14 @@ def test_file_name_with_dotdot_is_refused_and_nothing_escapes(tmp_path):
     files[0]["filename"] = "../../evil.pdf"
     (export / "files.json").write_text(json.dumps(files, ensure_ascii=False), "utf-8")
     manifest = json.loads((export / "manifest.json").read_text("utf-8"))
-    manifest["sha256"]["files.json"] = hashlib.sha256((export / "files.json").read_bytes()).hexdigest()
+    manifest["sha256"]["files.json"] = hashlib.sha256(
+        (export / "files.json").read_bytes()
+    ).hexdigest()
     (export / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     problems = problems_of(export)
     assert [(p.entity, p.record_id, p.field) for p in problems if p.severity == "error"] == [
-        ("files", "F0001", "filename")]
+        ("files", "F0001", "filename")
+    ]
     assert "路径" in problems[0].message and problems[0].value == "../../evil.pdf"
     with pytest.raises(ExportBroken, match="files: 1 / 1"):
         run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))
@@ -86,7 +101,11 @@ def test_wrong_type_is_reported_with_record_field_and_value(tmp_path):
     good, bad = item(1, CODE), item(2, CODE, visits_required="两次")
     export = export_with(tmp_path, good, *[item(i, CODE) for i in range(3, 12)], bad)
     problem = only_problem(export)
-    assert (problem.entity, problem.record_id, problem.field) == ("items", bad["impl_code"], "visits_required")
+    assert (problem.entity, problem.record_id, problem.field) == (
+        "items",
+        bad["impl_code"],
+        "visits_required",
+    )
     assert problem.message == "应为整数" and problem.value == "两次"
 
 
@@ -95,7 +114,11 @@ def test_missing_required_field(tmp_path):
     del bad["conditions"]
     export = export_with(tmp_path, bad, *[item(i, CODE) for i in range(3, 13)])
     problem = only_problem(export)
-    assert (problem.record_id, problem.field, problem.message) == (bad["impl_code"], "conditions", "缺少必填字段")
+    assert (problem.record_id, problem.field, problem.message) == (
+        bad["impl_code"],
+        "conditions",
+        "缺少必填字段",
+    )
 
 
 def test_enum_value_outside_the_code_list(tmp_path):
@@ -173,8 +196,11 @@ def test_gbk_encoded_export_is_refused(tmp_path):
 
 
 def test_manifest_counts_must_match(tmp_path):
-    export = small_export(tmp_path / "export", n_items=3,
-                          counts={"departments": 2, "items": 4, "life_events": 1, "files": 1})
+    export = small_export(
+        tmp_path / "export",
+        n_items=3,
+        counts={"departments": 2, "items": 4, "life_events": 1, "files": 1},
+    )
     with pytest.raises(ExportBroken, match="items: manifest 声明 4 条，导出中实际 3 条"):
         validate_export(str(export))
 
@@ -207,7 +233,9 @@ def test_a_broken_export_publishes_nothing(tmp_path, breakage):
     if breakage == "truncate":
         (bad / "items.json").write_bytes((bad / "items.json").read_bytes()[:100])
     elif breakage == "counts":
-        small_export(bad, n_items=4, counts={"departments": 2, "items": 9, "life_events": 1, "files": 1})
+        small_export(
+            bad, n_items=4, counts={"departments": 2, "items": 9, "life_events": 1, "files": 1}
+        )
     elif breakage == "invalid_share":
         data = json.loads((bad / "items.json").read_text("utf-8"))
         for record in data:

@@ -29,26 +29,37 @@ PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060
 
 # -- a small contract-conforming export ------------------------------------------------------
 
+
 def _department(n: int) -> dict[str, Any]:
     return {"code": f"11310113MB{n:07d}X", "name": f"宝山区测试局{n}", "region_code": "310113"}
 
 
 def _item(n: int) -> dict[str, Any]:
     return {
-        "impl_code": f"11310113MB0000001X4000117{n:03d}", "basic_code": f"40001170{n:02d}",
-        "version": n, "status": "in_force", "name": f"测试事项{n}（新办）",
-        "item_type": "licensing", "department_code": _department(1 + n % 3)["code"],
-        "audiences": ["enterprise"], "conditions": "<p>申请人&nbsp;应当具备条件</p>",
+        "impl_code": f"11310113MB0000001X4000117{n:03d}",
+        "basic_code": f"40001170{n:02d}",
+        "version": n,
+        "status": "in_force",
+        "name": f"测试事项{n}（新办）",
+        "item_type": "licensing",
+        "department_code": _department(1 + n % 3)["code"],
+        "audiences": ["enterprise"],
+        "conditions": "<p>申请人&nbsp;应当具备条件</p>",
         "updated_at": f"2024-0{1 + n % 5}-15T09:30:00+08:00",
     }
 
 
 def _case(n: int) -> dict[str, Any]:
     return {
-        "case_id": f"BS2024{n:06d}", "impl_code": _item(n % 5)["impl_code"], "item_version": 1,
-        "department_code": _department(1)["code"], "applicant_type": "enterprise",
-        "channel": "online_pc", "submitted_at": f"2024-0{1 + n % 4}-02T10:00:00+08:00",
-        "status": "completed", "updated_at": f"2024-0{1 + n % 4}-20T17:00:00+08:00",
+        "case_id": f"BS2024{n:06d}",
+        "impl_code": _item(n % 5)["impl_code"],
+        "item_version": 1,
+        "department_code": _department(1)["code"],
+        "applicant_type": "enterprise",
+        "channel": "online_pc",
+        "submitted_at": f"2024-0{1 + n % 4}-02T10:00:00+08:00",
+        "status": "completed",
+        "updated_at": f"2024-0{1 + n % 4}-20T17:00:00+08:00",
     }
 
 
@@ -69,22 +80,35 @@ def make_small_export(path: Path) -> Path:
     blobs = {"f1": (".pdf", PDF_BYTES), "f2": (".png", PNG_BYTES)}
     for file_id, (ext, data) in blobs.items():
         (path / "files" / f"{file_id}{ext}").write_bytes(data)
-    files = [{"file_id": fid, "title": f"附件{fid}", "filename": f"{fid}{ext}",
-              "media_type": "application/pdf" if ext == ".pdf" else "image/png",
-              "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-             for fid, (ext, data) in blobs.items()]
+    files = [
+        {
+            "file_id": fid,
+            "title": f"附件{fid}",
+            "filename": f"{fid}{ext}",
+            "media_type": "application/pdf" if ext == ".pdf" else "image/png",
+            "size_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        for fid, (ext, data) in blobs.items()
+    ]
     lists = {
         "departments": [_department(n) for n in range(1, 4)],
         "items": [_item(n) for n in range(1, 6)],
-        "life_events": [{"code": "LE001", "name": "开办餐饮店",
-                         "steps": [{"title": "办理营业执照", "items": [_item(1)["impl_code"]]}]}],
+        "life_events": [
+            {
+                "code": "LE001",
+                "name": "开办餐饮店",
+                "steps": [{"title": "办理营业执照", "items": [_item(1)["impl_code"]]}],
+            }
+        ],
         "files": files,
     }
     for entity, rows in lists.items():
         _write_json(path, f"{entity}.json", rows)
     cases = [_case(n) for n in range(1, 9)]
-    evaluations = [{"case_id": c["case_id"], "rated_at": c["updated_at"], "level": 5}
-                   for c in cases[:3]]
+    evaluations = [
+        {"case_id": c["case_id"], "rated_at": c["updated_at"], "level": 5} for c in cases[:3]
+    ]
     _write_lines(path, "cases.jsonl", cases)
     _write_lines(path, "evaluations.jsonl", evaluations)
     counts = {**{k: len(v) for k, v in lists.items()}, "cases": 8, "evaluations": 3}
@@ -108,14 +132,23 @@ def split_into_folders(root: Path) -> Path:
 
 
 def _manifest(root: Path, counts: dict[str, int]) -> dict[str, Any]:
-    sha = {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-           for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"}
-    return {"export_id": "small-1", "exported_at": "2024-06-30T23:00:00+08:00",
-            "system": {"name": "测试审批系统", "version": "1.0"}, "schema_version": "1",
-            "counts": counts, "sha256": sha}
+    sha = {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+    return {
+        "export_id": "small-1",
+        "exported_at": "2024-06-30T23:00:00+08:00",
+        "system": {"name": "测试审批系统", "version": "1.0"},
+        "schema_version": "1",
+        "counts": counts,
+        "sha256": sha,
+    }
 
 
 # -- fixtures ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def _no_token_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,9 +172,15 @@ def _records(source: Any, entity: str) -> list[Any]:
 
 # -- everything arrives ------------------------------------------------------------------------
 
+
 def _export_dirs() -> list[Any]:
-    demo = pytest.param(DEMO_EXPORT, id="demo-export", marks=pytest.mark.skipif(
-        not (DEMO_EXPORT / "manifest.json").is_file(), reason="examples/demo-export not built"))
+    demo = pytest.param(
+        DEMO_EXPORT,
+        id="demo-export",
+        marks=pytest.mark.skipif(
+            not (DEMO_EXPORT / "manifest.json").is_file(), reason="examples/demo-export not built"
+        ),
+    )
     split = pytest.param("split", id="split-folders-export")
     return [pytest.param(None, id="small-export"), split, demo]
 
@@ -187,6 +226,7 @@ def test_an_entity_the_export_does_not_carry_yields_nothing(small_export: Path):
 
 # -- authentication -------------------------------------------------------------------------
 
+
 def test_bearer_token_comes_from_the_environment(small_export, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "s3cret-token")
     with ExportServer(small_export, token="s3cret-token") as running:
@@ -218,6 +258,7 @@ def test_a_missing_token_says_the_variable_is_unset(small_export):
 
 # -- retries ----------------------------------------------------------------------------------
 
+
 def test_500_twice_then_ok(server: ExportServer):
     server.faults.append(Fault("/v1/manifest", "status", status=500, times=2))
     assert HttpSource(server.url, **FAST).read_manifest()["export_id"] == "small-1"
@@ -228,7 +269,11 @@ def test_500_twice_mid_listing_then_ok(server: ExportServer):
     server.faults.append(Fault("/v1/departments", "status", status=502, page=2, times=2))
     assert len(_records(HttpSource(server.url, **FAST), "departments")) == 3
     assert [r.query.get("cursor") for r in server.requests_to("/v1/departments")] == [
-        None, "c2", "c2", "c2"]
+        None,
+        "c2",
+        "c2",
+        "c2",
+    ]
 
 
 def test_500_forever_is_upstream_unavailable(server: ExportServer):
@@ -278,7 +323,11 @@ def test_a_connection_dropped_mid_page_is_retried(server: ExportServer):
     records = _records(HttpSource(server.url, **FAST), "items")
     assert len(records) == 5
     assert [r.query.get("cursor") for r in server.requests_to("/v1/items")] == [
-        None, "c2", "c2", "c4"]
+        None,
+        "c2",
+        "c2",
+        "c4",
+    ]
 
 
 def test_a_connection_that_always_drops_is_export_broken(server: ExportServer):
@@ -299,6 +348,7 @@ def test_truncated_json_is_export_broken_naming_the_page(server: ExportServer):
 
 
 # -- ETag ------------------------------------------------------------------------------------
+
 
 def test_a_second_run_with_the_same_etags_is_not_modified(server: ExportServer):
     cache: dict[str, str] = {}
@@ -323,6 +373,7 @@ def test_an_etag_is_only_remembered_after_the_last_page(server: ExportServer):
 
 # -- the deadline ------------------------------------------------------------------------------
 
+
 def test_the_overall_deadline_stops_a_slow_extraction(small_export: Path):
     with ExportServer(small_export, page_size=1) as running:
         running.faults.append(Fault("/v1/items", "delay", seconds=0.3))
@@ -337,6 +388,7 @@ def test_the_overall_deadline_stops_a_slow_extraction(small_export: Path):
 
 
 # -- files -------------------------------------------------------------------------------------
+
 
 def test_files_arrive_and_checksums_use_the_bytes_already_fetched(server, small_export):
     folder, http = FolderSource(small_export), HttpSource(server.url, **FAST)

@@ -60,8 +60,12 @@ def _meta(bundle: Path) -> list[Any]:
 def _fragment_keys(bundle: Path, meta: list[Any]) -> list[str]:
     """Each page (by number) → a digest of its fragment's content: what identifies a page in
     both bundles."""
-    return [hashlib.sha256(gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())).hexdigest()
-            for name, _ in meta[1]]
+    return [
+        hashlib.sha256(
+            gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
+        ).hexdigest()
+        for name, _ in meta[1]
+    ]
 
 
 def _postings(bundle: Path, meta: list[Any], keys: list[str]) -> dict[str, Counter]:
@@ -71,8 +75,10 @@ def _postings(bundle: Path, meta: list[Any], keys: list[str]) -> dict[str, Count
         for word, entries, variants in read(bundle / "index" / f"{name}.pf_index")[0]:
             assert variants == []
             pages = accumulate(entry[0] for entry in entries)  # pages are given as steps
-            out[word] = Counter((keys[page], tuple(entry[1]), tuple(entry[2]))
-                                for page, entry in zip(pages, entries, strict=True))
+            out[word] = Counter(
+                (keys[page], tuple(entry[1]), tuple(entry[2]))
+                for page, entry in zip(pages, entries, strict=True)
+            )
     return out
 
 
@@ -90,8 +96,9 @@ def test_the_rewritten_bundle_says_what_pagefind_wrote(bundles: dict[str, Path])
     raw, new = _meta(bundles["raw"]), _meta(bundles["new"])
     raw_keys, new_keys = _fragment_keys(bundles["raw"], raw), _fragment_keys(bundles["new"], new)
     assert Counter(raw_keys) == Counter(new_keys)
-    assert (Counter(zip(raw_keys, [count for _, count in raw[1]], strict=True))
-            == Counter(zip(new_keys, [count for _, count in new[1]], strict=True)))
+    assert Counter(zip(raw_keys, [count for _, count in raw[1]], strict=True)) == Counter(
+        zip(new_keys, [count for _, count in new[1]], strict=True)
+    )
     assert [count for _, count in new[1]] == sorted(count for _, count in raw[1])  # by word count
     assert _postings(bundles["raw"], raw, raw_keys) == _postings(bundles["new"], new, new_keys)
     assert _filters(bundles["raw"], raw, raw_keys) == _filters(bundles["new"], new, new_keys)
@@ -103,15 +110,20 @@ def test_the_rewritten_bundle_says_what_pagefind_wrote(bundles: dict[str, Path])
     assert {low for low, _ in ends} <= {low for low, _, _ in new[2]}
     assert {high for _, high in ends} <= {high for _, high, _ in new[2]}
     # Only the files the meta names, named <language>_<tag>_<number in base 36>.
-    for names, folder, suffix in (([n for n, _ in new[1]], "fragment", ".pf_fragment"),
-                                  ([n for _, _, n in new[2]], "index", ".pf_index")):
+    for names, folder, suffix in (
+        ([n for n, _ in new[1]], "fragment", ".pf_fragment"),
+        ([n for _, _, n in new[2]], "index", ".pf_index"),
+    ):
         prefix = names[0][:-1]
         assert names == [prefix + pagefind_bundle.base36(n) for n in range(len(names))]
         assert {p.name for p in (bundles["new"] / folder).iterdir()} == {n + suffix for n in names}
 
 
 def _chunk_words(bundle: Path, meta: list[Any]) -> list[tuple[str, str, list[str]]]:
-    return [(low, high, [w[0] for w in read(bundle / "index" / f"{name}.pf_index")[0]]) for low, high, name in meta[2]]
+    return [
+        (low, high, [w[0] for w in read(bundle / "index" / f"{name}.pf_index")[0]])
+        for low, high, name in meta[2]
+    ]
 
 
 def _chunk_for(term: str, chunks: list[tuple[str, str, list[str]]]) -> int | None:
@@ -127,7 +139,10 @@ def test_a_query_word_finds_its_chunk_and_its_extensions_there(bundles: dict[str
     word (when Pagefind's own ranges did so: its ranges end in prefixes, and a word beyond its
     chunk's last prefix is found only by Pagefind's fallback), together with all the words it is a
     prefix of that Pagefind's chunk held."""
-    raw, new = _chunk_words(bundles["raw"], _meta(bundles["raw"])), _chunk_words(bundles["new"], _meta(bundles["new"]))
+    raw, new = (
+        _chunk_words(bundles["raw"], _meta(bundles["raw"])),
+        _chunk_words(bundles["new"], _meta(bundles["new"])),
+    )
     words = sorted({w for _, _, ws in raw for w in ws})
     checked = 0
     for term in {w[:k] for w in words for k in range(1, len(w) + 1)}:
@@ -153,26 +168,55 @@ def test_meta_json_is_small_and_expands_to_the_meta(bundles: dict[str, Path]):
 
 
 def test_base36_and_the_compact_meta_round_trip():
-    assert [pagefind_bundle.base36(n) for n in (0, 9, 10, 35, 36, 1295, 1296)] == \
-        ["0", "9", "a", "z", "10", "zz", "100"]
-    meta = ["1.5.2", [["zh-cn_t_" + pagefind_bundle.base36(n), c] for n, c in enumerate([3, 3, 7, 300, 300, 70000])],
-            [["a", "b\U0010ffff", "zh-cn_c_0"], ["c", "营", "zh-cn_c_1"]], [["kind", "zh-cn_89abcde"]],
-            [["date", [5, 0, 1]]], ["title"]]
+    assert [pagefind_bundle.base36(n) for n in (0, 9, 10, 35, 36, 1295, 1296)] == [
+        "0",
+        "9",
+        "a",
+        "z",
+        "10",
+        "zz",
+        "100",
+    ]
+    meta = [
+        "1.5.2",
+        [
+            ["zh-cn_t_" + pagefind_bundle.base36(n), c]
+            for n, c in enumerate([3, 3, 7, 300, 300, 70000])
+        ],
+        [["a", "b\U0010ffff", "zh-cn_c_0"], ["c", "营", "zh-cn_c_1"]],
+        [["kind", "zh-cn_89abcde"]],
+        [["date", [5, 0, 1]]],
+        ["title"],
+    ]
     compact = pagefind_bundle.compact_meta(meta)
-    assert compact["pages"] == {"prefix": "zh-cn_t_", "word_counts": [[3, 2], [7, 1], [300, 2], [70000, 1]]}
-    assert compact["chunks"] == {"prefix": "zh-cn_c_", "ranges": [["a", "b\U0010ffff"], ["c", "营"]]}
-    assert pagefind_bundle.expand_meta(json.loads(json.dumps(compact))) == MAGIC + pagefind_bundle._encode(meta)
+    assert compact["pages"] == {
+        "prefix": "zh-cn_t_",
+        "word_counts": [[3, 2], [7, 1], [300, 2], [70000, 1]],
+    }
+    assert compact["chunks"] == {
+        "prefix": "zh-cn_c_",
+        "ranges": [["a", "b\U0010ffff"], ["c", "营"]],
+    }
+    assert pagefind_bundle.expand_meta(
+        json.loads(json.dumps(compact))
+    ) == MAGIC + pagefind_bundle._encode(meta)
     meta[1][2][0] = "zh-cn_t_x"
     with pytest.raises(UnexpectedFormat):
         pagefind_bundle.compact_meta(meta)
 
 
 def test_a_chunk_is_cut_where_the_first_character_changes():
-    words = [(w, bytes(size)) for w, size in [("办", 10), ("办理", 10), ("营", 30), ("营业", 30), ("证", 5), ("证明", 5)]]
+    words = [
+        (w, bytes(size))
+        for w, size in [("办", 10), ("办理", 10), ("营", 30), ("营业", 30), ("证", 5), ("证明", 5)]
+    ]
     pieces = pagefind_bundle.split_chunk("1", "龄", words, 40)
     last = pagefind_bundle.LAST_CHARACTER
     assert [(low, high, [w for w, _ in ws]) for low, high, ws in pieces] == [
-        ("1", "办" + last, ["办", "办理"]), ("营", "营" + last, ["营", "营业"]), ("证", "龄", ["证", "证明"])]
+        ("1", "办" + last, ["办", "办理"]),
+        ("营", "营" + last, ["营", "营业"]),
+        ("证", "龄", ["证", "证明"]),
+    ]
     assert pagefind_bundle.split_chunk("1", "龄", words, 10**6) == [("1", "龄", words)]
 
 
@@ -182,34 +226,49 @@ def _cbor(value: Any) -> bytes:
 
 def test_renumbering_a_chunk_keeps_locations_and_recomputes_page_steps():
     # Pages 1, 3 and 3 again (steps 1, 2, 0); page 0 → 2, 1 → 0, 2 → 3, 3 → 1.
-    chunk = [[["办", [[1, [-25, 3], []], [2, [4, 9], []], [0, [], [-5, 0]]], []],
-              ["照", [[0, [300], []]], []]]]
+    chunk = [
+        [
+            ["办", [[1, [-25, 3], []], [2, [4, 9], []], [0, [], [-5, 0]]], []],
+            ["照", [[0, [300], []]], []],
+        ]
+    ]
     out = pagefind_bundle.renumber_chunk(_cbor(chunk), [2, 0, 3, 1])
     assert pagefind_bundle._decode(out, len(MAGIC))[0] == [
-        [["办", [[0, [-25, 3], []], [1, [4, 9], []], [0, [], [-5, 0]]], []],
-         ["照", [[2, [300], []]], []]]]
+        [
+            ["办", [[0, [-25, 3], []], [1, [4, 9], []], [0, [], [-5, 0]]], []],
+            ["照", [[2, [300], []]], []],
+        ]
+    ]
     assert pagefind_bundle.renumber_chunk(_cbor(chunk), [0, 1, 2, 3]) == _cbor(chunk)
 
 
-@pytest.mark.parametrize("chunk", [
-    [[["办", [[1, [3], []]], ["x"]]]],                 # a word's third field is not empty
-    [[["办", [[1, [3]]], []]]],                         # a page entry of two fields
-    [[["办", [[1, [3], []], [4, [3], []]], []]]],       # page 5 of 4
-    [[["办", [[1, ["3"], []]], []]]],                   # a location that is not an integer
-    [[["办", [[1, [3], []]], []]], "more"],             # another field after the words
-])
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        [[["办", [[1, [3], []]], ["x"]]]],  # a word's third field is not empty
+        [[["办", [[1, [3]]], []]]],  # a page entry of two fields
+        [[["办", [[1, [3], []], [4, [3], []]], []]]],  # page 5 of 4
+        [[["办", [[1, ["3"], []]], []]]],  # a location that is not an integer
+        [[["办", [[1, [3], []]], []]], "more"],  # another field after the words
+    ],
+)
 def test_a_chunk_laid_out_otherwise_is_refused(chunk: list[Any]):
     with pytest.raises(UnexpectedFormat):
         pagefind_bundle.renumber_chunk(_cbor(chunk), [0, 1, 2, 3])
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("damage", ["chunk", "stray file", "meta"])
 def test_an_unexpected_bundle_fails_the_build_and_is_left_as_it_was(
-        bundles: dict[str, Path], tmp_path: Path, damage: str):
+    bundles: dict[str, Path], tmp_path: Path, damage: str
+):
     bundle = tmp_path / "pagefind"
     shutil.copytree(bundles["raw"], bundle)
     meta = _meta(bundle)
@@ -219,11 +278,15 @@ def test_an_unexpected_bundle_fails_the_build_and_is_left_as_it_was(
         value[0][0][1] = [[page, [1], []] for page in range(len(meta[1]) + 5)]
         path.write_bytes(pagefind_bundle.pack(value))
     elif damage == "stray file":
-        (bundle / "fragment" / "zh-cn_0000000.pf_fragment").write_bytes(gzip.compress(MAGIC + b"{}"))
+        (bundle / "fragment" / "zh-cn_0000000.pf_fragment").write_bytes(
+            gzip.compress(MAGIC + b"{}")
+        )
     else:
         entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
         (info,) = entry["languages"].values()
-        (bundle / f"pagefind.{info['hash']}.pf_meta").write_bytes(pagefind_bundle.pack(meta[:1] + [{"pages": 1}] + meta[2:]))
+        (bundle / f"pagefind.{info['hash']}.pf_meta").write_bytes(
+            pagefind_bundle.pack(meta[:1] + [{"pages": 1}] + meta[2:])
+        )
     before = _tree(bundle)
     with pytest.raises(ExportBroken, match="Pagefind"):
         pagefind_index.finish_bundle([], bundle)
@@ -265,8 +328,10 @@ def test_pagefind_finds_the_same_in_both_bundles(bundle_server: str, new_context
     texts = sorted({case.query for case in load_cases(RELEVANCE)})
     texts += [f'"{text}"' for text in texts[:20]] + ["营业", "yyzz", "kaifandian"]
     queries = [{"text": text, "options": {}} for text in texts]
-    queries += [{"text": "许可", "options": {"filters": {"type": {"any": ["行政许可"]}}}},
-                {"text": None, "options": {"filters": {"free": {"any": ["不收费"]}}}}]
+    queries += [
+        {"text": "许可", "options": {"filters": {"type": {"any": ["行政许可"]}}}},
+        {"text": None, "options": {"filters": {"free": {"any": ["不收费"]}}}},
+    ]
     page = new_context().new_page()
     page.goto(f"{bundle_server}/raw/pagefind/pagefind-entry.json")
     raw = page.evaluate(RESULTS_JS, ["raw", queries])

@@ -41,7 +41,7 @@ def _fragment(folder: Path, document: SearchDocument) -> bytes:
     pagefind_index.write_document_pages([document], folder / "pages")
     pagefind_index.run_pagefind(folder / "pages", folder / "bundle")
     (name,) = [p for p in (folder / "bundle" / "fragment").iterdir()]
-    return gzip.decompress(name.read_bytes())[len(MAGIC):]
+    return gzip.decompress(name.read_bytes())[len(MAGIC) :]
 
 
 def _colliding_urls(fragment: bytes, url: str) -> tuple[str, str]:
@@ -65,21 +65,38 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> list[SearchDocument]:
     copies of one whose fragments get the same short name, one at each end (so in the first and
     the last piece)."""
     docs = build_documents(DEMO, load_synonyms())
-    copies = [dataclasses.replace(d, key=d.key + "C", url=d.url.replace(".html", "-c.html"),
-                                  name=d.name + "（副本）", body=d.body + " 副本说明" * (n % 7))
-              for n, d in enumerate(docs[:100])]
+    copies = [
+        dataclasses.replace(
+            d,
+            key=d.key + "C",
+            url=d.url.replace(".html", "-c.html"),
+            name=d.name + "（副本）",
+            body=d.body + " 副本说明" * (n % 7),
+        )
+        for n, d in enumerate(docs[:100])
+    ]
     base = docs[0]
     one, two = _colliding_urls(_fragment(tmp_path_factory.mktemp("fragment"), base), base.url)
-    return ([dataclasses.replace(base, key=base.key + "X", url=one)] + docs + copies
-            + [dataclasses.replace(base, key=base.key + "Y", url=two)])
+    return (
+        [dataclasses.replace(base, key=base.key + "X", url=one)]
+        + docs
+        + copies
+        + [dataclasses.replace(base, key=base.key + "Y", url=two)]
+    )
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
-def built(documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, bytes]]:
+def built(
+    documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFactory
+) -> dict[int, dict[str, bytes]]:
     """The published bundle (``build_browser_index``) of one run, and of pieces of two sizes."""
     root = tmp_path_factory.mktemp("built")
     trees = {}
@@ -95,7 +112,9 @@ def test_pieces_are_as_few_as_can_be_equal_and_in_order(documents: list[SearchDo
     assert [len(p) for p in pagefind_index.pieces(documents, 37)] == [35] * 8 + [34]
     assert [d for p in pagefind_index.pieces(documents, 37) for d in p] == documents
     assert pagefind_index.pieces(documents, len(documents)) == [documents]
-    assert pagefind_index.pieces(documents[:212], pagefind_index.PIECE_PAGES) == [documents[:212]]  # the demo
+    assert pagefind_index.pieces(documents[:212], pagefind_index.PIECE_PAGES) == [
+        documents[:212]
+    ]  # the demo
     with pytest.raises(ConfigurationError, match="piece_pages"):
         pagefind_index.pieces(documents, 0)
 
@@ -109,8 +128,9 @@ def test_the_merged_bundle_is_the_single_runs_byte_for_byte(built: dict[int, dic
         assert [name for name in single if tree[name] != single[name]] == []
 
 
-def test_the_same_documents_give_the_same_bytes(documents: list[SearchDocument], built: dict[int, dict[str, bytes]],
-                                                tmp_path: Path):
+def test_the_same_documents_give_the_same_bytes(
+    documents: list[SearchDocument], built: dict[int, dict[str, bytes]], tmp_path: Path
+):
     pagefind_index.build_browser_index(documents, tmp_path, piece_pages=PIECE)
     assert _tree(tmp_path / "pagefind") == built[PIECE]
 
@@ -119,10 +139,14 @@ def test_the_same_documents_give_the_same_bytes(documents: list[SearchDocument],
 
 
 @pytest.fixture(scope="module")
-def runs(documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def runs(
+    documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """Pagefind's bundle of all the pages, the bundles of the pieces (kept), and their merge."""
     root = tmp_path_factory.mktemp("runs")
-    with pytest.MonkeyPatch.context() as patch:  # Pagefind's chunks smaller: more of them to cut as it does
+    with (
+        pytest.MonkeyPatch.context() as patch
+    ):  # Pagefind's chunks smaller: more of them to cut as it does
         patch.setenv(pagefind_merge.CHUNK_SIZE_VARIABLE, str(CHUNK_SIZE))
         pagefind_index.write_document_pages(documents, root / "pages")
         pagefind_index.run_pagefind(root / "pages", root / "single")
@@ -133,8 +157,13 @@ def runs(documents: list[SearchDocument], tmp_path_factory: pytest.TempPathFacto
             pieces.append(root / "pieces" / str(n))
         shutil.copytree(root / "pieces", root / "kept")  # the merge moves the pieces' fragments
         stats = pagefind_index.merge_pieces(pieces, root / "merged")
-    return {"root": root, "single": root / "single", "merged": root / "merged", "stats": stats,
-            "pieces": [root / "kept" / str(n) for n in range(len(pieces))]}
+    return {
+        "root": root,
+        "single": root / "single",
+        "merged": root / "merged",
+        "stats": stats,
+        "pieces": [root / "kept" / str(n) for n in range(len(pieces))],
+    }
 
 
 def _meta(bundle: Path) -> tuple[dict[str, Any], list[Any]]:
@@ -145,8 +174,12 @@ def _meta(bundle: Path) -> tuple[dict[str, Any], list[Any]]:
 
 def _content(bundle: Path, meta: list[Any]) -> dict[str, Any]:
     """What a bundle says, with pages known by their fragment's content rather than by number."""
-    keys = [hashlib.sha256(gzip.decompress((bundle / "fragment" / f"{n}.pf_fragment").read_bytes())).hexdigest()
-            for n, _ in meta[1]]
+    keys = [
+        hashlib.sha256(
+            gzip.decompress((bundle / "fragment" / f"{n}.pf_fragment").read_bytes())
+        ).hexdigest()
+        for n, _ in meta[1]
+    ]
     chunks, postings = [], {}
     for low, high, name in meta[2]:
         words = read(bundle / "index" / f"{name}.pf_index")[0]
@@ -154,14 +187,23 @@ def _content(bundle: Path, meta: list[Any]) -> dict[str, Any]:
         for word, entries, variants in words:
             assert variants == []
             pages = accumulate(entry[0] for entry in entries)
-            postings[word] = Counter((keys[p], tuple(e[1]), tuple(e[2])) for p, e in zip(pages, entries, strict=True))
+            postings[word] = Counter(
+                (keys[p], tuple(e[1]), tuple(e[2])) for p, e in zip(pages, entries, strict=True)
+            )
     filters = {}
     for key, name in meta[3]:
         filter_name, values = read(bundle / "filter" / f"{name}.pf_filter")
         assert filter_name == key
         filters[key] = {value: Counter(keys[p] for p in pages) for value, pages in values}
-    return {"version": meta[0], "pages": Counter(zip(keys, [c for _, c in meta[1]], strict=True)), "chunks": chunks,
-            "postings": postings, "filters": filters, "sorts": meta[4], "fields": meta[5]}
+    return {
+        "version": meta[0],
+        "pages": Counter(zip(keys, [c for _, c in meta[1]], strict=True)),
+        "chunks": chunks,
+        "postings": postings,
+        "filters": filters,
+        "sorts": meta[4],
+        "fields": meta[5],
+    }
 
 
 def _fragments(bundle: Path, meta: list[Any]) -> dict[str, tuple[str, bytes]]:
@@ -169,11 +211,13 @@ def _fragments(bundle: Path, meta: list[Any]) -> dict[str, tuple[str, bytes]]:
     out = {}
     for name, _ in meta[1]:
         data = (bundle / "fragment" / f"{name}.pf_fragment").read_bytes()
-        out[name] = (json.loads(gzip.decompress(data)[len(MAGIC):])["url"], data)
+        out[name] = (json.loads(gzip.decompress(data)[len(MAGIC) :])["url"], data)
     return out
 
 
-def test_the_merged_bundle_holds_what_the_single_run_holds(runs: dict[str, Any], documents: list[SearchDocument]):
+def test_the_merged_bundle_holds_what_the_single_run_holds(
+    runs: dict[str, Any], documents: list[SearchDocument]
+):
     (single_entry, single), (merged_entry, merged) = _meta(runs["single"]), _meta(runs["merged"])
     assert runs["stats"]["pieces"] == 4 and runs["stats"]["pages"] == 314
     expected, got = _content(runs["single"], single), _content(runs["merged"], merged)
@@ -192,11 +236,17 @@ def test_the_merged_bundle_holds_what_the_single_run_holds(runs: dict[str, Any],
     assert merged_entry == single_entry
 
     def scripts_of(bundle: Path) -> set[str]:
-        return {p.name for p in bundle.iterdir() if p.is_file() and p.suffix not in (".pf_meta", ".json")}
+        return {
+            p.name
+            for p in bundle.iterdir()
+            if p.is_file() and p.suffix not in (".pf_meta", ".json")
+        }
 
     scripts = scripts_of(runs["single"])
     assert scripts_of(runs["merged"]) == scripts and "pagefind.js" in scripts
-    assert all((runs["merged"] / n).read_bytes() == (runs["single"] / n).read_bytes() for n in scripts)
+    assert all(
+        (runs["merged"] / n).read_bytes() == (runs["single"] / n).read_bytes() for n in scripts
+    )
 
 
 def test_the_pieces_differ_where_the_merge_must_renumber(runs: dict[str, Any]):
@@ -206,21 +256,24 @@ def test_the_pieces_differ_where_the_merge_must_renumber(runs: dict[str, Any]):
     its start) as well as trimmed it."""
     fields = [_meta(piece)[1][5] for piece in runs["pieces"]]
     assert len({tuple(f) for f in fields}) > 1
-    words = [{w[0] for _, _, name in _meta(p)[1][2] for w in read(p / "index" / f"{name}.pf_index")[0]}
-             for p in runs["pieces"]]
+    words = [
+        {w[0] for _, _, name in _meta(p)[1][2] for w in read(p / "index" / f"{name}.pf_index")[0]}
+        for p in runs["pieces"]
+    ]
     assert len(set.intersection(*words)) > 100
     chunks = _content(runs["single"], _meta(runs["single"])[1])["chunks"]
     ends = Counter()
     for (low, high, chunk), (_, _, next_chunk) in zip(chunks, chunks[1:], strict=False):
         common = len(os.path.commonprefix([chunk[-1], next_chunk[0]]))
-        trimmed = chunk[-1][:common + 1]
+        trimmed = chunk[-1][: common + 1]
         ends["whole" if trimmed < low else "trimmed"] += 1
         assert high == (chunk[-1] if trimmed < low else trimmed)
     assert ends["whole"] >= 1 and ends["trimmed"] >= 100
 
 
-def test_pagefinds_chunk_size_from_the_environment_is_followed(documents: list[SearchDocument], tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch):
+def test_pagefinds_chunk_size_from_the_environment_is_followed(
+    documents: list[SearchDocument], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv(pagefind_merge.CHUNK_SIZE_VARIABLE, "1500")
     trees = []
     for size in (len(documents), PIECE):
@@ -240,16 +293,26 @@ def _reverse_pages(bundle: Path) -> None:
     meta[1].reverse()
     for _, _, name in meta[2]:
         path = bundle / "index" / f"{name}.pf_index"
-        path.write_bytes(gzip.compress(pagefind_bundle.renumber_chunk(gzip.decompress(path.read_bytes()), number)))
+        path.write_bytes(
+            gzip.compress(
+                pagefind_bundle.renumber_chunk(gzip.decompress(path.read_bytes()), number)
+            )
+        )
     for _, name in meta[3]:
         path = bundle / "filter" / f"{name}.pf_filter"
         key, values = read(path)
-        path.write_bytes(pagefind_bundle.pack([key, [[v, sorted(number[p] for p in ps)] for v, ps in values]]))
+        path.write_bytes(
+            pagefind_bundle.pack([key, [[v, sorted(number[p] for p in ps)] for v, ps in values]])
+        )
     assert meta[4] == []
-    (bundle / f"pagefind.{entry['languages']['zh-cn']['hash']}.pf_meta").write_bytes(pagefind_bundle.pack(meta))
+    (bundle / f"pagefind.{entry['languages']['zh-cn']['hash']}.pf_meta").write_bytes(
+        pagefind_bundle.pack(meta)
+    )
 
 
-def test_the_rewritten_bundle_does_not_depend_on_pagefinds_page_order(runs: dict[str, Any], tmp_path: Path):
+def test_the_rewritten_bundle_does_not_depend_on_pagefinds_page_order(
+    runs: dict[str, Any], tmp_path: Path
+):
     """Pagefind numbers pages in the order the file system lists their files (another on tmpfs
     than on ext4; another for pieces than for one run): the re-written bundle must not depend on
     it, nor on which of two pages whose fragments' names collide got the longer name."""
@@ -297,8 +360,11 @@ def _damage(bundle: Path, how: str) -> None:
         value[0][0][1].append([len(meta[1]), [1], []])
         _store(bundle, "index", first, value)
     elif how == "meta field":  # a meta location in a field the meta does not name
-        name = next(n for _, _, n in meta[2] if any(e[2] for w in read(bundle / "index" / f"{n}.pf_index")[0]
-                                                     for e in w[1]))
+        name = next(
+            n
+            for _, _, n in meta[2]
+            if any(e[2] for w in read(bundle / "index" / f"{n}.pf_index")[0] for e in w[1])
+        )
         value = read(bundle / "index" / f"{name}.pf_index")
         next(e for w in value[0] for e in w[1] if e[2])[2][0] = -len(meta[5]) - 1
         _store(bundle, "index", name, value)
@@ -329,15 +395,24 @@ def _damage(bundle: Path, how: str) -> None:
         (bundle / "pagefind.js").write_text("// another Pagefind", encoding="utf-8")
 
 
-DAMAGE = {"page number": "page number", "meta field": "field", "absolute pages": "ascending order",
-          "sort": "sort orders", "another meta field": "its fields or version",
-          "content not its name": "not the hash of its content", "truncated": "pf_index",
-          "stray file": "holds other files", "version": "its fields or version", "script": "scripts"}
+DAMAGE = {
+    "page number": "page number",
+    "meta field": "field",
+    "absolute pages": "ascending order",
+    "sort": "sort orders",
+    "another meta field": "its fields or version",
+    "content not its name": "not the hash of its content",
+    "truncated": "pf_index",
+    "stray file": "holds other files",
+    "version": "its fields or version",
+    "script": "scripts",
+}
 
 
 @pytest.mark.parametrize("how", list(DAMAGE))
-def test_a_piece_not_as_expected_fails_the_build_and_leaves_no_bundle(runs: dict[str, Any], tmp_path: Path,
-                                                                      how: str):
+def test_a_piece_not_as_expected_fails_the_build_and_leaves_no_bundle(
+    runs: dict[str, Any], tmp_path: Path, how: str
+):
     pieces = []
     for n, piece in enumerate(runs["pieces"]):
         shutil.copytree(piece, tmp_path / str(n))
@@ -349,7 +424,9 @@ def test_a_piece_not_as_expected_fails_the_build_and_leaves_no_bundle(runs: dict
     assert not (tmp_path / "merged").exists()
 
 
-def test_undamaged_copies_of_the_pieces_merge(runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_undamaged_copies_of_the_pieces_merge(
+    runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """The damage above is what fails those merges: the same copies, undamaged, merge."""
     monkeypatch.setenv(pagefind_merge.CHUNK_SIZE_VARIABLE, str(CHUNK_SIZE))
     pieces = []

@@ -9,8 +9,17 @@ import pytest
 from pipeline.errors import UnsafePath
 from pipeline.paths import OutputFolder, safe_join
 
-SAFE = ["index.html", "items/A1.html", "items/A1.json", "changes/items/A1.html", "a//b.html",
-        "a/./b.html", "files/F1/营业执照申请表.pdf", "items/..a", "items/.hidden"]
+SAFE = [
+    "index.html",
+    "items/A1.html",
+    "items/A1.json",
+    "changes/items/A1.html",
+    "a//b.html",
+    "a/./b.html",
+    "files/F1/营业执照申请表.pdf",
+    "items/..a",
+    "items/.hidden",
+]
 UNSAFE = ["", "/etc/passwd", "../x", "items/../../x", "items/..", "a\\b", "x\x00y", "..", "a/../b"]
 NOT_A_FILE = ["items/.", "items/", "."]
 """safe_join turns these into a folder's path (writing to it fails); OutputFolder refuses them."""

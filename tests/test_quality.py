@@ -12,10 +12,16 @@ def test_a_complete_item_has_no_gaps():
 
 
 def test_each_missing_element_is_named():
-    record = item(1, credit_code(1), supervision_measures=None, responsible=None,
-                  department_nature=None, is_charged=True,
-                  fees=[{"name": "工本费", "standard": "每证10元"}],
-                  legal_bases=[{"title": "《某条例》", "role": "setting"}])
+    record = item(
+        1,
+        credit_code(1),
+        supervision_measures=None,
+        responsible=None,
+        department_nature=None,
+        is_charged=True,
+        fees=[{"name": "工本费", "standard": "每证10元"}],
+        legal_bases=[{"title": "《某条例》", "role": "setting"}],
+    )
     record["process_steps"][0].pop("actor")
     gaps = item_gaps(Item.model_validate(record))
     assert gaps == ["authority", "basis", "procedure", "responsible_post", "fees", "supervision"]

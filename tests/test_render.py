@@ -29,8 +29,11 @@ def release(tmp_path_factory):
 
 def settings_with(tmp: Path, processes: int) -> Path:
     path = tmp / f"conf{processes}.py"
-    path.write_text(f"import sys\nsys.path.insert(0, {str(PROJECT)!r})\nfrom pelicanconf import *\n"
-                    f"APPROVALS_RENDER_PROCESSES = {processes}\n", encoding="utf-8")
+    path.write_text(
+        f"import sys\nsys.path.insert(0, {str(PROJECT)!r})\nfrom pelicanconf import *\n"
+        f"APPROVALS_RENDER_PROCESSES = {processes}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -63,16 +66,23 @@ def test_the_build_renders_from_memory_what_the_folder_holds(release, tmp_path):
     render_site(data, from_folder, DEFAULT_SETTINGS)
     built = tree_bytes(root / "site" / "current" / "site")
     rendered = tree_bytes(from_folder)
-    pages = {p for p in rendered if p.endswith(".html") and not p.startswith(("data/", "pagefind/"))}
+    pages = {
+        p for p in rendered if p.endswith(".html") and not p.startswith(("data/", "pagefind/"))
+    }
     assert pages and {p: rendered[p] for p in pages} == {p: built[p] for p in pages}
 
 
 def test_release_data_is_streamed_in_the_same_format(tmp_path):
     export = small_export(tmp_path / "export", n_items=4)
     report = Report()
-    catalogue = build_catalogue(open_source(str(export)), load_profile("contract"), report, lambda f, d: None)
+    catalogue = build_catalogue(
+        open_source(str(export)), load_profile("contract"), report, lambda f, d: None
+    )
     in_memory = write_release_data(tmp_path / "data", catalogue, report)
-    records = [catalogue.items[k].model_dump(mode="json", exclude_none=True) for k in sorted(catalogue.items)]
+    records = [
+        catalogue.items[k].model_dump(mode="json", exclude_none=True)
+        for k in sorted(catalogue.items)
+    ]
     expected = json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     assert (tmp_path / "data" / "items.json").read_text("utf-8") == expected
     loaded = load_release_data(tmp_path / "data")
@@ -93,8 +103,11 @@ def test_item_pages_macros_see_the_site_url(release, tmp_path):
     page): links they make must still start with SITEURL."""
     _, data = release
     conf = tmp_path / "publish.py"
-    conf.write_text(f"import sys\nsys.path.insert(0, {str(PROJECT)!r})\nfrom pelicanconf import *\n"
-                    "SITEURL = 'https://approvals.example.test'\n", encoding="utf-8")
+    conf.write_text(
+        f"import sys\nsys.path.insert(0, {str(PROJECT)!r})\nfrom pelicanconf import *\n"
+        "SITEURL = 'https://approvals.example.test'\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "site"
     render_site(data, out, conf)
     pages = sorted(out.glob("items/*.html")) + sorted(out.glob("changes/items/*.html"))

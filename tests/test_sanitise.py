@@ -6,24 +6,38 @@ import pytest
 
 from pipeline.contract.sanitise import clean_text, rich_text_to_plain, sanitise_rich_text
 
-WORD = ('<p class="MsoNormal" style="text-indent:21.0pt;mso-char-indent-count:2.0">'
-        '<span style="font-size:10.5pt;font-family:宋体">申请人应当具备&nbsp;&nbsp;以下条件：'
-        '<o:p></o:p></span></p><p class="MsoNormal"><o:p>&nbsp;</o:p></p>'
-        '<font face="仿宋_GB2312"><b>（一）</b>有固定场所；</font>')
+WORD = (
+    '<p class="MsoNormal" style="text-indent:21.0pt;mso-char-indent-count:2.0">'
+    '<span style="font-size:10.5pt;font-family:宋体">申请人应当具备&nbsp;&nbsp;以下条件：'
+    '<o:p></o:p></span></p><p class="MsoNormal"><o:p>&nbsp;</o:p></p>'
+    '<font face="仿宋_GB2312"><b>（一）</b>有固定场所；</font>'
+)
 
 
 def test_word_html_becomes_plain_semantic_html():
-    assert sanitise_rich_text(WORD) == "<p>申请人应当具备 以下条件：</p><strong>（一）</strong>有固定场所；"
+    assert (
+        sanitise_rich_text(WORD)
+        == "<p>申请人应当具备 以下条件：</p><strong>（一）</strong>有固定场所；"
+    )
 
 
-@pytest.mark.parametrize("hostile, expected", [
-    ('<p>a<script>alert(1)</script></p>', "<p>a</p>"),
-    ('<a href="javascript:alert(1)">x</a>', '<a rel="noopener noreferrer nofollow">x</a>'),
-    ('<a href="https://gov.cn/x" onclick="y">x</a>', '<a href="https://gov.cn/x" rel="noopener noreferrer nofollow">x</a>'),
-    ('<img src=x onerror=alert(1)>ok', "ok"),
-    ('<table><tr><td colspan="2" style="x">一</td></tr></table>', '<table><tbody><tr><td colspan="2">一</td></tr></tbody></table>'),
-    ('<style>p{}</style><iframe src="https://x"></iframe>正文', "正文"),
-])
+@pytest.mark.parametrize(
+    "hostile, expected",
+    [
+        ("<p>a<script>alert(1)</script></p>", "<p>a</p>"),
+        ('<a href="javascript:alert(1)">x</a>', '<a rel="noopener noreferrer nofollow">x</a>'),
+        (
+            '<a href="https://gov.cn/x" onclick="y">x</a>',
+            '<a href="https://gov.cn/x" rel="noopener noreferrer nofollow">x</a>',
+        ),
+        ("<img src=x onerror=alert(1)>ok", "ok"),
+        (
+            '<table><tr><td colspan="2" style="x">一</td></tr></table>',
+            '<table><tbody><tr><td colspan="2">一</td></tr></tbody></table>',
+        ),
+        ('<style>p{}</style><iframe src="https://x"></iframe>正文', "正文"),
+    ],
+)
 def test_hostile_html(hostile, expected):
     assert sanitise_rich_text(hostile) == expected
 

@@ -105,13 +105,24 @@ def test_jieba_tokenizer_numbers_words_one_by_one():
 
 def test_block_by_block_cut_is_jiebas_own(docs):
     """``tokens`` cuts a text block by block (cached); jieba cuts the whole text: same words."""
+
     def jieba_words(text: str) -> list[tuple[str, int, int]]:
         found = [(w.strip().lower(), s, e) for w, s, e in segmenter().tokenize(text, HMM=False)]
         return [t for t in found if t[0] and not re.match(r"^[\W_]+$", t[0])]
 
     texts = [t for d in docs for t in (d.name, d.body, *d.aliases, *d.keywords)]
-    texts += ["", " ", "营业执照\r\n办理", "ＫＴＶ 和 KTV-2 的 3.5% 收费＃", "㐀龥\U00020000字",
-              "食品经营许可（新办）", "a b  c", "\t营业执照\u3000办理。", "1-2-3", "e@x.cn 营业"]
+    texts += [
+        "",
+        " ",
+        "营业执照\r\n办理",
+        "ＫＴＶ 和 KTV-2 的 3.5% 收费＃",
+        "㐀龥\U00020000字",
+        "食品经营许可（新办）",
+        "a b  c",
+        "\t营业执照\u3000办理。",
+        "1-2-3",
+        "e@x.cn 营业",
+    ]
     for text in texts:
         assert list(tokens(text)) == jieba_words(text), text
 
@@ -122,14 +133,21 @@ def test_the_writers_fields_index_as_whoosh_does(docs):
     schema = server_index.make_schema()
     fast = server_index._writing_schema(schema)
     assert {n for n in schema.names() if type(fast[n]) is server_index._JiebaText} == {
-        "name", "aliases", "keywords", "body"}
+        "name",
+        "aliases",
+        "keywords",
+        "body",
+    }
     assert isinstance(fast["department"], server_index._Remembered)
     assert not isinstance(fast["body"], server_index._Remembered)  # positions: not remembered
     for _ in range(2):
         for doc in docs:
             for name, value in server_index._fields(doc).items():
                 if schema[name].indexed:
-                    assert list(fast[name].index(value)) == list(schema[name].index(value)), (name, value)
+                    assert list(fast[name].index(value)) == list(schema[name].index(value)), (
+                        name,
+                        value,
+                    )
 
 
 def _whoosh_writer(ix):
@@ -138,24 +156,34 @@ def _whoosh_writer(ix):
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
-def test_the_fast_writer_writes_what_whooshs_writer_writes(docs, search_folder: Path, tmp_path: Path,
-                                                           monkeypatch):
+def test_the_fast_writer_writes_what_whooshs_writer_writes(
+    docs, search_folder: Path, tmp_path: Path, monkeypatch
+):
     """Term pool, lengths read once, jieba fields indexed in one pass: the same files, byte for
     byte, for a full build and for an incremental update (changed, added and removed
     documents), and for a pool that overflows into temporary runs."""
     synonyms = load_synonyms()
     by_key = {d.key: d for d in docs}
-    changed = documents._finish(replace(by_key[MARRIAGE], name="结婚登记（预约）", body="结婚登记 预约 户口簿"))
+    changed = documents._finish(
+        replace(by_key[MARRIAGE], name="结婚登记（预约）", body="结婚登记 预约 户口簿")
+    )
     added = documents._finish(replace(by_key[FOOD_NEW], key="NEW-1", url="/items/NEW-1.html"))
     next_docs = [changed if d.key == MARRIAGE else d for d in docs[1:]] + [added]
 
     def build(name: str) -> dict[str, bytes]:
         build_server_index(docs, tmp_path / name, synonyms)
         build_server_index(next_docs, tmp_path / f"{name}-next", synonyms, previous=tmp_path / name)
-        return {**_tree(tmp_path / name), **{f"next/{k}": v for k, v in _tree(tmp_path / f"{name}-next").items()}}
+        return {
+            **_tree(tmp_path / name),
+            **{f"next/{k}": v for k, v in _tree(tmp_path / f"{name}-next").items()},
+        }
 
     ours = build("ours")
     with monkeypatch.context() as patched:
@@ -165,7 +193,11 @@ def test_the_fast_writer_writes_what_whooshs_writer_writes(docs, search_folder: 
         runs: list[str] = []
         patched.setattr(server_index, "LIMIT_MB", 1)
         patched.setattr(server_index.TermPool, "POSTING_BYTES", 2**20 // 4000)
-        patched.setattr(server_index.TermPool, "_add_run", lambda pool, path: (runs.append(path), pool.runs.append(path)))
+        patched.setattr(
+            server_index.TermPool,
+            "_add_run",
+            lambda pool, path: (runs.append(path), pool.runs.append(path)),
+        )
         assert build("spilled") == ours
         assert len(runs) > 3
 
@@ -173,14 +205,18 @@ def test_the_fast_writer_writes_what_whooshs_writer_writes(docs, search_folder: 
 def test_related_items_rank_as_a_plain_sort_would(index, docs):
     """Related items come level by level (whole-number scores, a department bonus under one):
     the same as scoring every item and sorting them all."""
+
     def plain(key: str) -> list[str]:
         docnum = index._docnum(key)
         stored = index._searcher.stored_fields(docnum)["document"]
         base = server_index.base_name(stored["name"])
         weighted = [(("exact_name", normalise(base)), 4.0)]
         weighted += [(("exact_alias", normalise(a)), 2.0) for a in stored["aliases"]]
-        weighted += [(("name", w), 1.0) for w in dict.fromkeys(words(base))
-                     if server_index.has_han(w) and len(w) > 1]
+        weighted += [
+            (("name", w), 1.0)
+            for w in dict.fromkeys(words(base))
+            if server_index.has_han(w) and len(w) > 1
+        ]
         scores: dict[int, float] = {}
         for term, weight in weighted:
             found = index._docs(*term)
@@ -203,8 +239,12 @@ def test_related_items_rank_as_a_plain_sort_would(index, docs):
 def test_phrase_queries_work_with_sequential_positions(tmp_path: Path):
     """jieba's ChineseAnalyzer records character offsets as positions, so 营业执照 办理 is never
     'adjacent'; with sequential positions the phrase matches exactly where the words touch."""
-    ix = whoosh_index.create_in(tmp_path, fields.Schema(key=fields.ID(stored=True),
-                                                 text=fields.TEXT(analyzer=JiebaTokenizer(), phrase=True)))
+    ix = whoosh_index.create_in(
+        tmp_path,
+        fields.Schema(
+            key=fields.ID(stored=True), text=fields.TEXT(analyzer=JiebaTokenizer(), phrase=True)
+        ),
+    )
     with ix.writer() as writer:
         writer.add_document(key="a", text="营业执照办理指南")
         writer.add_document(key="b", text="办理营业执照的材料")
@@ -225,8 +265,16 @@ def test_synonyms_file_ships_and_maps_colloquial_phrases():
     assert "开饭店" in synonyms.phrases_for(["食品经营许可（新办）"])
 
 
-@pytest.mark.parametrize("data", [{}, {"synonyms": []}, {"synonyms": {"开": ["餐饮"]}},
-                                  {"synonyms": {"开饭店": []}}, {"synonyms": {"开饭店": [1]}}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"synonyms": []},
+        {"synonyms": {"开": ["餐饮"]}},
+        {"synonyms": {"开饭店": []}},
+        {"synonyms": {"开饭店": [1]}},
+    ],
+)
 def test_a_bad_synonyms_file_is_a_configuration_error(data):
     with pytest.raises(ConfigurationError):
         parse_synonyms(data, "synonyms.yaml")
@@ -296,7 +344,10 @@ def test_filters_narrow_and_facets_count(index):
 
 
 def test_pages_do_not_overlap(index):
-    first, second = index.search("许可", page=1, page_size=5), index.search("许可", page=2, page_size=5)
+    first, second = (
+        index.search("许可", page=1, page_size=5),
+        index.search("许可", page=2, page_size=5),
+    )
     assert len(first.hits) == len(second.hits) == 5
     assert not set(keys(first)) & set(keys(second))
     assert keys(index.search("许可", page_size=10)) == keys(first) + keys(second)
@@ -311,7 +362,11 @@ def test_results_carry_what_a_result_shows(index):
 def test_related_items_are_other_variants_first(index):
     related = index.related(FOOD_NEW)
     assert len(related) == 5 and FOOD_NEW not in [h.key for h in related]
-    assert {h.name for h in related[:3]} == {"食品经营许可（变更）", "食品经营许可（延续）", "食品经营许可（注销）"}
+    assert {h.name for h in related[:3]} == {
+        "食品经营许可（变更）",
+        "食品经营许可（延续）",
+        "食品经营许可（注销）",
+    }
     assert all(h.kind == documents.ITEM for h in related)
 
 
@@ -320,15 +375,23 @@ def test_fast_posting_reader_matches_whoosh(search_folder: Path):
     with ix.searcher() as searcher:
         reader = searcher.reader()
         for fieldname, text in (("body", "营业执照"), ("name", "许可"), ("pinyin", "spjy")):
-            assert _leaf_ids(reader, fieldname, text) == list(reader.postings(fieldname, text).all_ids())
+            assert _leaf_ids(reader, fieldname, text) == list(
+                reader.postings(fieldname, text).all_ids()
+            )
 
 
 def test_same_documents_give_byte_identical_indexes(docs, tmp_path: Path):
     synonyms = load_synonyms()
     for name in ("a", "b"):
         build_server_index(docs, tmp_path / name, synonyms)
-    tree = {name: {p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
-                   for p in sorted((tmp_path / name).rglob("*")) if p.is_file()} for name in ("a", "b")}
+    tree = {
+        name: {
+            p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
+            for p in sorted((tmp_path / name).rglob("*"))
+            if p.is_file()
+        }
+        for name in ("a", "b")
+    }
     assert tree["a"] == tree["b"]
 
 
@@ -336,8 +399,16 @@ def test_incremental_update_reindexes_only_what_changed(docs, search_folder: Pat
     synonyms = load_synonyms()
     by_key = {d.key: d for d in docs}
     changed = documents._finish(replace(by_key[MARRIAGE], name="结婚登记（预约）"))
-    added = documents._finish(replace(by_key[FOOD_NEW], key="NEW-1", url="/items/NEW-1.html",
-                                      name="宠物美容店备案", aliases=("开宠物店",), keywords=()))
+    added = documents._finish(
+        replace(
+            by_key[FOOD_NEW],
+            key="NEW-1",
+            url="/items/NEW-1.html",
+            name="宠物美容店备案",
+            aliases=("开宠物店",),
+            keywords=(),
+        )
+    )
     removed = "11310113002484168A400000601"  # 养犬登记
     new_docs = [changed if d.key == MARRIAGE else d for d in docs if d.key != removed] + [added]
     stats = build_server_index(new_docs, tmp_path / "next", synonyms, previous=search_folder)
@@ -377,7 +448,7 @@ def test_a_missing_index_is_a_configuration_error(tmp_path: Path):
 def test_pages_for_pagefind_carry_weights_filters_and_meta(docs):
     food = next(d for d in docs if d.key == FOOD_NEW)
     html = pagefind_index.document_html(food)
-    assert 'data-pagefind-body' in html and 'data-pagefind-weight="10"' in html
+    assert "data-pagefind-body" in html and 'data-pagefind-weight="10"' in html
     assert 'data-pagefind-filter="department[content]" content="上海市宝山区市场监督管理局"' in html
     assert 'data-pagefind-meta="limit[content]" content="5 个工作日"' in html
     assert "食 品 经 营 许 可" in html  # the name character by character, for the browser's cut
@@ -413,14 +484,17 @@ def test_privacy_gate_reads_the_search_folder(site: Path, tmp_path: Path):
 # ---------------------------------------------------------------- API and command
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"q": ["x" * (MAX_QUERY_CHARS + 1)]}, "最多"),
-    ({"q": ["开饭店"], "page_size": [str(MAX_PAGE_SIZE + 1)]}, "page_size"),
-    ({"q": ["开饭店"], "page": ["0"]}, "page"),
-    ({"q": ["开饭店"], "page": ["abc"]}, "page"),
-    ({"q": ["开饭店"], "sort": ["name"]}, "sort"),
-    ({}, "q"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": ["x" * (MAX_QUERY_CHARS + 1)]}, "最多"),
+        ({"q": ["开饭店"], "page_size": [str(MAX_PAGE_SIZE + 1)]}, "page_size"),
+        ({"q": ["开饭店"], "page": ["0"]}, "page"),
+        ({"q": ["开饭店"], "page": ["abc"]}, "page"),
+        ({"q": ["开饭店"], "sort": ["name"]}, "sort"),
+        ({}, "q"),
+    ],
+)
 def test_requests_out_of_bounds_are_refused(params, message):
     with pytest.raises(BadSearchRequest, match=message):
         parse_request(params)
@@ -448,7 +522,9 @@ def _get(url: str) -> tuple[int, str, dict]:
 
 
 def test_api_answers_json(api: str):
-    status, kind, body = _get(f"{api}/api/search?q=%E5%BC%80%E9%A5%AD%E5%BA%97&page_size=3")  # 开饭店
+    status, kind, body = _get(
+        f"{api}/api/search?q=%E5%BC%80%E9%A5%AD%E5%BA%97&page_size=3"
+    )  # 开饭店
     assert (status, kind) == (200, "application/json")
     assert body["total"] >= 3 and len(body["results"]) == 3 and body["page_size"] == 3
     assert body["results"][0]["impl_code"] == FOOD_NEW
@@ -485,8 +561,24 @@ def test_search_command_json_and_filters(site: Path, capsys):
     assert main(["search", "开饭店", "--site", str(site), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results[0]["impl_code"] == FOOD_NEW and all("url" in r for r in results)
-    assert main(["search", "许可", "--site", str(site), "--department", "区市场监管局",
-                 "--type", "licensing", "--json", "--limit", "50"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                "许可",
+                "--site",
+                str(site),
+                "--department",
+                "区市场监管局",
+                "--type",
+                "licensing",
+                "--json",
+                "--limit",
+                "50",
+            ]
+        )
+        == 0
+    )
     results = json.loads(capsys.readouterr().out)
     assert results and {r["department"] for r in results} == {"上海市宝山区市场监督管理局"}
     assert {r["type"] for r in results} == {"行政许可"}
@@ -500,17 +592,31 @@ def test_pagefind_bundles_of_the_same_documents_are_byte_identical(docs, tmp_pat
     """Pagefind writes filter values in hash-map order; pagefind_order makes them stable."""
     for name in ("a", "b"):
         pagefind_index.build_browser_index(docs, tmp_path / name)
-    tree = {name: {p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
-                   for p in sorted((tmp_path / name).rglob("*")) if p.is_file()} for name in ("a", "b")}
+    tree = {
+        name: {
+            p.relative_to(tmp_path / name).as_posix(): p.read_bytes()
+            for p in sorted((tmp_path / name).rglob("*"))
+            if p.is_file()
+        }
+        for name in ("a", "b")
+    }
     assert tree["a"] == tree["b"]
-    assert not any(name.startswith("pagefind/pagefind-ui") for name in tree["a"])  # unused, not published
+    assert not any(
+        name.startswith("pagefind/pagefind-ui") for name in tree["a"]
+    )  # unused, not published
 
 
 def test_cbor_round_trip_of_the_subset_pagefind_uses():
     from pipeline.search.pagefind import bundle as pagefind_bundle
 
-    value = ["1.5.2", [["zh-cn_abc1234", 390], ["个人", [0, 1, 2, 70000]]], {"k": None, "t": True},
-             -5, b"\x00\xff", 2**40]
+    value = [
+        "1.5.2",
+        [["zh-cn_abc1234", 390], ["个人", [0, 1, 2, 70000]]],
+        {"k": None, "t": True},
+        -5,
+        b"\x00\xff",
+        2**40,
+    ]
     raw = gzip.decompress(pagefind_bundle.pack(value))
     assert raw.startswith(pagefind_bundle.MAGIC)
     assert pagefind_bundle._decode(raw, len(pagefind_bundle.MAGIC)) == (value, len(raw))
@@ -525,7 +631,9 @@ def test_documents_from_the_builds_memory_equal_those_from_the_folder(tmp_path):
     from pipeline.validate.problems import Report
 
     report = Report()
-    catalogue = build_catalogue(open_source(str(DEMO)), load_profile("contract"), report, lambda f, d: None)
+    catalogue = build_catalogue(
+        open_source(str(DEMO)), load_profile("contract"), report, lambda f, d: None
+    )
     in_memory = write_release_data(tmp_path / "data", catalogue, report)
     synonyms = load_synonyms()
     from_folder = documents.build_documents(tmp_path / "data", synonyms)

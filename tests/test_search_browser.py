@@ -32,7 +32,9 @@ def _search(page: Any, query: str) -> None:
     box.press("Enter")
     page.wait_for_function(
         "([sel, q]) => { const t = document.querySelector(sel).textContent;"
-        " return t.includes('“' + q + '”') && !t.includes('正在'); }", arg=[STATUS, query])
+        " return t.includes('“' + q + '”') && !t.includes('正在'); }",
+        arg=[STATUS, query],
+    )
 
 
 def _titles(page: Any) -> list[str]:
@@ -44,15 +46,22 @@ def _count(page: Any) -> int:
     return int(match.group(1)) if match else 0
 
 
-@pytest.mark.parametrize(("query", "first"), [
-    ("开饭店", {"食品经营许可（新办）", "开办餐饮店"}),
-    ("营业执照", {"个体工商户设立登记", "有限责任公司设立登记"}),
-    ("生孩子要办什么", {"出生医学证明办理", "生育登记", "出生登记", "新生儿出生", "生育医疗费用报销"}),
-    ("結婚登記", {"结婚登记"}),
-    ("“食品经营许可”", {"食品经营许可（新办）"}),
-])
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("开饭店", {"食品经营许可（新办）", "开办餐饮店"}),
+        ("营业执照", {"个体工商户设立登记", "有限责任公司设立登记"}),
+        (
+            "生孩子要办什么",
+            {"出生医学证明办理", "生育登记", "出生登记", "新生儿出生", "生育医疗费用报销"},
+        ),
+        ("結婚登記", {"结婚登记"}),
+        ("“食品经营许可”", {"食品经营许可（新办）"}),
+    ],
+)
 def test_typing_a_chinese_query_shows_the_item_first_at_phone_width(
-        built_site: BuiltSite, new_context: Any, query: str, first: set[str]):
+    built_site: BuiltSite, new_context: Any, query: str, first: set[str]
+):
     _demo_only(built_site)
     loaded = load(new_context(**PHONE), built_site.url("/search.html"))
     page = loaded.page
@@ -61,7 +70,9 @@ def test_typing_a_chinese_query_shows_the_item_first_at_phone_width(
     assert titles and titles[0] in first, titles[:5]
     meta = page.locator("#search-results .search-result-meta").first.inner_text()
     if not meta.startswith("一件事"):
-        assert "上海市宝山区" in meta and ("工作日" in meta or "即时办结" in meta) and "收费" in meta, meta
+        assert (
+            "上海市宝山区" in meta and ("工作日" in meta or "即时办结" in meta) and "收费" in meta
+        ), meta
     metrics = page.evaluate(OVERFLOW_JS, PHONE["viewport"]["width"])
     assert metrics["scrollWidth"] <= metrics["innerWidth"] == PHONE["viewport"]["width"], metrics
     assert f"q={query}" in page.evaluate("decodeURIComponent(location.search)")
@@ -78,7 +89,9 @@ def test_a_filter_narrows_the_results(built_site: BuiltSite, new_context: Any):
     box = group.get_by_role("checkbox", name=re.compile(r"^\s*上海市宝山区市场监督管理局\s*（"))
     expected = int(re.search(r"（(\d+)）", box.locator("xpath=..").inner_text()).group(1))
     box.check()
-    page.wait_for_function(f"document.querySelector('{STATUS}').textContent.includes('找到 {expected} 个')")
+    page.wait_for_function(
+        f"document.querySelector('{STATUS}').textContent.includes('找到 {expected} 个')"
+    )
     after = _count(page)
     assert 0 < after == expected < before
     metas = page.locator("#search-results .search-result-meta").all_inner_texts()
@@ -86,7 +99,9 @@ def test_a_filter_narrows_the_results(built_site: BuiltSite, new_context: Any):
     assert "department=" in page.evaluate("location.search")
     # The same address opens the same narrowed results.
     again = load(new_context(), page.url).page
-    again.wait_for_function(f"document.querySelector('{STATUS}').textContent.includes('找到 {expected} 个')")
+    again.wait_for_function(
+        f"document.querySelector('{STATUS}').textContent.includes('找到 {expected} 个')"
+    )
 
 
 def test_search_page_has_no_axe_violations(built_site: BuiltSite, new_context: Any):
@@ -94,7 +109,9 @@ def test_search_page_has_no_axe_violations(built_site: BuiltSite, new_context: A
 
     _demo_only(built_site)
     loaded = load(new_context(), built_site.url("/search.html?q=开饭店"))
-    loaded.page.wait_for_function(f"document.querySelector('{STATUS}').textContent.includes('找到')")
+    loaded.page.wait_for_function(
+        f"document.querySelector('{STATUS}').textContent.includes('找到')"
+    )
     violations = Axe().run(loaded.page, options=AXE_OPTIONS).response["violations"]
     assert not violations, _axe_report(violations)
     assert loaded.problems == [], loaded.problems
@@ -136,7 +153,9 @@ def test_bytes_for_a_first_and_a_next_query(built_site: BuiltSite, new_context: 
     _demo_only(built_site)
     page = new_context(**PHONE).new_page()
     seen: list[tuple[str, int, int]] = []
-    page.on("response", lambda r: seen.append((r.url, *_transfer(r))) if "/pagefind/" in r.url else None)
+    page.on(
+        "response", lambda r: seen.append((r.url, *_transfer(r))) if "/pagefind/" in r.url else None
+    )
     page.goto(built_site.url("/search.html"))
     _search(page, "营业执照")
     page.wait_for_load_state("networkidle")

@@ -22,12 +22,25 @@ if TYPE_CHECKING:
 RELEVANCE = Path(__file__).with_name("relevance.yaml")
 SERVER_MIN_SUCCESS_AT_5 = 0.9
 BROWSER_MIN_SUCCESS_AT_5 = 0.8
-KINDS = {"exact", "partial", "colloquial", "alias", "pinyin", "initials", "typo", "traditional",
-         "quoted", "life_event", "none"}
+KINDS = {
+    "exact",
+    "partial",
+    "colloquial",
+    "alias",
+    "pinyin",
+    "initials",
+    "typo",
+    "traditional",
+    "quoted",
+    "life_event",
+    "none",
+}
 
 
 def _demo_only(built_site: BuiltSite) -> None:
-    if not (built_site.site_dir / "current" / "search").is_dir() or "demo-export" not in str(built_site.export):
+    if not (built_site.site_dir / "current" / "search").is_dir() or "demo-export" not in str(
+        built_site.export
+    ):
         pytest.skip("the relevance set is written for the bundled demo export")
 
 
@@ -52,8 +65,11 @@ def test_server_index_relevance(built_site: BuiltSite):
     _demo_only(built_site)
     folder = built_site.site_dir / "current" / "search"
     with ServerIndex(folder) as index:
-        outcomes = evaluate(load_cases(RELEVANCE), lambda q: [h.key for h in index.search(q).hits],
-                            name_by_key(read_documents(folder)))
+        outcomes = evaluate(
+            load_cases(RELEVANCE),
+            lambda q: [h.key for h in index.search(q).hits],
+            name_by_key(read_documents(folder)),
+        )
     scores = metrics(outcomes)
     print(f"server index: {scores}")
     assert scores["success_at_5"] >= SERVER_MIN_SUCCESS_AT_5, f"{scores}\n{failures(outcomes)}"
@@ -75,8 +91,11 @@ def test_browser_index_relevance(built_site: BuiltSite, new_context: Any):
     def search(query: str) -> list[str]:
         return [_key(u) for u in page.evaluate("q => window.approvalsSearch.searchUrls(q)", query)]
 
-    outcomes = evaluate(load_cases(RELEVANCE), search,
-                        name_by_key(read_documents(built_site.site_dir / "current" / "search")))
+    outcomes = evaluate(
+        load_cases(RELEVANCE),
+        search,
+        name_by_key(read_documents(built_site.site_dir / "current" / "search")),
+    )
     scores = metrics(outcomes)
     print(f"browser index: {scores}")
     assert errors == []
@@ -87,8 +106,8 @@ def test_item_pages_show_related_items(built_site: BuiltSite):
     """Each item page lists related items from the server index (the other variants first)."""
     _demo_only(built_site)
     html = (built_site.root / "items" / "113101130024810127400000101.html").read_text("utf-8")
-    section = html[html.index('<section id="related"'):]
-    section = section[:section.index("</section>")]
+    section = html[html.index('<section id="related"') :]
+    section = section[: section.index("</section>")]
     assert "<h2>相关事项</h2>" in section
     for variant in ("食品经营许可（变更）", "食品经营许可（延续）", "食品经营许可（注销）"):
         assert variant in section

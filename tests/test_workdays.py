@@ -222,7 +222,9 @@ def test_undeclared_year_raises_naming_it(admin_file):
         cal.require_years(D(2097, 6, 1), D(2099, 3, 1))
     assert caught.value.years == (2098, 2099)
     message = str(caught.value)
-    assert message.startswith("2098、2099 年的节假日安排尚未定义：请在 holidays.yaml 的 years 下添加 2098、2099")
+    assert message.startswith(
+        "2098、2099 年的节假日安排尚未定义：请在 holidays.yaml 的 years 下添加 2098、2099"
+    )
     assert "2097" in message  # the known range is shown
     assert isinstance(caught.value, ConfigurationError)
     with pytest.raises(UnknownCalendarYear, match="2098 年"):
@@ -252,7 +254,9 @@ def test_shipped_file_is_valid(cal):
     text = Path(pipeline.outcomes.workdays.__file__).with_name("holidays.yaml").read_text("utf-8")
     layer = parse_holidays(text, "pipeline/holidays.yaml")
     package_years = {d.year for d in chinese_calendar.holidays}
-    assert set(cal.known_years()) == set(range(min(package_years), max(package_years) + 1)) | set(layer)
+    assert set(cal.known_years()) == set(range(min(package_years), max(package_years) + 1)) | set(
+        layer
+    )
 
 
 def test_admin_file_wins_over_shipped_file(admin_file, monkeypatch):

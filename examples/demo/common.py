@@ -33,10 +33,20 @@ def L(key: str, article: str | None = None, role: str = "setting", **extra) -> d
     return basis
 
 
-def M(name: str, nec: str = "required", *, kind: str | None = None, medium: str = "paper",
-      copies: int | None = 1, source: str = "applicant", std: str | None = None,
-      blank: str | None = None, sample: str | None = None, basis: str | None = None,
-      notes: str | None = None) -> dict:
+def M(
+    name: str,
+    nec: str = "required",
+    *,
+    kind: str | None = None,
+    medium: str = "paper",
+    copies: int | None = 1,
+    source: str = "applicant",
+    std: str | None = None,
+    blank: str | None = None,
+    sample: str | None = None,
+    basis: str | None = None,
+    notes: str | None = None,
+) -> dict:
     """A material (申请材料)."""
     if kind is None:
         kind = "form" if any(w in name for w in FORM_WORDS) else "other"
@@ -45,15 +55,24 @@ def M(name: str, nec: str = "required", *, kind: str | None = None, medium: str 
         material["copies"] = copies
     material["source"] = source
     material["acceptance_standard"] = std or STANDARDS[kind]
-    for key, value in (("blank_form_file_id", blank), ("sample_file_id", sample),
-                       ("legal_basis", basis), ("notes", notes)):
+    for key, value in (
+        ("blank_form_file_id", blank),
+        ("sample_file_id", sample),
+        ("legal_basis", basis),
+        ("notes", notes),
+    ):
         if value:
             material[key] = value
     return material
 
 
-def F(name: str, standard: str, amount: float | None = None, basis: str | None = None,
-      reducible: bool | None = None) -> dict:
+def F(
+    name: str,
+    standard: str,
+    amount: float | None = None,
+    basis: str | None = None,
+    reducible: bool | None = None,
+) -> dict:
     """A fee (收费项目)."""
     fee = {"name": name, "standard": standard}
     if amount is not None:
@@ -71,16 +90,35 @@ def V(suffix: str | None, mats: str, **overrides) -> dict:
     return {"suffix": suffix, "mats": mats.split(), **overrides}
 
 
-def family(dept: str, no: int, name: str, item_type: str, audiences: list[str], laws: list[dict],
-           conditions: str, *, pool: dict | None = None, variants: list[dict] | None = None,
-           **options) -> dict:
+def family(
+    dept: str,
+    no: int,
+    name: str,
+    item_type: str,
+    audiences: list[str],
+    laws: list[dict],
+    conditions: str,
+    *,
+    pool: dict | None = None,
+    variants: list[dict] | None = None,
+    **options,
+) -> dict:
     """One item family. ``options`` are any item options (see demo.assemble.DEFAULTS)."""
     pool = pool or {}
     if not variants:
         variants = [V(None, " ".join(pool))]
-    return {"dept": dept, "no": no, "name": name, "item_type": item_type, "audiences": audiences,
-            "legal_bases": laws, "conditions": conditions, "pool": pool, "variants": variants,
-            "options": options}
+    return {
+        "dept": dept,
+        "no": no,
+        "name": name,
+        "item_type": item_type,
+        "audiences": audiences,
+        "legal_bases": laws,
+        "conditions": conditions,
+        "pool": pool,
+        "variants": variants,
+        "options": options,
+    }
 
 
 def ol(*clauses: str, lead: str | None = None) -> str:
@@ -95,24 +133,65 @@ def p(*paragraphs: str) -> str:
 
 # ---------------------------------------------------------------- materials many items share
 
-ID = M("申请人有效身份证件", kind="certificate", medium="both", source="government",
-       std="居民身份证、港澳台居民居住证等有效身份证件，原件核验；已关联电子证照的免于提交",
-       notes="可通过“随申码”调用电子证照")
-LICENCE = M("营业执照", kind="certificate", medium="electronic", source="government", copies=None,
-            std="通过电子证照库调取，免于提交")
-AGENT = M("授权委托书及受托人身份证件", "optional", kind="other", medium="paper",
-          std="委托他人办理的提供；委托书载明委托事项、权限和期限，委托人签字（盖章）")
-LEGAL_REP = M("法定代表人（负责人）身份证件", kind="certificate", medium="both",
-              source="government", std="原件核验；已关联电子证照的免于提交")
-PREMISES = M("经营场所使用证明", kind="other", medium="both",
-             std="不动产权证书或租赁合同；租赁的，租期不少于一年",
-             notes="已通过不动产登记信息共享的，免于提交不动产权证书")
-HOUSEHOLD = M("户口簿", kind="certificate", medium="paper", source="government",
-              std="本人户口页原件核验")
-BANK = M("本人社会保障卡或银行账户信息", kind="other", medium="both",
-         std="账户户名与申请人一致", notes="已开通社保卡金融功能的，免于提交")
+ID = M(
+    "申请人有效身份证件",
+    kind="certificate",
+    medium="both",
+    source="government",
+    std="居民身份证、港澳台居民居住证等有效身份证件，原件核验；已关联电子证照的免于提交",
+    notes="可通过“随申码”调用电子证照",
+)
+LICENCE = M(
+    "营业执照",
+    kind="certificate",
+    medium="electronic",
+    source="government",
+    copies=None,
+    std="通过电子证照库调取，免于提交",
+)
+AGENT = M(
+    "授权委托书及受托人身份证件",
+    "optional",
+    kind="other",
+    medium="paper",
+    std="委托他人办理的提供；委托书载明委托事项、权限和期限，委托人签字（盖章）",
+)
+LEGAL_REP = M(
+    "法定代表人（负责人）身份证件",
+    kind="certificate",
+    medium="both",
+    source="government",
+    std="原件核验；已关联电子证照的免于提交",
+)
+PREMISES = M(
+    "经营场所使用证明",
+    kind="other",
+    medium="both",
+    std="不动产权证书或租赁合同；租赁的，租期不少于一年",
+    notes="已通过不动产登记信息共享的，免于提交不动产权证书",
+)
+HOUSEHOLD = M(
+    "户口簿", kind="certificate", medium="paper", source="government", std="本人户口页原件核验"
+)
+BANK = M(
+    "本人社会保障卡或银行账户信息",
+    kind="other",
+    medium="both",
+    std="账户户名与申请人一致",
+    notes="已开通社保卡金融功能的，免于提交",
+)
 # inspections: what the inspected unit shows, and what it sends back afterwards
-SHOW_LICENCE = M("被检查单位营业执照或者其他主体资格证明", kind="certificate", medium="both", copies=0,
-                 source="government", std="现场核验，已归集电子证照的无需出示")
-RECTIFY = M("整改情况报告", "optional", std="载明问题、整改措施和完成情况，附整改前后照片",
-            notes="检查发现问题并责令整改的，在整改期限届满后提交")
+SHOW_LICENCE = M(
+    "被检查单位营业执照或者其他主体资格证明",
+    kind="certificate",
+    medium="both",
+    copies=0,
+    source="government",
+    std="现场核验，已归集电子证照的无需出示",
+)
+RECTIFY = M(
+    "整改情况报告",
+    "optional",
+    std="载明问题、整改措施和完成情况，附整改前后照片",
+    notes="检查发现问题并责令整改的，在整改期限届满后提交",
+)

@@ -40,6 +40,7 @@ MAX_RICH_CHARS = 100_000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+
 def _not_empty(value: str) -> str:
     if not value:
         raise ValueError("不能为空")
@@ -297,7 +298,9 @@ class Step(Contract):
 class Fee(Contract):
     name: Text
     standard: Text
-    amount_cny: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), Number] | None = None
+    amount_cny: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), Number] | None = (
+        None
+    )
     basis: Text | None = None
     reducible: bool | None = None
 
@@ -413,9 +416,7 @@ class Item(Contract):
             raise ValueError("materials 只有即办件（case_type=instant）可以为空")
         promised, statutory = self.promised_limit, self.statutory_limit
         if promised.unit == statutory.unit and promised.value > statutory.value:
-            raise ValueError(
-                f"承诺时限（{promised.value}）不得超过法定时限（{statutory.value}）"
-            )
+            raise ValueError(f"承诺时限（{promised.value}）不得超过法定时限（{statutory.value}）")
         return self
 
     def file_ids(self) -> list[str]:

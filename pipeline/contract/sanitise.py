@@ -13,13 +13,40 @@ import re
 import nh3
 
 ALLOWED_TAGS = {
-    "p", "br", "ul", "ol", "li", "strong", "em", "b", "i",
-    "table", "thead", "tbody", "tr", "th", "td", "a",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 ALLOWED_URL_SCHEMES = {"http", "https"}
-DROPPED_WITH_CONTENT = {"script", "style", "noscript", "iframe", "object", "embed", "template",
-                        "title", "xml", "svg", "math", "textarea", "select"}
+DROPPED_WITH_CONTENT = {
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "template",
+    "title",
+    "xml",
+    "svg",
+    "math",
+    "textarea",
+    "select",
+}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
@@ -58,5 +85,8 @@ def sanitise_rich_text(value: str) -> str:
 def rich_text_to_plain(html: str) -> str:
     """Text content of sanitised HTML, for search documents and completeness checks."""
     text = nh3.clean(html, tags=set())
-    return re.sub(r"\s+", " ", text.replace("&amp;", "&").replace("&lt;", "<")
-                  .replace("&gt;", ">").replace("&nbsp;", " ")).strip()
+    return re.sub(
+        r"\s+",
+        " ",
+        text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " "),
+    ).strip()

@@ -89,7 +89,7 @@ def xlsx_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(CHINA).replace(tzinfo=None)
     if isinstance(value, str) and len(value) > XLSX_MAX_CELL:
-        return value[:XLSX_MAX_CELL - 1] + "…"
+        return value[: XLSX_MAX_CELL - 1] + "…"
     return value
 
 
@@ -139,9 +139,12 @@ def write_parquet(canonical: Path, path: Path, table: Table) -> None:
         with disk_errors(path):
             con.execute("SET threads = 1")
             con.execute("SET TimeZone = 'Asia/Shanghai'")
-            con.execute(f"""COPY (SELECT * FROM read_csv(?, header = true, auto_detect = false,
+            con.execute(
+                f"""COPY (SELECT * FROM read_csv(?, header = true, auto_detect = false,
                 delim = ',', quote = '"', escape = '"', columns = {columns}, parallel = false))
-                TO '{path}' (FORMAT parquet, COMPRESSION zstd)""", [str(canonical)])
+                TO '{path}' (FORMAT parquet, COMPRESSION zstd)""",
+                [str(canonical)],
+            )
     finally:
         con.close()
 
@@ -151,8 +154,10 @@ def write_parquet(canonical: Path, path: Path, table: Table) -> None:
 
 def dictionary_rows(table: Table) -> list[tuple]:
     """The 字段说明 sheet (and the datasets page): one row per column."""
-    return [(c.name, c.title, KIND_LABELS[c.kind], c.unit, allowed_text(c), c.description)
-            for c in table.columns]
+    return [
+        (c.name, c.title, KIND_LABELS[c.kind], c.unit, allowed_text(c), c.description)
+        for c in table.columns
+    ]
 
 
 def allowed_text(column: Column) -> str:
@@ -168,15 +173,30 @@ def write_xlsx(path: Path, table: Table, rows: Sequence[tuple], when: datetime) 
     from pipeline.datasets.xlsx import write_workbook
 
     data = ([xlsx_value(v) for v in row] for row in rows)
-    write_workbook(path, [("数据", [c.title for c in table.columns], data),
-                          ("字段说明", DICTIONARY_HEADER, dictionary_rows(table))],
-                   when.astimezone(UTC), lambda name: zip_info(name, when))
+    write_workbook(
+        path,
+        [
+            ("数据", [c.title for c in table.columns], data),
+            ("字段说明", DICTIONARY_HEADER, dictionary_rows(table)),
+        ],
+        when.astimezone(UTC),
+        lambda name: zip_info(name, when),
+    )
 
 
 def zip_info(name: str, when: datetime) -> zipfile.ZipInfo:
     local = when.astimezone(CHINA)
-    info = zipfile.ZipInfo(name, date_time=(max(local.year, 1980), local.month, local.day,
-                                            local.hour, local.minute, local.second))
+    info = zipfile.ZipInfo(
+        name,
+        date_time=(
+            max(local.year, 1980),
+            local.month,
+            local.day,
+            local.hour,
+            local.minute,
+            local.second,
+        ),
+    )
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     info.create_system = 3
@@ -196,13 +216,17 @@ def write_zip(path: Path, members: Iterable[tuple[str, Path]], when: datetime) -
 
 
 def create_table_sql(table: Table) -> str:
-    columns = [f"{_quoted(c.name)} {c.sqlite_type}{' NOT NULL' if c.required else ''}"
-               for c in table.columns]
+    columns = [
+        f"{_quoted(c.name)} {c.sqlite_type}{' NOT NULL' if c.required else ''}"
+        for c in table.columns
+    ]
     if table.primary_key:
         columns.append(f"PRIMARY KEY ({', '.join(map(_quoted, table.primary_key))})")
     for fk in table.foreign_keys:
-        columns.append(f"FOREIGN KEY ({', '.join(map(_quoted, fk.columns))}) REFERENCES "
-                       f"{_quoted(fk.table)} ({', '.join(map(_quoted, fk.references))})")
+        columns.append(
+            f"FOREIGN KEY ({', '.join(map(_quoted, fk.columns))}) REFERENCES "
+            f"{_quoted(fk.table)} ({', '.join(map(_quoted, fk.references))})"
+        )
     return f"CREATE TABLE {_quoted(table.name)} (\n  " + ",\n  ".join(columns) + "\n)"
 
 
@@ -232,8 +256,10 @@ def finish_sqlite(con: sqlite3.Connection) -> None:
 def add_sqlite_table(con: sqlite3.Connection, table: Table, rows: Sequence[tuple]) -> None:
     con.execute(create_table_sql(table))
     marks = ", ".join("?" for _ in table.columns)
-    con.executemany(f"INSERT INTO {_quoted(table.name)} VALUES ({marks})",
-                    ([sqlite_value(v) for v in row] for row in rows))
+    con.executemany(
+        f"INSERT INTO {_quoted(table.name)} VALUES ({marks})",
+        ([sqlite_value(v) for v in row] for row in rows),
+    )
 
 
 def add_fts(con: sqlite3.Connection) -> None:
@@ -249,12 +275,16 @@ def add_fts(con: sqlite3.Connection) -> None:
     is built from the segmented text. A search is one or more words separated by spaces.
     """
     columns = ", ".join(FTS_COLUMNS)
-    con.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({columns}, content=\"items\", "
-                "content_rowid=\"rowid\", tokenize=\"unicode61\")")
+    con.execute(
+        f'CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({columns}, content="items", '
+        'content_rowid="rowid", tokenize="unicode61")'
+    )
     rows = con.execute(f"SELECT rowid, {columns} FROM items ORDER BY rowid").fetchall()
     segment = segmenter()
-    con.executemany(f"INSERT INTO {FTS_TABLE} (rowid, {columns}) VALUES (?, ?, ?, ?)",
-                    [(rowid, *(segment(v) for v in values)) for rowid, *values in rows])
+    con.executemany(
+        f"INSERT INTO {FTS_TABLE} (rowid, {columns}) VALUES (?, ?, ?, ?)",
+        [(rowid, *(segment(v) for v in values)) for rowid, *values in rows],
+    )
 
 
 def segmenter():
@@ -269,6 +299,10 @@ def segmenter():
     # Guides repeat their texts (the same conditions for an item each street office carries out).
     @functools.lru_cache(maxsize=16384)
     def segment(text: str | None) -> str | None:
-        return None if text is None else " ".join(w for w in tokenizer.cut_for_search(text) if w.strip())
+        return (
+            None
+            if text is None
+            else " ".join(w for w in tokenizer.cut_for_search(text) if w.strip())
+        )
 
     return segment

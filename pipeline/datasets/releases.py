@@ -51,15 +51,24 @@ def carry_earlier_releases(live_site: Path | None, site: Path, version: str) -> 
     return carried
 
 
-def release_entry(info: ReleaseInfo, rows: dict[str, int], changes: dict[str, Any] | None) -> dict[str, Any]:
+def release_entry(
+    info: ReleaseInfo, rows: dict[str, int], changes: dict[str, Any] | None
+) -> dict[str, Any]:
     return {
-        "version": info.version, "exported_at": info.exported_at.isoformat(), "export_id": info.export_id,
-        "path": f"/data/releases/{info.version}/", "tables": rows,
-        "changes": {"id": changes["id"], "text": changes["text"], "summary": changes["summary"]} if changes else None,
+        "version": info.version,
+        "exported_at": info.exported_at.isoformat(),
+        "export_id": info.export_id,
+        "path": f"/data/releases/{info.version}/",
+        "tables": rows,
+        "changes": {"id": changes["id"], "text": changes["text"], "summary": changes["summary"]}
+        if changes
+        else None,
     }
 
 
-def releases_index(live_site: Path | None, entry: dict[str, Any], present: set[str]) -> dict[str, Any]:
+def releases_index(
+    live_site: Path | None, entry: dict[str, Any], present: set[str]
+) -> dict[str, Any]:
     """The live ``releases.json`` with this release added (replacing one of the same date);
     only releases whose folder exists are listed. Newest first."""
     path = live_site / "data" / RELEASES_JSON if live_site else None

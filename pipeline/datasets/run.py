@@ -68,16 +68,24 @@ def dataset_settings(settings_file: Path) -> DatasetSettings:
     if not base.startswith(("http://", "https://")):
         base = DEFAULT_PUBLIC_URL
     docs = settings.get("APPROVALS_CONTRACT_DOCS")
-    return DatasetSettings(base.rstrip("/"), settings.get("SITENAME", "公开审批"), Path(docs) if docs else None)
+    return DatasetSettings(
+        base.rstrip("/"), settings.get("SITENAME", "公开审批"), Path(docs) if docs else None
+    )
 
 
 def release_info(release: ReleaseData, settings: DatasetSettings) -> ReleaseInfo:
     manifest = release.manifest
     system = manifest.get("system", {})
-    return ReleaseInfo(version_of(manifest), datetime.fromisoformat(manifest["exported_at"]),
-                       manifest["export_id"], system.get("name", ""), system.get("version") or "",
-                       tuple((release.outcomes or {}).get("months", [])), settings.site_name,
-                       settings.base_url)
+    return ReleaseInfo(
+        version_of(manifest),
+        datetime.fromisoformat(manifest["exported_at"]),
+        manifest["export_id"],
+        system.get("name", ""),
+        system.get("version") or "",
+        tuple((release.outcomes or {}).get("months", [])),
+        settings.site_name,
+        settings.base_url,
+    )
 
 
 # ---------------------------------------------------------------- one table
@@ -92,7 +100,9 @@ def write_table(folder: Path, table: Table, rows: list[tuple], con: sqlite3.Conn
     formats.add_sqlite_table(con, table, rows)
 
 
-def write_side_formats(folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime) -> None:
+def write_side_formats(
+    folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime
+) -> None:
     """XLSX and NDJSON of every table (written beside the other formats, in another process)."""
     for table in tables:
         rows = list(table.rows(source))
@@ -101,7 +111,9 @@ def write_side_formats(folder: Path, tables: tuple[Table, ...], source: DatasetS
         formats.write_ndjson(folder / FORMATS[4].path(table.name), table, rows)
 
 
-def write_main_formats(folder: Path, tables: tuple[Table, ...], source: DatasetSource) -> dict[str, int]:
+def write_main_formats(
+    folder: Path, tables: tuple[Table, ...], source: DatasetSource
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     con = formats.open_sqlite(folder / SQLITE.suffix)
     try:
@@ -116,7 +128,9 @@ def write_main_formats(folder: Path, tables: tuple[Table, ...], source: DatasetS
     return counts
 
 
-def write_tables(folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime) -> dict[str, int]:
+def write_tables(
+    folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime
+) -> dict[str, int]:
     """Every table in every format. Two halves of about equal work run at once when the build
     may use two CPUs (each makes the rows of a table again: cheaper than holding all tables'
     rows); the files do not depend on which process wrote them."""
@@ -149,8 +163,11 @@ def copy_beside(release: ReleaseData, folder: Path, settings: DatasetSettings) -
 
 def archive_members(folder: Path, info: ReleaseInfo) -> list[tuple[str, Path]]:
     top = f"open-approvals-{info.version}"
-    return [(f"{top}/{p.relative_to(folder).as_posix()}", p)
-            for p in sorted(folder.rglob("*")) if p.is_file()]
+    return [
+        (f"{top}/{p.relative_to(folder).as_posix()}", p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]
 
 
 def changes_of(release: ReleaseData) -> dict[str, Any] | None:
@@ -158,7 +175,9 @@ def changes_of(release: ReleaseData) -> dict[str, Any] | None:
     return json.loads(path.read_text("utf-8")) if path.is_file() else None
 
 
-def write_folder(release: ReleaseData, folder: Path, settings: DatasetSettings) -> tuple[ReleaseInfo, tuple[Table, ...], dict[str, int]]:
+def write_folder(
+    release: ReleaseData, folder: Path, settings: DatasetSettings
+) -> tuple[ReleaseInfo, tuple[Table, ...], dict[str, int]]:
     info = release_info(release, settings)
     tables = tables_in(release.root)
     rows = write_tables(folder, tables, DatasetSource(release, settings.base_url), info.exported_at)
@@ -168,14 +187,21 @@ def write_folder(release: ReleaseData, folder: Path, settings: DatasetSettings) 
     changes = changes_of(release)
     previous = (changes.get("previous") or {}).get("version") if changes else None
     notes = changes["text"] if changes else ""
-    write_json(folder / CATALOG, catalogue(info, tables, folder, notes,
-                                           previous if previous != info.version else None))
+    write_json(
+        folder / CATALOG,
+        catalogue(info, tables, folder, notes, previous if previous != info.version else None),
+    )
     (folder / SUMS).write_text(sha256sums(folder), encoding="utf-8")
     return info, tables, rows
 
 
-def publish_datasets(data: Path, site: Path, live: Path | None, settings: DatasetSettings,
-                     release: ReleaseData | None = None) -> dict[str, Any]:
+def publish_datasets(
+    data: Path,
+    site: Path,
+    live: Path | None,
+    settings: DatasetSettings,
+    release: ReleaseData | None = None,
+) -> dict[str, Any]:
     """Write this release's dataset folder, ``latest``, earlier releases and ``releases.json``
     into ``site/data/``; the summary for the pages into ``data/datasets.json``. ``release`` is
     the release data of ``data`` when the caller has it in memory already."""
@@ -186,7 +212,9 @@ def publish_datasets(data: Path, site: Path, live: Path | None, settings: Datase
     link_latest(site, version)
     live_site = live / "site" if live else None
     carried = carry_earlier_releases(live_site, site, version)
-    index = releases_index(live_site, release_entry(info, rows, changes_of(release)), {version, *carried})
+    index = releases_index(
+        live_site, release_entry(info, rows, changes_of(release)), {version, *carried}
+    )
     write_releases_index(site, index)
     summary = dataset_summary(info, tables, rows, folder, index)
     write_json(data / "datasets.json", summary)
@@ -197,38 +225,75 @@ def publish_datasets(data: Path, site: Path, live: Path | None, settings: Datase
 
 
 def sizes(folder: Path, table: Table) -> dict[str, dict[str, Any]]:
-    return {f.key: {"label": f.label, "path": f.path(table.name), "bytes": (folder / f.path(table.name)).stat().st_size}
-            for f in FORMATS if (folder / f.path(table.name)).is_file()}
+    return {
+        f.key: {
+            "label": f.label,
+            "path": f.path(table.name),
+            "bytes": (folder / f.path(table.name)).stat().st_size,
+        }
+        for f in FORMATS
+        if (folder / f.path(table.name)).is_file()
+    }
 
 
 def table_summary(info: ReleaseInfo, table: Table, rows: int, folder: Path) -> dict[str, Any]:
     start, end = info.coverage(table)
-    return {"name": table.name, "title": table.title, "description": table.description, "rows": rows,
-            "coverage": [start.isoformat(), end.isoformat()], "coverage_kind": table.coverage,
-            "files": sizes(folder, table), "primary_key": list(table.primary_key),
-            "foreign_keys": [{"columns": list(fk.columns), "table": fk.table} for fk in table.foreign_keys],
-            "dictionary": [dict(zip(("name", "title", "type", "unit", "allowed", "description"), r, strict=True))
-                           for r in formats.dictionary_rows(table)]}
+    return {
+        "name": table.name,
+        "title": table.title,
+        "description": table.description,
+        "rows": rows,
+        "coverage": [start.isoformat(), end.isoformat()],
+        "coverage_kind": table.coverage,
+        "files": sizes(folder, table),
+        "primary_key": list(table.primary_key),
+        "foreign_keys": [
+            {"columns": list(fk.columns), "table": fk.table} for fk in table.foreign_keys
+        ],
+        "dictionary": [
+            dict(zip(("name", "title", "type", "unit", "allowed", "description"), r, strict=True))
+            for r in formats.dictionary_rows(table)
+        ],
+    }
 
 
 def whole_files(folder: Path) -> list[dict[str, Any]]:
-    named = [(SQLITE.label, SQLITE.suffix), (ARCHIVE.label, ARCHIVE.suffix), (NESTED.label, NESTED.suffix),
-             ("Frictionless 数据包描述", DATAPACKAGE), ("DCAT-AP 数据目录（JSON-LD）", CATALOG),
-             ("SHA-256 校验值", SUMS), ("本版变更（JSON）", CHANGES), ("匿名化说明（JSON）", CASES_METADATA)]
-    return [{"label": label, "path": path, "bytes": (folder / path).stat().st_size}
-            for label, path in named if (folder / path).is_file()]
+    named = [
+        (SQLITE.label, SQLITE.suffix),
+        (ARCHIVE.label, ARCHIVE.suffix),
+        (NESTED.label, NESTED.suffix),
+        ("Frictionless 数据包描述", DATAPACKAGE),
+        ("DCAT-AP 数据目录（JSON-LD）", CATALOG),
+        ("SHA-256 校验值", SUMS),
+        ("本版变更（JSON）", CHANGES),
+        ("匿名化说明（JSON）", CASES_METADATA),
+    ]
+    return [
+        {"label": label, "path": path, "bytes": (folder / path).stat().st_size}
+        for label, path in named
+        if (folder / path).is_file()
+    ]
 
 
-def dataset_summary(info: ReleaseInfo, tables: tuple[Table, ...], rows: dict[str, int], folder: Path,
-                    index: dict[str, Any]) -> dict[str, Any]:
+def dataset_summary(
+    info: ReleaseInfo,
+    tables: tuple[Table, ...],
+    rows: dict[str, int],
+    folder: Path,
+    index: dict[str, Any],
+) -> dict[str, Any]:
     built = date.fromisoformat(info.version)
-    return {"version": info.version, "exported_at": info.exported_at.isoformat(),
-            "next_build": (built + timedelta(days=1)).isoformat(), "base_url": info.base_url,
-            "tables": [table_summary(info, t, rows[t.name], folder) for t in tables],
-            "files": whole_files(folder), "releases": index["releases"]}
+    return {
+        "version": info.version,
+        "exported_at": info.exported_at.isoformat(),
+        "next_build": (built + timedelta(days=1)).isoformat(),
+        "base_url": info.base_url,
+        "tables": [table_summary(info, t, rows[t.name], folder) for t in tables],
+        "files": whole_files(folder),
+        "releases": index["releases"],
+    }
 
 
 def load_summary(data: Path) -> dict[str, Any] | None:
     path = data / "datasets.json"
     return json.loads(path.read_text("utf-8")) if path.is_file() else None
-

@@ -33,8 +33,15 @@ KINDS: dict[str, Kind] = {
     "datetime": Kind("datetime", "TIMESTAMPTZ", "TEXT"),
     "yearmonth": Kind("yearmonth", "VARCHAR", "TEXT"),
 }
-KIND_LABELS = {"string": "文本", "integer": "整数", "decimal": "小数", "boolean": "是/否",
-               "date": "日期", "datetime": "日期时间（北京时间）", "yearmonth": "年月"}
+KIND_LABELS = {
+    "string": "文本",
+    "integer": "整数",
+    "decimal": "小数",
+    "boolean": "是/否",
+    "date": "日期",
+    "datetime": "日期时间（北京时间）",
+    "yearmonth": "年月",
+}
 
 
 @dataclass(frozen=True)
@@ -122,8 +129,14 @@ def text(name: str, title: str, description: str = "", **options: Any) -> Column
     return Column(name, "string", title, description, **options)
 
 
-def coded(name: str, title: str, enum: type[Enum] | tuple[str, ...], labels: str = "",
-          description: str = "", **options: Any) -> Column:
+def coded(
+    name: str,
+    title: str,
+    enum: type[Enum] | tuple[str, ...],
+    labels: str = "",
+    description: str = "",
+    **options: Any,
+) -> Column:
     values = enum if isinstance(enum, tuple) else codes(enum)
     return Column(name, "string", title, description, enum=values, labels=labels, **options)
 
@@ -134,12 +147,18 @@ def listed(name: str, title: str, description: str) -> Column:
 
 def field_descriptor(column: Column) -> dict[str, Any]:
     """The Table Schema field (v2) of a column."""
-    out: dict[str, Any] = {"name": column.name, "type": KINDS[column.kind].table_schema,
-                           "title": column.title}
+    out: dict[str, Any] = {
+        "name": column.name,
+        "type": KINDS[column.kind].table_schema,
+        "title": column.title,
+    }
     description = column.description
     if column.enum and column.labels:
-        description += ("" if not description else " ") + "取值：" + "；".join(
-            f"{code}={label}" for code, label in column.allowed() if label)
+        description += (
+            ("" if not description else " ")
+            + "取值："
+            + "；".join(f"{code}={label}" for code, label in column.allowed() if label)
+        )
     if description:
         out["description"] = description
     if column.unit:
@@ -159,9 +178,12 @@ def table_schema(table: Table) -> dict[str, Any]:
         schema["primaryKey"] = list(table.primary_key)
     if table.foreign_keys:
         schema["foreignKeys"] = [
-            {"fields": list(fk.columns),
-             "reference": {"resource": fk.table, "fields": list(fk.references)}}
-            for fk in table.foreign_keys]
+            {
+                "fields": list(fk.columns),
+                "reference": {"resource": fk.table, "fields": list(fk.references)},
+            }
+            for fk in table.foreign_keys
+        ]
     return schema
 
 

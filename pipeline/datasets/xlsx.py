@@ -31,18 +31,21 @@ CONTENT_TYPES = HEAD + (
     '<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
     '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
     '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
-    '</Types>')
+    "</Types>"
+)
 ROOT_RELS = HEAD + (
     f'<Relationships xmlns="{PACKAGE_REL}">'
     f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/>'
     f'<Relationship Id="rId2" Type="{PACKAGE_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
-    '</Relationships>')
+    "</Relationships>"
+)
 WORKBOOK_RELS = HEAD + (
     f'<Relationships xmlns="{PACKAGE_REL}">'
     f'<Relationship Id="rId1" Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/>'
     f'<Relationship Id="rId2" Type="{REL}/worksheet" Target="worksheets/sheet2.xml"/>'
     f'<Relationship Id="rId3" Type="{REL}/styles" Target="styles.xml"/>'
-    '</Relationships>')
+    "</Relationships>"
+)
 STYLES = HEAD + (
     f'<styleSheet xmlns="{MAIN}">'
     '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
@@ -58,7 +61,8 @@ STYLES = HEAD + (
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    '</styleSheet>')
+    "</styleSheet>"
+)
 
 
 def column_letters(n: int) -> list[str]:
@@ -73,8 +77,10 @@ def column_letters(n: int) -> list[str]:
 
 
 def workbook(sheet_names: Sequence[str]) -> str:
-    sheets = "".join(f'<sheet name="{escape(name)}" sheetId="{n}" r:id="rId{n}"/>'
-                     for n, name in enumerate(sheet_names, 1))
+    sheets = "".join(
+        f'<sheet name="{escape(name)}" sheetId="{n}" r:id="rId{n}"/>'
+        for n, name in enumerate(sheet_names, 1)
+    )
     return HEAD + f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>{sheets}</sheets></workbook>'
 
 
@@ -85,7 +91,8 @@ def core(when: datetime) -> str:
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>公开审批</dc:creator>'
         f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
-        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified></cp:coreProperties>')
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified></cp:coreProperties>'
+    )
 
 
 def serial(value: date | datetime) -> str:
@@ -118,14 +125,20 @@ def row_xml(number: int, letters: list[str], values: Sequence[Any], style: int =
     return f'<row r="{number}">{cells}</row>'
 
 
-SHEET_START = HEAD + (f'<worksheet xmlns="{MAIN}"><sheetViews><sheetView workbookViewId="0">'
-                      '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                      '</sheetView></sheetViews><sheetData>')
+SHEET_START = HEAD + (
+    f'<worksheet xmlns="{MAIN}"><sheetViews><sheetView workbookViewId="0">'
+    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+    "</sheetView></sheetViews><sheetData>"
+)
 SHEET_END = "</sheetData></worksheet>"
 
 
-def write_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: Sequence[str],
-                rows: Iterable[Sequence[Any]]) -> None:
+def write_sheet(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
     letters = column_letters(len(header))
     with archive.open(info, "w") as out:
         out.write((SHEET_START + row_xml(1, letters, header, HEADER_STYLE)).encode())
@@ -138,13 +151,22 @@ def write_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: Sequenc
         out.write(("".join(batch) + SHEET_END).encode())
 
 
-def write_workbook(path: Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
-                   when: datetime, zip_info) -> None:
+def write_workbook(
+    path: Path,
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    when: datetime,
+    zip_info,
+) -> None:
     """``sheets``: (name, header, rows); ``zip_info(name)`` gives each member's fixed ZipInfo."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    parts = [("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
-             ("docProps/core.xml", core(when)), ("xl/workbook.xml", workbook([s[0] for s in sheets])),
-             ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS), ("xl/styles.xml", STYLES)]
+    parts = [
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", ROOT_RELS),
+        ("docProps/core.xml", core(when)),
+        ("xl/workbook.xml", workbook([s[0] for s in sheets])),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+        ("xl/styles.xml", STYLES),
+    ]
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in parts:
             archive.writestr(zip_info(name), text.encode())

@@ -35,7 +35,7 @@ def _decode(path: Path, raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ExportBroken(
-            f"{path.name}: 不是 UTF-8 编码（第 {exc.start} 字节起 {raw[exc.start:exc.start + 4]!r}）"
+            f"{path.name}: 不是 UTF-8 编码（第 {exc.start} 字节起 {raw[exc.start : exc.start + 4]!r}）"
             "——导出文件必须是 UTF-8；若上游导出为 GBK，请在导出端转换"
         ) from exc
 
@@ -113,7 +113,9 @@ class FolderSource:
     def fetch_file(self, file_id: str, extension: str) -> bytes:
         path = safe_join(self.root / "files", f"{file_id}{extension}")
         if not path.is_file():
-            raise ExportBroken(f"files.json 中的文件 {file_id} 缺少内容：files/{file_id}{extension} 不存在")
+            raise ExportBroken(
+                f"files.json 中的文件 {file_id} 缺少内容：files/{file_id}{extension} 不存在"
+            )
         return path.read_bytes()
 
     def verify_checksums(self, manifest_sha256: dict[str, str]) -> list[str]:

@@ -72,8 +72,9 @@ class CappedRetry(Retry):
     """urllib3's Retry with ``Retry-After`` and backoff capped (and cut to the time left), and
     no retry once the extraction deadline has passed."""
 
-    def __init__(self, *args: Any, retry_after_cap: float = 30.0,
-                 clock: _Clock | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, retry_after_cap: float = 30.0, clock: _Clock | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.retry_after_cap = retry_after_cap
         self.clock = clock or _Clock(float("inf"))
@@ -95,8 +96,15 @@ class CappedRetry(Retry):
     def get_backoff_time(self) -> float:
         return min(super().get_backoff_time(), self.clock.left())
 
-    def increment(self, method: Any = None, url: Any = None, response: Any = None,
-                  error: Any = None, _pool: Any = None, _stacktrace: Any = None) -> CappedRetry:
+    def increment(
+        self,
+        method: Any = None,
+        url: Any = None,
+        response: Any = None,
+        error: Any = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> CappedRetry:
         if response is not None:
             self.clock.last_status = response.status
         return super().increment(method, url, response, error, _pool, _stacktrace)
@@ -124,8 +132,9 @@ def _reason(exc: Exception) -> str:
     NewConnectionError, a refused or unroutable connection, subclasses its timeout error.)"""
     cause = exc.args[0] if exc.args else None
     cause = getattr(cause, "reason", cause)
-    if isinstance(exc, requests.Timeout) or (isinstance(cause, Urllib3Timeout)
-                                             and not isinstance(cause, NewConnectionError)):
+    if isinstance(exc, requests.Timeout) or (
+        isinstance(cause, Urllib3Timeout) and not isinstance(cause, NewConnectionError)
+    ):
         return "超时"
     return f"连接失败（{type(cause or exc).__name__}）"
 
@@ -167,10 +176,17 @@ class HttpSource:
 
     def _adapter(self, retry_after_cap: float) -> HTTPAdapter:
         retry = CappedRetry(
-            total=self.retries, connect=self.retries, read=self.retries, status=self.retries,
-            backoff_factor=self.backoff, status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
-            raise_on_status=False, retry_after_cap=retry_after_cap, clock=self.clock,
+            total=self.retries,
+            connect=self.retries,
+            read=self.retries,
+            status=self.retries,
+            backoff_factor=self.backoff,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            retry_after_cap=retry_after_cap,
+            clock=self.clock,
         )
         return HTTPAdapter(max_retries=retry)
 
@@ -237,8 +253,7 @@ class HttpSource:
             url = self._with_cursor(first_url, cursor) if cursor else None
             page += 1
 
-    def _get_page(self, entity: str, url: str, page: int,
-                  label: str) -> requests.Response | None:
+    def _get_page(self, entity: str, url: str, page: int, label: str) -> requests.Response | None:
         """One page, or None when the entity is unchanged (304) or not carried (404)."""
         cached = self.etag_cache.get(url) if page == 1 else None
         response = self._get(url, label, {"If-None-Match": cached} if cached else {})
@@ -254,15 +269,16 @@ class HttpSource:
         body = self._parse_json(response, label)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise ExportBroken(
-                f"{response.url}（{label}）：页面必须是 {{\"data\": [...], \"next\": …}} 对象"
+                f'{response.url}（{label}）：页面必须是 {{"data": [...], "next": …}} 对象'
             )
         return body
 
-    def _next_cursor(self, body: dict[str, Any], url: str, label: str,
-                     seen: set[str]) -> str | None:
+    def _next_cursor(
+        self, body: dict[str, Any], url: str, label: str, seen: set[str]
+    ) -> str | None:
         cursor = body.get("next")
         if cursor is not None and not isinstance(cursor, str):
-            raise ExportBroken(f"{url}（{label}）：\"next\" 必须是字符串或 null")
+            raise ExportBroken(f'{url}（{label}）："next" 必须是字符串或 null')
         if cursor in seen:
             raise ExportBroken(f"{url}（{label}）：分页游标 {cursor!r} 重复——接口分页出错")
         if cursor:
@@ -274,16 +290,19 @@ class HttpSource:
 
     # -- one request -----------------------------------------------------------------------
 
-    def _get(self, url: str, label: str,
-             headers: dict[str, str] | None = None) -> requests.Response:
+    def _get(
+        self, url: str, label: str, headers: dict[str, str] | None = None
+    ) -> requests.Response:
         """GET a whole (JSON) response: retries by urllib3, plus a body cut off mid-way."""
+
         def attempt_once() -> requests.Response:
             return self._send(url, headers or {}, stream=False)
 
         return self._retry_dropped(url, label, "JSON 无法解析", attempt_once)
 
-    def _retry_dropped(self, url: str, label: str, problem: str,
-                       attempt_once: Callable[[], T]) -> T:
+    def _retry_dropped(
+        self, url: str, label: str, problem: str, attempt_once: Callable[[], T]
+    ) -> T:
         """Run ``attempt_once`` again when the connection drops mid-body (urllib3 retries only
         up to the headers). A body that keeps arriving cut off is ExportBroken."""
         for attempt in range(self.retries + 1):
@@ -306,8 +325,9 @@ class HttpSource:
                 f"导出接口超过整体时限（{self.clock.seconds:g} 秒）：{url} 未请求"
             )
         try:
-            return self.session.get(url, headers={**self._auth(), **headers},
-                                    timeout=self._timeout(), stream=stream)
+            return self.session.get(
+                url, headers={**self._auth(), **headers}, timeout=self._timeout(), stream=stream
+            )
         except DROPPED:
             raise
         except requests.RequestException as exc:
@@ -377,8 +397,9 @@ class HttpSource:
         ``self.fetched``; the bytes are returned only when ``keep``."""
         url = f"{self.base_url}/v1/files/{quote(file_id, safe='')}"
         label = f"/v1/files/{file_id}"
-        return self._retry_dropped(url, label, "文件下载中断",
-                                   lambda: self._download_once(file_id, url, keep))
+        return self._retry_dropped(
+            url, label, "文件下载中断", lambda: self._download_once(file_id, url, keep)
+        )
 
     def _download_once(self, file_id: str, url: str, keep: bool) -> bytes:
         with self._send(url, {}, stream=True) as response:

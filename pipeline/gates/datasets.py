@@ -23,7 +23,11 @@ def check_sums(folder: Path) -> list[str]:
         path = folder / name
         if not path.is_file() or sha256_of(path) != digest:
             problems.append(f"{name}：与 SHA256SUMS 不符")
-    unlisted = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - listed - {SUMS}
+    unlisted = (
+        {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        - listed
+        - {SUMS}
+    )
     return problems + [f"{name}：未列入 SHA256SUMS" for name in sorted(unlisted)]
 
 
@@ -68,4 +72,3 @@ def check_datasets(site: Path) -> None:
     problems = check_sums(folder) + check_tables(folder, package) + frictionless_errors(folder)
     if problems:
         raise DatasetInvalid("开放数据检查未通过，本次不发布：\n" + "\n".join(problems))
-

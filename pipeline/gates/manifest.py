@@ -32,7 +32,9 @@ def check_counts(manifest: Manifest, report: Report) -> None:
         if entity in manifest.counts and manifest.counts[entity] != report.read[entity]
     ]
     if wrong:
-        raise ExportBroken("导出记录数与 manifest 不符（导出不完整？），拒绝发布：\n  " + "\n  ".join(wrong))
+        raise ExportBroken(
+            "导出记录数与 manifest 不符（导出不完整？），拒绝发布：\n  " + "\n  ".join(wrong)
+        )
 
 
 def check_invalid_share(report: Report, limits: Limits) -> None:
@@ -55,7 +57,11 @@ def check_export(catalogue: Catalogue, report: Report, limits: Limits) -> None:
 def check_case_counts(catalogue: Catalogue, intake: CaseIntake) -> None:
     expected = catalogue.manifest.counts.get("cases")
     if expected is not None and expected != intake.read:
-        raise ExportBroken(f"cases: manifest 声明 {expected} 条，导出中实际 {intake.read} 条——导出不完整，拒绝发布")
+        raise ExportBroken(
+            f"cases: manifest 声明 {expected} 条，导出中实际 {intake.read} 条——导出不完整，拒绝发布"
+        )
     expected = catalogue.manifest.counts.get("evaluations")
     if expected is not None and expected != intake.evaluations_read:
-        raise ExportBroken(f"evaluations: manifest 声明 {expected} 条，导出中实际 {intake.evaluations_read} 条——导出不完整，拒绝发布")
+        raise ExportBroken(
+            f"evaluations: manifest 声明 {expected} 条，导出中实际 {intake.evaluations_read} 条——导出不完整，拒绝发布"
+        )

@@ -28,8 +28,12 @@ class GateSettings:
 
 
 def gate_settings(values: dict[str, Any], allow_shrink: bool) -> GateSettings:
-    return GateSettings(float(values["shrink_items"]), float(values["shrink_departments"]),
-                        float(values["shrink_cases"]), allow_shrink)
+    return GateSettings(
+        float(values["shrink_items"]),
+        float(values["shrink_departments"]),
+        float(values["shrink_cases"]),
+        allow_shrink,
+    )
 
 
 def _kept(release: Path) -> dict[str, int]:
@@ -50,13 +54,25 @@ def shrink_guard(live: Path | None, staging: Path, settings: GateSettings) -> li
     if live is None:
         return []
     before, after = _kept(live), _kept(staging)
-    pairs = {"items": (before.get("items", 0), after.get("items", 0), settings.shrink_items),
-             "departments": (before.get("departments", 0), after.get("departments", 0), settings.shrink_departments),
-             "cases": (_stored_cases(live), _stored_cases(staging), settings.shrink_cases)}
-    findings = [f"{name}：{old} → {new}（减少 {1 - new / old:.0%}，上限 {limit:.0%}）"
-                for name, (old, new, limit) in pairs.items() if old and (old - new) / old > limit]
+    pairs = {
+        "items": (before.get("items", 0), after.get("items", 0), settings.shrink_items),
+        "departments": (
+            before.get("departments", 0),
+            after.get("departments", 0),
+            settings.shrink_departments,
+        ),
+        "cases": (_stored_cases(live), _stored_cases(staging), settings.shrink_cases),
+    }
+    findings = [
+        f"{name}：{old} → {new}（减少 {1 - new / old:.0%}，上限 {limit:.0%}）"
+        for name, (old, new, limit) in pairs.items()
+        if old and (old - new) / old > limit
+    ]
     if findings and not settings.allow_shrink:
-        raise GateRefused("数据量比线上版本大幅减少，拒绝发布（确认无误时可加 --allow-shrink）：\n  " + "\n  ".join(findings))
+        raise GateRefused(
+            "数据量比线上版本大幅减少，拒绝发布（确认无误时可加 --allow-shrink）：\n  "
+            + "\n  ".join(findings)
+        )
     for finding in findings:
         logger.warning("gate=shrink overridden=--allow-shrink %s", finding)
     return findings

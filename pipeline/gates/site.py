@@ -29,11 +29,16 @@ REQUIRED_PAGES = ("index.html", "az.html", "departments/index.html", "quality.ht
 
 def site_smoke_check(site: Path, item_codes: list[str]) -> None:
     missing = [p for p in REQUIRED_PAGES if not (site / p).is_file()]
-    missing += [f"items/{c}.html" for c in item_codes[:1] if not (site / f"items/{c}.html").is_file()]
+    missing += [
+        f"items/{c}.html" for c in item_codes[:1] if not (site / f"items/{c}.html").is_file()
+    ]
     broken = broken_links(site)
     if missing or broken:
         shown = [f"缺少 {m}" for m in missing] + [f"{page} → {href}" for page, href in broken[:20]]
-        raise GateRefused(f"站点检查未通过（{len(missing)} 个必需页面缺失，{len(broken)} 个站内链接失效），拒绝发布：\n  " + "\n  ".join(shown))
+        raise GateRefused(
+            f"站点检查未通过（{len(missing)} 个必需页面缺失，{len(broken)} 个站内链接失效），拒绝发布：\n  "
+            + "\n  ".join(shown)
+        )
 
 
 def check_site(site: Path, catalogue: Catalogue) -> int:

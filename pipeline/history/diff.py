@@ -48,7 +48,9 @@ def keyed(entries: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, d
     return out
 
 
-def change(field: str, kind: str, old: Any = None, new: Any = None, key: str | None = None) -> dict[str, Any]:
+def change(
+    field: str, kind: str, old: Any = None, new: Any = None, key: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"field": field, "change": kind}
     if key is not None:
         out["key"] = key
@@ -59,7 +61,9 @@ def change(field: str, kind: str, old: Any = None, new: Any = None, key: str | N
     return out
 
 
-def diff_values(old: dict[str, Any], new: dict[str, Any], prefix: str = "", key: str | None = None) -> list[dict[str, Any]]:
+def diff_values(
+    old: dict[str, Any], new: dict[str, Any], prefix: str = "", key: str | None = None
+) -> list[dict[str, Any]]:
     """Changed, added and removed fields of two flattened records."""
     a, b = flatten(old), flatten(new)
     changes = []
@@ -94,12 +98,20 @@ def diff_item(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def summary_of(record: dict[str, Any]) -> dict[str, Any]:
-    return {"impl_code": record["impl_code"], "name": record["name"],
-            "department_code": record["department_code"], "version": record.get("version")}
+    return {
+        "impl_code": record["impl_code"],
+        "name": record["name"],
+        "department_code": record["department_code"],
+        "version": record.get("version"),
+    }
 
 
-def item_event(kind: str, record: dict[str, Any], changes: list[dict] | None = None,
-               previous_version: int | None = None) -> dict[str, Any]:
+def item_event(
+    kind: str,
+    record: dict[str, Any],
+    changes: list[dict] | None = None,
+    previous_version: int | None = None,
+) -> dict[str, Any]:
     event = {"kind": kind, **summary_of(record), "changes": changes or []}
     if previous_version is not None:
         event["previous_version"] = previous_version
@@ -117,12 +129,20 @@ def diff_items(old: dict[str, dict], new: dict[str, dict]) -> list[dict[str, Any
             events.append(item_event("removed", old[code]))
         elif changes := diff_item(old[code], new[code]):
             abolished = new[code].get("status") == "abolished" != old[code].get("status")
-            events.append(item_event("abolished" if abolished else "changed", new[code], changes,
-                                     old[code].get("version")))
+            events.append(
+                item_event(
+                    "abolished" if abolished else "changed",
+                    new[code],
+                    changes,
+                    old[code].get("version"),
+                )
+            )
     return events
 
 
-def diff_schema(old: dict[str, list[list[str]]] | None, new: dict[str, list[list[str]]]) -> list[dict[str, Any]]:
+def diff_schema(
+    old: dict[str, list[list[str]]] | None, new: dict[str, list[list[str]]]
+) -> list[dict[str, Any]]:
     """Tables and columns added, removed or retyped (a rename is a removal and an addition,
     announced together)."""
     if old is None:
@@ -131,10 +151,27 @@ def diff_schema(old: dict[str, list[list[str]]] | None, new: dict[str, list[list
     changes += [{"table": t, "change": "table_removed"} for t in old if t not in new]
     for table in [t for t in new if t in old]:
         before, after = dict(map(tuple, old[table])), dict(map(tuple, new[table]))
-        changes += [{"table": table, "change": "field_added", "field": f, "new": after[f]} for f in after if f not in before]
-        changes += [{"table": table, "change": "field_removed", "field": f, "old": before[f]} for f in before if f not in after]
-        changes += [{"table": table, "change": "field_type_changed", "field": f, "old": before[f], "new": after[f]}
-                    for f in after if f in before and before[f] != after[f]]
+        changes += [
+            {"table": table, "change": "field_added", "field": f, "new": after[f]}
+            for f in after
+            if f not in before
+        ]
+        changes += [
+            {"table": table, "change": "field_removed", "field": f, "old": before[f]}
+            for f in before
+            if f not in after
+        ]
+        changes += [
+            {
+                "table": table,
+                "change": "field_type_changed",
+                "field": f,
+                "old": before[f],
+                "new": after[f],
+            }
+            for f in after
+            if f in before and before[f] != after[f]
+        ]
         if [f for f in before if f in after] != [f for f in after if f in before]:
             changes.append({"table": table, "change": "field_order_changed"})
     return changes

@@ -11,9 +11,13 @@ from pipeline.history.changelog import previous_signature, record_history
 from pipeline.release.data import RecordsView, ReleaseData
 
 
-def run_history(data: Path, live: Path | None, release: ReleaseData | None = None) -> dict[str, Any]:
+def run_history(
+    data: Path, live: Path | None, release: ReleaseData | None = None
+) -> dict[str, Any]:
     """Write ``data/history/{changes,changelog}.json``; ``live`` is the live release folder (its
     ``data/`` is the previous release, its published datapackage.json the previous schema)."""
     previous = live / "data" if live and (live / "data" / "manifest.json").is_file() else None
     items = RecordsView(release.items) if release is not None else None
-    return record_history(data, previous, previous_signature(live), signature(tables_in(data)), items)
+    return record_history(
+        data, previous, previous_signature(live), signature(tables_in(data)), items
+    )

@@ -85,6 +85,7 @@ def log_line(stream: Any, **fields: Any) -> None:
 
 # ------------------------------------------------------------------ starting a build
 
+
 def build_command(config: Path) -> list[str]:
     return [sys.executable, "-m", "pipeline.cli", "build", "--config", str(config.resolve())]
 
@@ -106,8 +107,9 @@ def _new_log(site_dir: Path) -> Path:
     raise ConfigurationError(f"无法在 {folder} 中创建构建日志")
 
 
-def start_build(config: Path, site_dir: Path, trigger: str,
-                env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
+def start_build(
+    config: Path, site_dir: Path, trigger: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, Path]:
     """Start ``approvals build --config FILE`` detached (own session, no terminal), its output
     appended to a new ``DIR/logs/build-<timestamp>.log``."""
     log = _new_log(site_dir)
@@ -115,9 +117,15 @@ def start_build(config: Path, site_dir: Path, trigger: str,
     environment[TRIGGER_ENV] = trigger
     environment[BUILD_LOG_ENV] = str(log.resolve())
     with log.open("ab") as output:
-        process = subprocess.Popen(build_command(config), stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT, env=environment, start_new_session=True,
-                                   close_fds=True)
+        process = subprocess.Popen(
+            build_command(config),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+            close_fds=True,
+        )
     return process, log
 
 
@@ -138,7 +146,9 @@ def trigger_build(config: Path | None, site_dir: Path) -> int:
             break
         code = process.poll()
         if code is not None:
-            print(f"构建已结束（{describe_exit(code)[1]}）： pid={process.pid} exit_code={code} log={log}")
+            print(
+                f"构建已结束（{describe_exit(code)[1]}）： pid={process.pid} exit_code={code} log={log}"
+            )
             return code
         time.sleep(0.05)
     print(f"已在后台启动构建： pid={process.pid} log={log}")
@@ -147,13 +157,18 @@ def trigger_build(config: Path | None, site_dir: Path) -> int:
 
 # ------------------------------------------------------------------ the endpoint's parts
 
+
 def admin_token(values: dict[str, Any]) -> str:
     name = str(values["admin_token_env"])
     token = os.environ.get(name, "")
     if not token:
-        raise ConfigurationError(f"环境变量 {name} 未设置：管理接口需要令牌（至少 {MIN_TOKEN_CHARS} 个字符），拒绝启动")
+        raise ConfigurationError(
+            f"环境变量 {name} 未设置：管理接口需要令牌（至少 {MIN_TOKEN_CHARS} 个字符），拒绝启动"
+        )
     if len(token) < MIN_TOKEN_CHARS:
-        raise ConfigurationError(f"环境变量 {name} 中的令牌太短（{len(token)} 个字符，至少 {MIN_TOKEN_CHARS} 个），拒绝启动")
+        raise ConfigurationError(
+            f"环境变量 {name} 中的令牌太短（{len(token)} 个字符，至少 {MIN_TOKEN_CHARS} 个），拒绝启动"
+        )
     return token
 
 
@@ -203,7 +218,10 @@ class BuildRunner:
                 return {"status": "coalesced", "running_build": dict(self.current or {})}
             holder = lock_holder(self.site_dir)
             if holder:
-                return {"status": "coalesced", "running_build": {"holder": holder, "pid": holder_pid(holder)}}
+                return {
+                    "status": "coalesced",
+                    "running_build": {"holder": holder, "pid": holder_pid(holder)},
+                }
             env = {k: v for k, v in os.environ.items() if k != self.token_env}
             started = now_local()
             process, log = start_build(self.config, self.site_dir, "admin endpoint", env)
@@ -211,25 +229,47 @@ class BuildRunner:
             self.current = {"pid": process.pid, "started": iso(started), "log": str(log)}
             current = dict(self.current)
         log_line(sys.stderr, event="build_started", pid=process.pid, log=str(log))
-        threading.Thread(target=self._watch, args=(process, current, time.monotonic()),
-                         name=f"build-{process.pid}", daemon=True).start()
+        threading.Thread(
+            target=self._watch,
+            args=(process, current, time.monotonic()),
+            name=f"build-{process.pid}",
+            daemon=True,
+        ).start()
         return {"status": "started", **current}
 
     def _watch(self, process: subprocess.Popen, current: dict[str, Any], clock: float) -> None:
         code = process.wait()
         duration = round(time.monotonic() - clock, 3)
         outcome, result = describe_exit(code)
-        log_line(sys.stderr, event="build_finished", pid=process.pid, exit_code=code,
-                 outcome=outcome, seconds=duration)
+        log_line(
+            sys.stderr,
+            event="build_finished",
+            pid=process.pid,
+            exit_code=code,
+            outcome=outcome,
+            seconds=duration,
+        )
         if not any(r.get("pid") == process.pid for r in read_runs(self.site_dir, last=20)):
             # The build could not write its own record (killed by a signal, disk full …).
             try:
-                append_run(self.site_dir, {
-                    "command": "build", "pid": process.pid, "started": current["started"],
-                    "finished": iso(now_local()), "duration_seconds": duration, "exit_code": code,
-                    "outcome": outcome, "result": result, "release": "", "timings": {},
-                    "message": "构建进程没有写下自己的运行记录（被终止或磁盘已满？），详见日志",
-                    "trigger": "admin endpoint", "log": current["log"]})
+                append_run(
+                    self.site_dir,
+                    {
+                        "command": "build",
+                        "pid": process.pid,
+                        "started": current["started"],
+                        "finished": iso(now_local()),
+                        "duration_seconds": duration,
+                        "exit_code": code,
+                        "outcome": outcome,
+                        "result": result,
+                        "release": "",
+                        "timings": {},
+                        "message": "构建进程没有写下自己的运行记录（被终止或磁盘已满？），详见日志",
+                        "trigger": "admin endpoint",
+                        "log": current["log"],
+                    },
+                )
             except OSError as exc:
                 log_line(sys.stderr, event="run_not_recorded", error=str(exc))
 
@@ -242,8 +282,14 @@ UNAUTHORIZED = {"error": "unauthorized"}
 class AdminServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], token: str, runner: BuildRunner,
-                 limiter: RateLimiter, schedule: str) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        token: str,
+        runner: BuildRunner,
+        limiter: RateLimiter,
+        schedule: str,
+    ) -> None:
         super().__init__(address, AdminHandler)
         self.token = token.encode()
         self.runner, self.limiter, self.schedule = runner, limiter, schedule
@@ -267,8 +313,13 @@ class AdminHandler(BaseHTTPRequestHandler):
     def _client(self) -> str:
         return str(self.client_address[0])
 
-    def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-                outcome: str = "") -> None:
+    def _answer(
+        self,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        outcome: str = "",
+    ) -> None:
         data = (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
         if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
             self.request_version = "HTTP/1.0"  # a garbled request line still gets a status line
@@ -287,9 +338,18 @@ class AdminHandler(BaseHTTPRequestHandler):
             outcome = outcome or "client_gone"
         self.close_connection = True
         path = urlsplit(getattr(self, "path", "") or "").path[:200]
-        log_line(sys.stderr, event="request", client=self._client(), method=getattr(self, "command", "") or "-",
-                 path=path or "-", status=status, outcome=outcome or "-",
-                 ms=round((time.perf_counter() - getattr(self, "_clock", time.perf_counter())) * 1000, 1))
+        log_line(
+            sys.stderr,
+            event="request",
+            client=self._client(),
+            method=getattr(self, "command", "") or "-",
+            path=path or "-",
+            status=status,
+            outcome=outcome or "-",
+            ms=round(
+                (time.perf_counter() - getattr(self, "_clock", time.perf_counter())) * 1000, 1
+            ),
+        )
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed requests (bad request line, headers too long, unknown method): JSON too."""
@@ -347,10 +407,19 @@ class AdminHandler(BaseHTTPRequestHandler):
             return False
         for _, value in parse_qsl(query, keep_blank_values=True):
             if hmac.compare_digest(value.encode("utf-8", "replace"), self.server.token):
-                log_line(sys.stderr, event="token_in_query_string", client=self._client(),
-                         advice="the token was sent in a URL: rotate it")
-        self._answer(400, {"error": "query parameters are not accepted; send the token in the Authorization header"},
-                     outcome="query_refused")
+                log_line(
+                    sys.stderr,
+                    event="token_in_query_string",
+                    client=self._client(),
+                    advice="the token was sent in a URL: rotate it",
+                )
+        self._answer(
+            400,
+            {
+                "error": "query parameters are not accepted; send the token in the Authorization header"
+            },
+            outcome="query_refused",
+        )
         return True
 
     def _rate_limited(self) -> bool:
@@ -358,8 +427,12 @@ class AdminHandler(BaseHTTPRequestHandler):
         if wait is None:
             return False
         seconds = str(math.ceil(wait))
-        self._answer(429, {"error": "too many requests", "retry_after_seconds": int(seconds)},
-                     {"Retry-After": seconds}, outcome="rate_limited")
+        self._answer(
+            429,
+            {"error": "too many requests", "retry_after_seconds": int(seconds)},
+            {"Retry-After": seconds},
+            outcome="rate_limited",
+        )
         return True
 
     def _read_body(self) -> bytes | None:
@@ -379,7 +452,11 @@ class AdminHandler(BaseHTTPRequestHandler):
             self._answer(400, {"error": "bad content length"}, outcome="bad_body")
             return None
         if size > MAX_BODY_BYTES:
-            self._answer(413, {"error": f"body too large (at most {MAX_BODY_BYTES} bytes)"}, outcome="too_large")
+            self._answer(
+                413,
+                {"error": f"body too large (at most {MAX_BODY_BYTES} bytes)"},
+                outcome="too_large",
+            )
             return None
         return self.rfile.read(size)
 
@@ -398,7 +475,11 @@ class AdminHandler(BaseHTTPRequestHandler):
                         break
                 return body
             if len(body) + size > MAX_BODY_BYTES:
-                self._answer(413, {"error": f"body too large (at most {MAX_BODY_BYTES} bytes)"}, outcome="too_large")
+                self._answer(
+                    413,
+                    {"error": f"body too large (at most {MAX_BODY_BYTES} bytes)"},
+                    outcome="too_large",
+                )
                 return None
             body += self.rfile.read(size)
             self.rfile.readline(8)
@@ -410,9 +491,12 @@ class AdminHandler(BaseHTTPRequestHandler):
         route = (self.command, parts.path)
         if route not in {("POST", "/rebuild"), ("GET", "/status")}:
             known = parts.path in {"/rebuild", "/status"}
-            self._answer(405 if known else 404, {"error": "method not allowed" if known else "not found"},
-                         {"Allow": "POST" if parts.path == "/rebuild" else "GET"} if known else None,
-                         outcome="no_route")
+            self._answer(
+                405 if known else 404,
+                {"error": "method not allowed" if known else "not found"},
+                {"Allow": "POST" if parts.path == "/rebuild" else "GET"} if known else None,
+                outcome="no_route",
+            )
             return
         if route == ("POST", "/rebuild"):
             self._rebuild(parts.query)
@@ -425,11 +509,19 @@ class AdminHandler(BaseHTTPRequestHandler):
             return
         length = self.headers.get("Content-Length")
         if length and length.strip().isdigit() and int(length) > MAX_BODY_BYTES:
-            self._answer(413, {"error": f"body too large (at most {MAX_BODY_BYTES} bytes)"}, outcome="too_large")
+            self._answer(
+                413,
+                {"error": f"body too large (at most {MAX_BODY_BYTES} bytes)"},
+                outcome="too_large",
+            )
             return
         if not self._authorized():
-            self._answer(401, UNAUTHORIZED, {"WWW-Authenticate": 'Bearer realm="approvals-admin"'},
-                         outcome="unauthorized")
+            self._answer(
+                401,
+                UNAUTHORIZED,
+                {"WWW-Authenticate": 'Bearer realm="approvals-admin"'},
+                outcome="unauthorized",
+            )
             return
         body = self._read_body()
         self._unread_body = body is None
@@ -444,17 +536,25 @@ class AdminHandler(BaseHTTPRequestHandler):
         if not self._authorized():
             if self._rate_limited():  # failed attempts count against the client's budget
                 return
-            self._answer(401, UNAUTHORIZED, {"WWW-Authenticate": 'Bearer realm="approvals-admin"'},
-                         outcome="unauthorized")
+            self._answer(
+                401,
+                UNAUTHORIZED,
+                {"WWW-Authenticate": 'Bearer realm="approvals-admin"'},
+                outcome="unauthorized",
+            )
             return
-        status = admin_status(self.server.runner.site_dir, self.server.schedule, self.server.runner.running())
+        status = admin_status(
+            self.server.runner.site_dir, self.server.schedule, self.server.runner.running()
+        )
         self._answer(200, status, outcome="ok")
 
 
 # ------------------------------------------------------------------ the server
 
-def make_admin_server(values: dict[str, Any], config: Path | None, host: str | None = None,
-                      port: int | None = None) -> AdminServer:
+
+def make_admin_server(
+    values: dict[str, Any], config: Path | None, host: str | None = None, port: int | None = None
+) -> AdminServer:
     """Check everything first (token, schedule, rate limit, config file), then bind."""
     if config is None or not config.is_file():
         raise ConfigurationError("approvals admin-serve 需要 --config：构建按配置文件运行")
@@ -476,13 +576,27 @@ def make_admin_server(values: dict[str, Any], config: Path | None, host: str | N
         raise ConfigurationError(f"管理接口无法监听 {host}:{port}：{exc}") from exc
 
 
-def serve_admin(values: dict[str, Any], config: Path | None, host: str | None, port: int | None) -> None:
+def serve_admin(
+    values: dict[str, Any], config: Path | None, host: str | None, port: int | None
+) -> None:
     server = make_admin_server(values, config, host, port)
     bound_host, bound_port = server.server_address[:2]
     if bound_host not in {"127.0.0.1", "::1"}:
-        log_line(sys.stderr, event="warning", message="admin endpoint is not bound to localhost: put it behind TLS and a firewall")
-    log_line(sys.stderr, event="admin_listening", url=f"http://{bound_host}:{bound_port}/", site=str(server.runner.site_dir))
-    print(f"管理接口：http://{bound_host}:{bound_port}/  （POST /rebuild，GET /status；Ctrl-C 停止）", flush=True)
+        log_line(
+            sys.stderr,
+            event="warning",
+            message="admin endpoint is not bound to localhost: put it behind TLS and a firewall",
+        )
+    log_line(
+        sys.stderr,
+        event="admin_listening",
+        url=f"http://{bound_host}:{bound_port}/",
+        site=str(server.runner.site_dir),
+    )
+    print(
+        f"管理接口：http://{bound_host}:{bound_port}/  （POST /rebuild，GET /status；Ctrl-C 停止）",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

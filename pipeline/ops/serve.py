@@ -14,9 +14,13 @@ from pipeline.search.api import API_PATH, SearchService, respond
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
-                      ".html": "text/html; charset=utf-8", ".json": "application/json",
-                      ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".html": "text/html; charset=utf-8",
+        ".json": "application/json",
+        ".css": "text/css; charset=utf-8",
+        ".js": "text/javascript; charset=utf-8",
+    }
 
     status_file: Path | None = None
 
@@ -59,7 +63,9 @@ def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> Th
 
 def serve(site_dir: Path, host: str, port: int) -> None:
     server = make_server(site_dir, host, port)
-    print(f"正在提供 {live_site(site_dir)}：http://{host}:{server.server_address[1]}/  （Ctrl-C 停止）")
+    print(
+        f"正在提供 {live_site(site_dir)}：http://{host}:{server.server_address[1]}/  （Ctrl-C 停止）"
+    )
     try:
         server.serve_forever()
     finally:

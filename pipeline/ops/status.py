@@ -97,6 +97,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 # ------------------------------------------------------------------ release facts
 
+
 def _stored_cases(release: Path) -> int | None:
     store = release / "state" / "cases.parquet"
     if not store.is_file():
@@ -104,7 +105,9 @@ def _stored_cases(release: Path) -> int | None:
     import duckdb
 
     path = str(store).replace("'", "''")
-    return int(duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0])
+    return int(
+        duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+    )
 
 
 def release_facts(release: Path) -> dict[str, Any]:
@@ -121,11 +124,16 @@ def release_facts(release: Path) -> dict[str, Any]:
         "cases_in_export": kept.get("cases", 0),
         "published_case_records": (outcomes.get("anonymisation") or {}).get("published_records", 0),
     }
-    return {"release": release.name, "export_id": manifest.get("export_id"),
-            "data_as_of": manifest.get("exported_at"), "counts": counts}
+    return {
+        "release": release.name,
+        "export_id": manifest.get("export_id"),
+        "data_as_of": manifest.get("exported_at"),
+        "counts": counts,
+    }
 
 
 # ------------------------------------------------------------------ public status.json
+
 
 def read_public_status(site_dir: Path) -> dict[str, Any] | None:
     return _read_json(site_dir / STATUS_FILE)
@@ -144,9 +152,11 @@ def write_public_status(site_dir: Path, built_at: str | None = None) -> dict[str
         **release_facts(live),
         "updated": iso(now_local()),
         "about": "公开审批网站的数据更新状态：data_as_of 为审批系统导出数据的时间，"
-                 "last_successful_build 为最近一次成功构建并发布的时间",
+        "last_successful_build 为最近一次成功构建并发布的时间",
     }
-    _write_atomically(site_dir / STATUS_FILE, json.dumps(status, ensure_ascii=False, indent=1) + "\n")
+    _write_atomically(
+        site_dir / STATUS_FILE, json.dumps(status, ensure_ascii=False, indent=1) + "\n"
+    )
     return status
 
 
@@ -162,8 +172,13 @@ GATE_STEPS: dict[str, tuple[str, ...]] = {
 """The gates each build step runs (a step raises when one of its gates refuses)."""
 
 
-def report_sections(report: dict[str, Any], steps_done: list[str], shrink_overridden: list[str],
-                    has_case_records: bool, first_release: bool) -> dict[str, Any]:
+def report_sections(
+    report: dict[str, Any],
+    steps_done: list[str],
+    shrink_overridden: list[str],
+    has_case_records: bool,
+    first_release: bool,
+) -> dict[str, Any]:
     """What ``releases/<id>/report.json`` adds to the validation report: problems per department
     and the gates this release passed (it exists only because every gate of the steps it ran
     passed). Timings vary from run to run, so they go to ``logs/runs.jsonl`` and the build's
@@ -174,16 +189,25 @@ def report_sections(report: dict[str, Any], steps_done: list[str], shrink_overri
         counts = per_department.setdefault(code, {"errors": 0, "warnings": 0})
         counts["errors" if problem.get("severity") == "error" else "warnings"] += 1
     special = {
-        "shrink": ("not applicable: first release" if first_release
-                   else "overridden by --allow-shrink" if shrink_overridden else "passed"),
+        "shrink": (
+            "not applicable: first release"
+            if first_release
+            else "overridden by --allow-shrink"
+            if shrink_overridden
+            else "passed"
+        ),
         "anonymity": "passed" if has_case_records else "not applicable: no case records",
     }
-    gates = {gate: special.get(gate, "passed")
-             for step in steps_done for gate in GATE_STEPS.get(step, ())}
+    gates = {
+        gate: special.get(gate, "passed")
+        for step in steps_done
+        for gate in GATE_STEPS.get(step, ())
+    }
     return {"problems_by_department": dict(sorted(per_department.items())), "gates": gates}
 
 
 # ------------------------------------------------------------------ runs.jsonl
+
 
 def runs_log(site_dir: Path) -> Path:
     return site_dir / LOGS_DIR / RUNS_LOG
@@ -260,19 +284,30 @@ class RunRecorder:
         except OSError as exc:
             logger.warning("event=status_not_written error=%r", str(exc))
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
         code = exit_code_of(exc)
         outcome, result = describe_exit(code)
         message = self.message if exc is None else (str(exc) or type(exc).__name__)
         if exc is not None and not isinstance(exc, ApprovalsError | KeyboardInterrupt):
             message = f"{type(exc).__name__}: {message}"
         record = {
-            "command": "build", "pid": os.getpid(), "started": iso(self.started),
-            "finished": iso(now_local()), "duration_seconds": round(time.perf_counter() - self.clock, 3),
-            "exit_code": code, "outcome": outcome, "result": result,
-            "message": message[:MAX_MESSAGE_CHARS], "release": self.release,
-            "timings": self.timings, "trigger": os.environ.get(TRIGGER_ENV, "command line"),
+            "command": "build",
+            "pid": os.getpid(),
+            "started": iso(self.started),
+            "finished": iso(now_local()),
+            "duration_seconds": round(time.perf_counter() - self.clock, 3),
+            "exit_code": code,
+            "outcome": outcome,
+            "result": result,
+            "message": message[:MAX_MESSAGE_CHARS],
+            "release": self.release,
+            "timings": self.timings,
+            "trigger": os.environ.get(TRIGGER_ENV, "command line"),
         }
         if os.environ.get(BUILD_LOG_ENV):
             record["log"] = os.environ[BUILD_LOG_ENV]
@@ -350,18 +385,35 @@ def next_run(schedule: str, now: datetime | None = None) -> datetime:
 
 # ------------------------------------------------------------------ the admin's view
 
+
 def admin_status(site_dir: Path, schedule: str, running: dict[str, Any] | None) -> dict[str, Any]:
     """What ``GET /status`` answers: live release, data as of, last run, running, next run."""
     live = live_release(site_dir)
-    facts = release_facts(live) if live else {"release": None, "export_id": None,
-                                              "data_as_of": None, "counts": {}}
+    facts = (
+        release_facts(live)
+        if live
+        else {"release": None, "export_id": None, "data_as_of": None, "counts": {}}
+    )
     public = read_public_status(site_dir) or {}
     runs = read_runs(site_dir, last=1)
     last = runs[-1] if runs else None
     if last is not None:
-        last = {k: last.get(k) for k in ("started", "finished", "duration_seconds", "exit_code",
-                                          "outcome", "result", "message", "release", "trigger", "log",
-                                          "timings")}
+        last = {
+            k: last.get(k)
+            for k in (
+                "started",
+                "finished",
+                "duration_seconds",
+                "exit_code",
+                "outcome",
+                "result",
+                "message",
+                "release",
+                "trigger",
+                "log",
+                "timings",
+            )
+        }
     return {
         **facts,
         "last_successful_build": public.get("last_successful_build"),

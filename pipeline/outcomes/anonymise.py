@@ -36,23 +36,48 @@ from typing import Any
 import duckdb
 
 ADVERSE = ("denied", "not_accepted", "withdrawn")
-QUASI_IDENTIFIERS = ("impl_code", "department_code", "applicant_type", "channel", "street_code",
-                     "submitted_month", "closed_month")
+QUASI_IDENTIFIERS = (
+    "impl_code",
+    "department_code",
+    "applicant_type",
+    "channel",
+    "street_code",
+    "submitted_month",
+    "closed_month",
+)
 LEVELS: tuple[dict[str, str], ...] = (
     {},
     {"submitted_month": "'*'"},
     {"submitted_month": "'*'", "street_code": "'*'"},
-    {"submitted_month": "'*'", "street_code": "'*'",
-     "channel": "CASE WHEN channel IN ('online_pc', 'mobile') THEN 'online' ELSE 'offline' END",
-     "applicant_type": "CASE WHEN applicant_type = 'natural_person' THEN 'person' ELSE 'organisation' END"},
-    {"submitted_month": "'*'", "street_code": "'*'",
-     "channel": "CASE WHEN channel IN ('online_pc', 'mobile') THEN 'online' ELSE 'offline' END",
-     "applicant_type": "CASE WHEN applicant_type = 'natural_person' THEN 'person' ELSE 'organisation' END",
-     "impl_code": "'*'"},
+    {
+        "submitted_month": "'*'",
+        "street_code": "'*'",
+        "channel": "CASE WHEN channel IN ('online_pc', 'mobile') THEN 'online' ELSE 'offline' END",
+        "applicant_type": "CASE WHEN applicant_type = 'natural_person' THEN 'person' ELSE 'organisation' END",
+    },
+    {
+        "submitted_month": "'*'",
+        "street_code": "'*'",
+        "channel": "CASE WHEN channel IN ('online_pc', 'mobile') THEN 'online' ELSE 'offline' END",
+        "applicant_type": "CASE WHEN applicant_type = 'natural_person' THEN 'person' ELSE 'organisation' END",
+        "impl_code": "'*'",
+    },
 )
-PUBLISHED_COLUMNS = ("row_id", "closed_month", "submitted_month", "department_code", "impl_code",
-                     "applicant_type", "channel", "street_code", "result", "working_days",
-                     "on_time", "reason_category", "generalisation_level")
+PUBLISHED_COLUMNS = (
+    "row_id",
+    "closed_month",
+    "submitted_month",
+    "department_code",
+    "impl_code",
+    "applicant_type",
+    "channel",
+    "street_code",
+    "result",
+    "working_days",
+    "on_time",
+    "reason_category",
+    "generalisation_level",
+)
 ROW_ID_SECRET_ENV = "APPROVALS_ROW_ID_SECRET"
 
 
@@ -83,7 +108,9 @@ def row_id_key(export_id: str, manifest_checksums: dict[str, str]) -> bytes:
     """The key of the row ids: an admin secret if set, else derived from the export's own
     (unpublished) checksums — deterministic for one export, unlinkable across releases."""
     secret = os.environ.get(ROW_ID_SECRET_ENV, "")
-    material = secret + "|" + export_id + "|" + "".join(v for _, v in sorted(manifest_checksums.items()))
+    material = (
+        secret + "|" + export_id + "|" + "".join(v for _, v in sorted(manifest_checksums.items()))
+    )
     return hashlib.sha256(material.encode("utf-8")).digest()
 
 
@@ -98,7 +125,9 @@ def _eligible(con: duckdb.DuckDBPyConnection, first_month: str, last_month: str)
         FROM case_facts
         WHERE status IN ('completed', 'not_accepted', 'withdrawn') AND completed_at IS NOT NULL
           AND strftime(CAST(completed_at AS DATE), '%Y-%m') BETWEEN '{first_month}' AND '{last_month}'""")
-    con.execute("CREATE OR REPLACE TABLE anon_out AS SELECT *, 0 AS generalisation_level FROM anon_pool LIMIT 0")
+    con.execute(
+        "CREATE OR REPLACE TABLE anon_out AS SELECT *, 0 AS generalisation_level FROM anon_pool LIMIT 0"
+    )
 
 
 def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: bool) -> int:
@@ -116,7 +145,9 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
         con.execute(f"""CREATE OR REPLACE TABLE anon_gen AS
             SELECT case_id, rid, {select}, result, working_days, on_time, reason_category FROM anon_pool""")
         source = "anon_gen"
-    con.execute(f"CREATE OR REPLACE TABLE anon_classes AS SELECT {key}, result, count(*) AS n FROM {source} GROUP BY ALL")
+    con.execute(
+        f"CREATE OR REPLACE TABLE anon_classes AS SELECT {key}, result, count(*) AS n FROM {source} GROUP BY ALL"
+    )
     if last:
         con.execute(f"""CREATE OR REPLACE TABLE anon_passing AS SELECT c.* EXCLUDE (n) FROM anon_classes c
             SEMI JOIN (SELECT {key} FROM anon_classes WHERE n >= {int(k)} GROUP BY ALL
@@ -132,20 +163,35 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
         FROM {source} g SEMI JOIN anon_passing p USING ({using})""")
     published = con.execute("SELECT count(*) FROM anon_level").fetchone()[0]
     con.execute("INSERT INTO anon_out SELECT * FROM anon_level")
-    con.execute("CREATE OR REPLACE TABLE anon_pool AS SELECT p.* FROM anon_pool p ANTI JOIN anon_level l USING (rid)")
+    con.execute(
+        "CREATE OR REPLACE TABLE anon_pool AS SELECT p.* FROM anon_pool p ANTI JOIN anon_level l USING (rid)"
+    )
     return published
 
 
-def anonymise_cases(con: duckdb.DuckDBPyConnection, months: list[str], k: int, key: bytes) -> AnonymisationResult:
+def anonymise_cases(
+    con: duckdb.DuckDBPyConnection, months: list[str], k: int, key: bytes
+) -> AnonymisationResult:
     """case_facts → table ``anonymised_cases`` (PUBLISHED_COLUMNS, sorted by row_id)."""
     _eligible(con, months[0], months[-1])
     eligible = con.execute("SELECT count(*) FROM anon_pool").fetchone()[0]
-    by_level = tuple(_publish_level(con, level, k, level == len(LEVELS) - 1) for level in range(len(LEVELS)))
+    by_level = tuple(
+        _publish_level(con, level, k, level == len(LEVELS) - 1) for level in range(len(LEVELS))
+    )
     columns = ", ".join(c for c in PUBLISHED_COLUMNS if c != "row_id")
     con.execute(f"""CREATE OR REPLACE TABLE anonymised_cases AS
         SELECT 'r' || substr(md5('{key.hex()}' || case_id), 1, 16) AS row_id, {columns}
         FROM anon_out ORDER BY row_id""")
-    for table in ("anon_pool", "anon_out", "anon_level", "anon_gen", "anon_classes", "anon_passing"):
+    for table in (
+        "anon_pool",
+        "anon_out",
+        "anon_level",
+        "anon_gen",
+        "anon_classes",
+        "anon_passing",
+    ):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     published = sum(by_level)
-    return AnonymisationResult(k, eligible, published, published - by_level[0], eligible - published, by_level)
+    return AnonymisationResult(
+        k, eligible, published, published - by_level[0], eligible - published, by_level
+    )

@@ -19,19 +19,50 @@ from pipeline.extract import ExportSource
 from pipeline.validate.problems import Problem, Report, excerpt
 
 ENUMS = {
-    "applicant_type": ("natural_person", "enterprise", "public_institution", "social_organisation",
-                       "government", "other_org"),
+    "applicant_type": (
+        "natural_person",
+        "enterprise",
+        "public_institution",
+        "social_organisation",
+        "government",
+        "other_org",
+    ),
     "channel": ("window", "online_pc", "mobile", "post", "other"),
-    "status": ("submitted", "accepted", "in_progress", "completed", "not_accepted", "withdrawn",
-               "transferred"),
+    "status": (
+        "submitted",
+        "accepted",
+        "in_progress",
+        "completed",
+        "not_accepted",
+        "withdrawn",
+        "transferred",
+    ),
     "result": ("granted", "denied", "not_accepted", "withdrawn"),
 }
 EVALUATION_CHANNELS = ENUMS["channel"] + ("phone", "sms", "kiosk")
-CASE_FIELDS = ("case_id", "impl_code", "item_version", "department_code", "applicant_type",
-               "applicant_name", "applicant_id_type", "applicant_id_number", "applicant_phone",
-               "applicant_address", "street_code", "channel", "submitted_at", "accepted_at",
-               "promised_due_at", "completed_at", "status", "result", "special_procedure_days",
-               "result_reason", "updated_at")
+CASE_FIELDS = (
+    "case_id",
+    "impl_code",
+    "item_version",
+    "department_code",
+    "applicant_type",
+    "applicant_name",
+    "applicant_id_type",
+    "applicant_id_number",
+    "applicant_phone",
+    "applicant_address",
+    "street_code",
+    "channel",
+    "submitted_at",
+    "accepted_at",
+    "promised_due_at",
+    "completed_at",
+    "status",
+    "result",
+    "special_procedure_days",
+    "result_reason",
+    "updated_at",
+)
 PERSONAL_FIELDS = ("applicant_name", "applicant_id_number", "applicant_phone", "applicant_address")
 EVALUATION_FIELDS = ("case_id", "rated_at", "channel", "level", "comment")
 TZ = "Asia/Shanghai"
@@ -66,20 +97,90 @@ def _optional_ts(column: str) -> str:
 # for a bad row, SQL of the value shown — never a personal field).
 CASE_CHECKS = (
     ("case_id", "缺少办件编号", "nullif(trim(case_id), '') IS NULL", "NULL"),
-    ("impl_code", "事项不在本次导出的事项清单中", "impl_code IS NULL OR impl_code NOT IN (SELECT impl_code FROM items)", "impl_code"),
-    ("item_version", "应为非负整数", "try_cast(item_version AS INTEGER) IS NULL OR try_cast(item_version AS INTEGER) < 0", "item_version"),
-    ("department_code", "不是有效的统一社会信用代码格式", "NOT coalesce(regexp_matches(department_code, '^[0-9A-HJ-NPQRTUWXY]{18}$'), false)", "department_code"),
-    ("applicant_type", "不是允许的代码值", f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})", "applicant_type"),
-    ("channel", "不是允许的代码值", f"channel IS NULL OR channel NOT IN ({_list(ENUMS['channel'])})", "channel"),
-    ("status", "不是允许的代码值", f"status IS NULL OR status NOT IN ({_list(ENUMS['status'])})", "status"),
-    ("result", "不是允许的代码值", f"result IS NOT NULL AND result NOT IN ({_list(ENUMS['result'])})", "result"),
-    ("submitted_at", "缺少或不是带时区的 ISO 8601 日期时间", f"submitted_at IS NULL OR NOT {_ts('submitted_at')}", "submitted_at"),
-    ("accepted_at", "不是带时区的 ISO 8601 日期时间", f"NOT {_optional_ts('accepted_at')}", "accepted_at"),
-    ("completed_at", "不是带时区的 ISO 8601 日期时间", f"NOT {_optional_ts('completed_at')}", "completed_at"),
-    ("promised_due_at", "不是带时区的 ISO 8601 日期时间", f"NOT {_optional_ts('promised_due_at')}", "promised_due_at"),
-    ("updated_at", "缺少或不是带时区的 ISO 8601 日期时间", f"updated_at IS NULL OR NOT {_ts('updated_at')}", "updated_at"),
-    ("completed_at", "办结时间早于申请时间", "completed_at IS NOT NULL AND CAST(completed_at AS TIMESTAMPTZ) < CAST(submitted_at AS TIMESTAMPTZ)", "completed_at"),
-    ("special_procedure_days", "应为非负整数", "special_procedure_days IS NOT NULL AND coalesce(try_cast(special_procedure_days AS INTEGER) < 0, true)", "special_procedure_days"),
+    (
+        "impl_code",
+        "事项不在本次导出的事项清单中",
+        "impl_code IS NULL OR impl_code NOT IN (SELECT impl_code FROM items)",
+        "impl_code",
+    ),
+    (
+        "item_version",
+        "应为非负整数",
+        "try_cast(item_version AS INTEGER) IS NULL OR try_cast(item_version AS INTEGER) < 0",
+        "item_version",
+    ),
+    (
+        "department_code",
+        "不是有效的统一社会信用代码格式",
+        "NOT coalesce(regexp_matches(department_code, '^[0-9A-HJ-NPQRTUWXY]{18}$'), false)",
+        "department_code",
+    ),
+    (
+        "applicant_type",
+        "不是允许的代码值",
+        f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})",
+        "applicant_type",
+    ),
+    (
+        "channel",
+        "不是允许的代码值",
+        f"channel IS NULL OR channel NOT IN ({_list(ENUMS['channel'])})",
+        "channel",
+    ),
+    (
+        "status",
+        "不是允许的代码值",
+        f"status IS NULL OR status NOT IN ({_list(ENUMS['status'])})",
+        "status",
+    ),
+    (
+        "result",
+        "不是允许的代码值",
+        f"result IS NOT NULL AND result NOT IN ({_list(ENUMS['result'])})",
+        "result",
+    ),
+    (
+        "submitted_at",
+        "缺少或不是带时区的 ISO 8601 日期时间",
+        f"submitted_at IS NULL OR NOT {_ts('submitted_at')}",
+        "submitted_at",
+    ),
+    (
+        "accepted_at",
+        "不是带时区的 ISO 8601 日期时间",
+        f"NOT {_optional_ts('accepted_at')}",
+        "accepted_at",
+    ),
+    (
+        "completed_at",
+        "不是带时区的 ISO 8601 日期时间",
+        f"NOT {_optional_ts('completed_at')}",
+        "completed_at",
+    ),
+    (
+        "promised_due_at",
+        "不是带时区的 ISO 8601 日期时间",
+        f"NOT {_optional_ts('promised_due_at')}",
+        "promised_due_at",
+    ),
+    (
+        "updated_at",
+        "缺少或不是带时区的 ISO 8601 日期时间",
+        f"updated_at IS NULL OR NOT {_ts('updated_at')}",
+        "updated_at",
+    ),
+    (
+        "completed_at",
+        "办结时间早于申请时间",
+        "completed_at IS NOT NULL AND CAST(completed_at AS TIMESTAMPTZ) < CAST(submitted_at AS TIMESTAMPTZ)",
+        "completed_at",
+    ),
+    (
+        "special_procedure_days",
+        "应为非负整数",
+        "special_procedure_days IS NOT NULL AND coalesce(try_cast(special_procedure_days AS INTEGER) < 0, true)",
+        "special_procedure_days",
+    ),
 )
 
 
@@ -117,10 +218,14 @@ def spool_records(source: ExportSource, entity: str, folder: Path) -> list[Path]
     return [path] if path.stat().st_size else []
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, table: str, paths: list[Path], fields: tuple[str, ...]) -> int:
+def _read_jsonl(
+    con: duckdb.DuckDBPyConnection, table: str, paths: list[Path], fields: tuple[str, ...]
+) -> int:
     columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
     if not paths:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(f'NULL::VARCHAR AS {f}' for f in fields)} LIMIT 0")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(f'NULL::VARCHAR AS {f}' for f in fields)} LIMIT 0"
+        )
         return 0
     files = "[" + ", ".join(f"'{str(p)}'" for p in paths) + "]"
     con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json({files},
@@ -129,14 +234,24 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, table: str, paths: list[Path], f
 
 
 def _reason_case(checks) -> tuple[str, str]:
-    reason = "CASE " + " ".join(f"WHEN {bad} THEN {i}" for i, (_, _, bad, _) in enumerate(checks)) + " END"
-    value = "CASE " + " ".join(f"WHEN {bad} THEN CAST({shown} AS VARCHAR)" for _, _, bad, shown in checks) + " END"
+    reason = (
+        "CASE "
+        + " ".join(f"WHEN {bad} THEN {i}" for i, (_, _, bad, _) in enumerate(checks))
+        + " END"
+    )
+    value = (
+        "CASE "
+        + " ".join(f"WHEN {bad} THEN CAST({shown} AS VARCHAR)" for _, _, bad, shown in checks)
+        + " END"
+    )
     return reason, value
 
 
 def _reason_category_sql(column: str) -> str:
-    whens = " ".join(f"WHEN regexp_matches({column}, '{pattern}') THEN '{name}'"
-                     for name, pattern in REASON_CATEGORIES)
+    whens = " ".join(
+        f"WHEN regexp_matches({column}, '{pattern}') THEN '{name}'"
+        for name, pattern in REASON_CATEGORIES
+    )
     return f"CASE WHEN {column} IS NULL OR trim({column}) = '' THEN NULL {whens} ELSE '{OTHER_REASON}' END"
 
 
@@ -147,23 +262,28 @@ def register_items(con: duckdb.DuckDBPyConnection, items: dict) -> None:
         con.executemany("INSERT INTO items VALUES (?, ?)", rows)
 
 
-def validate_cases(con: duckdb.DuckDBPyConnection, report: Report, collect_personal: bool = True) -> CaseIntake:
+def validate_cases(
+    con: duckdb.DuckDBPyConnection, report: Report, collect_personal: bool = True
+) -> CaseIntake:
     """raw_cases → new_cases (typed, personal fields dropped) + problems counted by reason."""
     intake = CaseIntake(read=con.execute("SELECT count(*) FROM raw_cases").fetchone()[0])
     reason, value = _reason_case(CASE_CHECKS)
     con.execute(f"CREATE OR REPLACE TABLE checked AS SELECT *, {reason} AS reason FROM raw_cases")
     for index, count, example in con.execute(
-            f"SELECT reason, count(*), min({value}) FROM checked WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason").fetchall():
+        f"SELECT reason, count(*), min({value}) FROM checked WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason"
+    ).fetchall():
         field_name, message = CASE_CHECKS[index][0], CASE_CHECKS[index][1]
         intake.rejected_by_reason[f"{field_name}: {message}"] = count
-        report.add(Problem("cases", f"{count} 条", field_name, message, excerpt(example or ""), "error"))
+        report.add(
+            Problem("cases", f"{count} 条", field_name, message, excerpt(example or ""), "error")
+        )
     con.execute(f"""CREATE OR REPLACE TABLE new_cases AS SELECT
         case_id, impl_code, CAST(item_version AS INTEGER) AS item_version, department_code,
         applicant_type, nullif(trim(street_code), '') AS street_code, channel,
         CAST(submitted_at AS TIMESTAMPTZ) AS submitted_at, CAST(accepted_at AS TIMESTAMPTZ) AS accepted_at,
         CAST(completed_at AS TIMESTAMPTZ) AS completed_at, status, result,
         coalesce(CAST(special_procedure_days AS INTEGER), 0) AS special_procedure_days,
-        {_reason_category_sql('result_reason')} AS reason_category,
+        {_reason_category_sql("result_reason")} AS reason_category,
         CAST(updated_at AS TIMESTAMPTZ) AS updated_at
         FROM checked WHERE reason IS NULL""")
     intake.accepted = con.execute("SELECT count(*) FROM new_cases").fetchone()[0]
@@ -180,8 +300,14 @@ def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
     union = " UNION ".join(
         f"SELECT DISTINCT trim({f}) AS v FROM raw_cases"
         + ("" if f in ("applicant_id_number", "applicant_phone") else f" WHERE {people}")
-        for f in PERSONAL_FIELDS)
-    return {v for (v,) in con.execute(f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2").fetchall()}
+        for f in PERSONAL_FIELDS
+    )
+    return {
+        v
+        for (v,) in con.execute(
+            f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2"
+        ).fetchall()
+    }
 
 
 def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
@@ -212,34 +338,55 @@ def _first_store(con: duckdb.DuckDBPyConnection) -> None:
 def save_store(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """The accumulated store for the next run (no personal fields are in it)."""
     folder.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY (SELECT * FROM cases ORDER BY case_id) TO '{folder / 'cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
-    con.execute(f"COPY (SELECT * FROM evaluations ORDER BY case_id, rated_at, level) TO '{folder / 'evaluations.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(
+        f"COPY (SELECT * FROM cases ORDER BY case_id) TO '{folder / 'cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM evaluations ORDER BY case_id, rated_at, level) TO '{folder / 'evaluations.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+    )
 
 
-def load_evaluations(con: duckdb.DuckDBPyConnection, paths: list[Path], report: Report,
-                     previous: Path | None) -> int:
+def load_evaluations(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], report: Report, previous: Path | None
+) -> int:
     """Evaluations accumulate too: the previous store's and this export's, one row per
     (case, time, level)."""
     read = _read_jsonl(con, "raw_evaluations", paths, EVALUATION_FIELDS)
     con.execute(f"""CREATE OR REPLACE TABLE new_evaluations AS SELECT case_id,
         CAST(rated_at AS TIMESTAMPTZ) AS rated_at, CAST(level AS INTEGER) AS level,
         channel FROM raw_evaluations
-        WHERE case_id IS NOT NULL AND {_ts('rated_at')} AND try_cast(level AS INTEGER) BETWEEN 1 AND 5
+        WHERE case_id IS NOT NULL AND {_ts("rated_at")} AND try_cast(level AS INTEGER) BETWEEN 1 AND 5
           AND (channel IS NULL OR channel IN ({_list(EVALUATION_CHANNELS)}))""")
     kept = con.execute("SELECT count(*) FROM new_evaluations").fetchone()[0]
     sources = ["SELECT * FROM new_evaluations"]
     if previous and previous.is_file():
         sources.append(f"SELECT * FROM read_parquet('{previous}')")
-    con.execute(f"CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM ({' UNION ALL '.join(sources)})")
+    con.execute(
+        f"CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM ({' UNION ALL '.join(sources)})"
+    )
     con.execute("DROP TABLE raw_evaluations")
     if read - kept:
-        report.add(Problem("evaluations", f"{read - kept} 条", "level/rated_at/channel",
-                           "评价记录无效（等级须为 1–5、评价时间须带时区、渠道须为允许值），未计入", "", "error"))
+        report.add(
+            Problem(
+                "evaluations",
+                f"{read - kept} 条",
+                "level/rated_at/channel",
+                "评价记录无效（等级须为 1–5、评价时间须带时区、渠道须为允许值），未计入",
+                "",
+                "error",
+            )
+        )
     return read
 
 
-def ingest_cases(con: duckdb.DuckDBPyConnection, source: ExportSource, items: dict,
-                 previous_store: Path | None, report: Report, collect_personal: bool = True) -> CaseIntake:
+def ingest_cases(
+    con: duckdb.DuckDBPyConnection,
+    source: ExportSource,
+    items: dict,
+    previous_store: Path | None,
+    report: Report,
+    collect_personal: bool = True,
+) -> CaseIntake:
     """Read, validate and accumulate one export's cases and evaluations. ``previous_store`` is
     the live release's ``state/`` folder (or None on the first run)."""
     with tempfile.TemporaryDirectory(prefix="approvals-cases-") as spool:
@@ -248,8 +395,11 @@ def ingest_cases(con: duckdb.DuckDBPyConnection, source: ExportSource, items: di
         intake = validate_cases(con, report, collect_personal)
         accumulate(con, previous_store / "cases.parquet" if previous_store else None)
         intake.evaluations_read = load_evaluations(
-            con, spool_records(source, "evaluations", Path(spool)), report,
-            previous_store / "evaluations.parquet" if previous_store else None)
+            con,
+            spool_records(source, "evaluations", Path(spool)),
+            report,
+            previous_store / "evaluations.parquet" if previous_store else None,
+        )
         con.execute("DROP TABLE raw_cases")
         con.execute("DROP TABLE checked")
     report.read["cases"] += intake.read

@@ -38,8 +38,14 @@ def has_cases(catalogue: Catalogue) -> bool:
     return catalogue.manifest.counts.get("cases", 0) > 0
 
 
-def process_outcomes(source: ExportSource, catalogue: Catalogue, previous_state: Path | None,
-                     staging: Path, settings: OutcomeSettings, report: Report) -> OutcomesResult:
+def process_outcomes(
+    source: ExportSource,
+    catalogue: Catalogue,
+    previous_state: Path | None,
+    staging: Path,
+    settings: OutcomeSettings,
+    report: Report,
+) -> OutcomesResult:
     """Writes ``staging/state/`` (the accumulated store), ``staging/data/outcomes.json`` (the
     suppressed statistics) and ``staging/data/cases/`` (anonymised records + metadata)."""
     con = connect(memory_limit=settings.memory_limit)
@@ -47,8 +53,12 @@ def process_outcomes(source: ExportSource, catalogue: Catalogue, previous_state:
         intake = ingest_cases(con, source, catalogue.items, previous_state, report)
         save_store(con, staging / "state")
         calendar = WorkdayCalendar(settings.holidays_file)
-        stats_settings = StatisticsSettings(k=settings.k, months=settings.months, lag_days=settings.lag_days)
-        statistics = compute_statistics(con, catalogue.items, calendar, catalogue.manifest.exported_at, stats_settings)
+        stats_settings = StatisticsSettings(
+            k=settings.k, months=settings.months, lag_days=settings.lag_days
+        )
+        statistics = compute_statistics(
+            con, catalogue.items, calendar, catalogue.manifest.exported_at, stats_settings
+        )
         key = row_id_key(catalogue.manifest.export_id, catalogue.manifest.sha256)
         anonymisation = anonymise_cases(con, statistics["months"], settings.k, key)
         statistics["anonymisation"] = anonymisation.metadata()
@@ -65,6 +75,10 @@ def write_anonymised(con, folder: Path, result: AnonymisationResult) -> None:
     # (two builds of the demo export wrote the same rows in different orders).
     ordered = "(SELECT * FROM anonymised_cases ORDER BY row_id)"
     con.execute(f"COPY {ordered} TO '{folder / 'anonymised_cases.csv'}' (HEADER, DELIMITER ',')")
-    con.execute(f"COPY {ordered} TO '{folder / 'anonymised_cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(
+        f"COPY {ordered} TO '{folder / 'anonymised_cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+    )
     (folder / "anonymised_cases.metadata.json").write_text(
-        json.dumps(result.metadata(), ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        json.dumps(result.metadata(), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )

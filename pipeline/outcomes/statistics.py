@@ -30,8 +30,19 @@ import duckdb
 from pipeline.outcomes.workdays import WorkdayCalendar
 
 BREAKDOWN = ("granted", "denied", "not_accepted", "withdrawn")
-MEASURES = ("received", "accepted", "completed", "granted", "denied", "not_accepted", "withdrawn",
-            "open", "on_time", "overdue", "within_statutory")
+MEASURES = (
+    "received",
+    "accepted",
+    "completed",
+    "granted",
+    "denied",
+    "not_accepted",
+    "withdrawn",
+    "open",
+    "on_time",
+    "overdue",
+    "within_statutory",
+)
 
 
 @dataclass(frozen=True)
@@ -52,16 +63,27 @@ def closed_months(exported_at: datetime, settings: StatisticsSettings) -> list[d
     return sorted(months)
 
 
-def load_calendar(con: duckdb.DuckDBPyConnection, calendar: WorkdayCalendar, first: date, last: date) -> None:
+def load_calendar(
+    con: duckdb.DuckDBPyConnection, calendar: WorkdayCalendar, first: date, last: date
+) -> None:
     calendar.require_years(first, last)
     con.execute("CREATE OR REPLACE TABLE cal (day DATE, is_workday BOOLEAN, idx INTEGER)")
     con.executemany("INSERT INTO cal VALUES (?, ?, ?)", calendar.workday_table(first, last))
 
 
 def load_item_limits(con: duckdb.DuckDBPyConnection, items: dict) -> None:
-    rows = [(i.impl_code, i.department_code, i.case_type.value,
-             float(i.promised_limit.value), i.promised_limit.unit.value,
-             float(i.statutory_limit.value), i.statutory_limit.unit.value) for i in items.values()]
+    rows = [
+        (
+            i.impl_code,
+            i.department_code,
+            i.case_type.value,
+            float(i.promised_limit.value),
+            i.promised_limit.unit.value,
+            float(i.statutory_limit.value),
+            i.statutory_limit.unit.value,
+        )
+        for i in items.values()
+    ]
     con.execute("""CREATE OR REPLACE TABLE item_limits (impl_code VARCHAR, department_code VARCHAR,
         case_type VARCHAR, promised DOUBLE, promised_unit VARCHAR, statutory DOUBLE, statutory_unit VARCHAR)""")
     if rows:
@@ -91,8 +113,8 @@ def build_case_facts(con: duckdb.DuckDBPyConnection, exported_at: datetime) -> N
                greatest(e.idx - s.idx - b.special_procedure_days, 0) AS wd
         FROM base b JOIN cal s ON s.day = b.start_day LEFT JOIN cal e ON e.day = b.end_day""")
     con.execute(f"""CREATE OR REPLACE TABLE case_facts AS SELECT *,
-        status = 'completed' AND ({_within('promised', 'promised_unit')}) AS on_time,
-        status = 'completed' AND ({_within('statutory', 'statutory_unit')}) AS in_statutory,
+        status = 'completed' AND ({_within("promised", "promised_unit")}) AS on_time,
+        status = 'completed' AND ({_within("statutory", "statutory_unit")}) AS in_statutory,
         status IN ('submitted', 'accepted', 'in_progress') AS is_open
         FROM case_facts""")
 
@@ -163,7 +185,13 @@ def satisfaction_rows(con: duckdb.DuckDBPyConnection, months: list[date]) -> lis
         WHERE CAST(e.rated_at AS DATE) >= DATE '{first}' AND CAST(e.rated_at AS DATE) < DATE '{end}'
         GROUP BY GROUPING SETS ((c.impl_code, c.department_code), (c.department_code), ())
         ORDER BY level, department_code, impl_code""").fetchall()
-    names = ["level", "impl_code", "department_code", "ratings", *(f"level_{n}" for n in range(1, 6))]
+    names = [
+        "level",
+        "impl_code",
+        "department_code",
+        "ratings",
+        *(f"level_{n}" for n in range(1, 6)),
+    ]
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
@@ -196,9 +224,11 @@ def rates(row: dict[str, Any], k: int) -> dict[str, float | None]:
             return None
         return round(top / bottom, 4)
 
-    return {"completion_rate": ratio("completed", "accepted"),
-            "on_time_rate": ratio("on_time", "completed"),
-            "grant_rate": ratio("granted", "completed")}
+    return {
+        "completion_rate": ratio("completed", "accepted"),
+        "on_time_rate": ratio("on_time", "completed"),
+        "grant_rate": ratio("granted", "completed"),
+    }
 
 
 def suppress_satisfaction(row: dict[str, Any], k: int) -> dict[str, Any]:
@@ -221,11 +251,18 @@ def compression_rate(promised: float, statutory: float, same_unit: bool) -> floa
     return round(1 - promised / statutory, 4)
 
 
-def compute_statistics(con: duckdb.DuckDBPyConnection, items: dict, calendar: WorkdayCalendar,
-                       exported_at: datetime, settings: StatisticsSettings) -> dict[str, Any]:
+def compute_statistics(
+    con: duckdb.DuckDBPyConnection,
+    items: dict,
+    calendar: WorkdayCalendar,
+    exported_at: datetime,
+    settings: StatisticsSettings,
+) -> dict[str, Any]:
     """Everything the site and the datasets publish about outcomes, suppressed, deterministic."""
     months = closed_months(exported_at, settings)
-    first_case = con.execute("SELECT min(CAST(coalesce(accepted_at, submitted_at) AS DATE)) FROM cases").fetchone()[0]
+    first_case = con.execute(
+        "SELECT min(CAST(coalesce(accepted_at, submitted_at) AS DATE)) FROM cases"
+    ).fetchone()[0]
     load_calendar(con, calendar, min(first_case or months[0], months[0]), exported_at.date())
     load_item_limits(con, items)
     build_case_facts(con, exported_at)
@@ -237,7 +274,11 @@ def compute_statistics(con: duckdb.DuckDBPyConnection, items: dict, calendar: Wo
         "last_12_months": [suppress(r, k) for r in summary_rows(con, months)],
         "satisfaction": [suppress_satisfaction(r, k) for r in satisfaction_rows(con, months)],
         "compression": {
-            code: compression_rate(float(i.promised_limit.value), float(i.statutory_limit.value),
-                                   i.promised_limit.unit == i.statutory_limit.unit)
-            for code, i in sorted(items.items())},
+            code: compression_rate(
+                float(i.promised_limit.value),
+                float(i.statutory_limit.value),
+                i.promised_limit.unit == i.statutory_limit.unit,
+            )
+            for code, i in sorted(items.items())
+        },
     }

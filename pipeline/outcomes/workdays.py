@@ -191,10 +191,14 @@ def parse_holidays(text: str, where: str) -> Layer:
         raise HolidayFileInvalid(f"节假日文件 {where} 不是有效的 YAML：{exc}") from exc
     data = {} if data is None else data
     if not isinstance(data, dict) or set(data) - FILE_KEYS:
-        raise HolidayFileInvalid(f"节假日文件 {where}：顶层只允许键 {sorted(FILE_KEYS)}，得到 {data!r:.120}")
+        raise HolidayFileInvalid(
+            f"节假日文件 {where}：顶层只允许键 {sorted(FILE_KEYS)}，得到 {data!r:.120}"
+        )
     years = data.get("years") or {}
     if not isinstance(years, dict):
-        raise HolidayFileInvalid(f"节假日文件 {where}：years 应为“年份: {{holidays: […], workdays: […]}}”的映射")
+        raise HolidayFileInvalid(
+            f"节假日文件 {where}：years 应为“年份: {{holidays: […], workdays: […]}}”的映射"
+        )
     return dict(_parse_year(key, entry, where) for key, entry in years.items())
 
 
@@ -211,7 +215,9 @@ def _parse_year(key: Any, entry: Any, where: str) -> tuple[int, dict[dt.date, bo
     both = sorted(set(rest) & set(work))
     if both:
         named = "、".join(d.isoformat() for d in both)
-        raise HolidayFileInvalid(f"节假日文件 {where}：{named} 同时列在 {year} 年的 holidays 和 workdays 中")
+        raise HolidayFileInvalid(
+            f"节假日文件 {where}：{named} 同时列在 {year} 年的 holidays 和 workdays 中"
+        )
     return year, {**dict.fromkeys(rest, False), **dict.fromkeys(work, True)}
 
 
@@ -220,7 +226,9 @@ def _year_key(key: Any, where: str) -> int:
     if isinstance(key, str) and key.strip().isdigit():
         key = int(key)
     if isinstance(key, bool) or not isinstance(key, int) or key not in YEAR_RANGE:
-        raise HolidayFileInvalid(f"节假日文件 {where}：years 下的键应为 1900–2100 的年份，得到 {key!r}")
+        raise HolidayFileInvalid(
+            f"节假日文件 {where}：years 下的键应为 1900–2100 的年份，得到 {key!r}"
+        )
     return key
 
 
@@ -228,11 +236,15 @@ def _dates(values: Any, year: int, field: str, where: str) -> list[dt.date]:
     """A list of dates (YAML dates or ISO strings), each within ``year``."""
     values = [] if values is None else values
     if not isinstance(values, list):
-        raise HolidayFileInvalid(f"节假日文件 {where}：{year}.{field} 应为日期列表，得到 {values!r:.120}")
+        raise HolidayFileInvalid(
+            f"节假日文件 {where}：{year}.{field} 应为日期列表，得到 {values!r:.120}"
+        )
     days = [_date_value(v, year, field, where) for v in values]
     stray = [d for d in days if d.year != year]
     if stray:
-        raise HolidayFileInvalid(f"节假日文件 {where}：{year}.{field} 中的 {stray[0].isoformat()} 不属于 {year} 年")
+        raise HolidayFileInvalid(
+            f"节假日文件 {where}：{year}.{field} 中的 {stray[0].isoformat()} 不属于 {year} 年"
+        )
     return days
 
 
@@ -245,7 +257,9 @@ def _date_value(value: Any, year: int, field: str, where: str) -> dt.date:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise HolidayFileInvalid(f"节假日文件 {where}：{year}.{field} 中的 {value!r} 不是 YYYY-MM-DD 日期")
+    raise HolidayFileInvalid(
+        f"节假日文件 {where}：{year}.{field} 中的 {value!r} 不是 YYYY-MM-DD 日期"
+    )
 
 
 def _check_new_years_have_holidays(new_years: set[int], overrides: dict[dt.date, bool]) -> None:
@@ -254,7 +268,9 @@ def _check_new_years_have_holidays(new_years: set[int], overrides: dict[dt.date,
     empty = sorted(new_years - rest_years)
     if empty:
         named = "、".join(str(y) for y in empty)
-        raise HolidayFileInvalid(f"节假日文件中 {named} 年没有列出任何 holidays：新增年份须完整填写当年的法定节假日安排")
+        raise HolidayFileInvalid(
+            f"节假日文件中 {named} 年没有列出任何 holidays：新增年份须完整填写当年的法定节假日安排"
+        )
 
 
 def _load_shipped() -> Layer:

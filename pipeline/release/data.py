@@ -47,7 +47,9 @@ def write_records_json(path: Path, models: dict[str, Any]) -> None:
             record = models[key].model_dump(mode="json", exclude_none=True)
             # JSON strings hold no raw newline, so this indents the record one level, as
             # json.dumps(list, indent=1) does.
-            text = json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True).replace("\n", "\n ")
+            text = json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True).replace(
+                "\n", "\n "
+            )
             out.write((",\n " if n else " ") + text)
         out.write("\n]\n")
 
@@ -70,8 +72,12 @@ def write_release_data(release_dir: Path, catalogue: Catalogue, report: Report) 
     manifest["kept"] = dict(sorted(report.kept.items()))
     write_json(release_dir / "manifest.json", manifest)
     quality = {"report": report.as_dict(), "completeness": completeness(catalogue, report)}
-    for name, models in (("departments", catalogue.departments), ("items", catalogue.items),
-                         ("life_events", catalogue.life_events), ("files", catalogue.files)):
+    for name, models in (
+        ("departments", catalogue.departments),
+        ("items", catalogue.items),
+        ("life_events", catalogue.life_events),
+        ("files", catalogue.files),
+    ):
         write_records_json(release_dir / f"{name}.json", models)
     write_json(release_dir / "quality.json", quality)
     # Round-trip the small parts through JSON so that they are what a reader of the folder gets.
@@ -83,7 +89,9 @@ def write_release_data(release_dir: Path, catalogue: Catalogue, report: Report) 
         life_events=_sorted(catalogue.life_events),
         files=_sorted(catalogue.files),
         quality=_load(release_dir / "quality.json"),
-        outcomes=_load(release_dir / "outcomes.json") if (release_dir / "outcomes.json").is_file() else None,
+        outcomes=_load(release_dir / "outcomes.json")
+        if (release_dir / "outcomes.json").is_file()
+        else None,
     )
 
 
@@ -136,9 +144,13 @@ def load_release_data(root: Path) -> ReleaseData:
     return ReleaseData(
         root=root,
         manifest=_load(root / "manifest.json"),
-        departments={d["code"]: Department.model_validate(d) for d in _load(root / "departments.json")},
+        departments={
+            d["code"]: Department.model_validate(d) for d in _load(root / "departments.json")
+        },
         items={i["impl_code"]: Item.model_validate(i) for i in _load(root / "items.json")},
-        life_events={e["code"]: LifeEvent.model_validate(e) for e in _load(root / "life_events.json")},
+        life_events={
+            e["code"]: LifeEvent.model_validate(e) for e in _load(root / "life_events.json")
+        },
         files={f["file_id"]: File.model_validate(f) for f in _load(root / "files.json")},
         quality=_load(root / "quality.json"),
         outcomes=_load(root / "outcomes.json") if (root / "outcomes.json").is_file() else None,

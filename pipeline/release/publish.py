@@ -97,6 +97,7 @@ def live_site(site_dir: Path) -> Path:
 
 # ------------------------------------------------------------------ unchanged files
 
+
 def _same_file(a: Path, b: Path) -> bool:
     if a.stat().st_size != b.stat().st_size:
         return False
@@ -192,7 +193,11 @@ def list_releases(site_dir: Path) -> list[ReleaseInfo]:
     out = []
     for release_id in release_ids(site_dir):
         folder = site_dir / "releases" / release_id
-        status = "线上" if release_id == current else ("完整" if (folder / RELEASE_DONE).is_file() else "不完整")
+        status = (
+            "线上"
+            if release_id == current
+            else ("完整" if (folder / RELEASE_DONE).is_file() else "不完整")
+        )
         out.append(ReleaseInfo(release_id, release_id == current, status, _summary(folder)))
     return out
 

@@ -37,8 +37,9 @@ ELEMENT_CHECKS: dict[str, Callable[[Item], bool]] = {
     "method": lambda i: bool((i.window and i.window.address) or i.online_url),
     "responsible_post": lambda i: bool(i.responsible and i.responsible.post),
     "fees": lambda i: not i.is_charged or all(f.basis for f in i.fees),
-    "supervision": lambda i: bool(i.supervision_measures
-                                  and rich_text_to_plain(i.supervision_measures)),
+    "supervision": lambda i: bool(
+        i.supervision_measures and rich_text_to_plain(i.supervision_measures)
+    ),
 }
 
 
@@ -61,13 +62,18 @@ def completeness(catalogue: Catalogue, report: Report) -> dict:
         filled = sum(len(ELEMENTS) - len(g) for g in gaps.values())
         possible = len(ELEMENTS) * len(items)
         by_element = {e: sum(e not in g for g in gaps.values()) for e in ELEMENTS}
-        departments.append({
-            "code": code,
-            "items": len(items),
-            "score": round(filled / possible, 4) if possible else None,
-            "filled_by_element": by_element,
-            "problems": problems_by_department.get(code, 0),
-            "gaps": [{"impl_code": k, "name": catalogue.items[k].name, "missing": v}
-                     for k, v in gaps.items() if v],
-        })
+        departments.append(
+            {
+                "code": code,
+                "items": len(items),
+                "score": round(filled / possible, 4) if possible else None,
+                "filled_by_element": by_element,
+                "problems": problems_by_department.get(code, 0),
+                "gaps": [
+                    {"impl_code": k, "name": catalogue.items[k].name, "missing": v}
+                    for k, v in gaps.items()
+                    if v
+                ],
+            }
+        )
     return {"elements": ELEMENTS, "departments": departments}

@@ -61,10 +61,14 @@ def parse_request(params: dict[str, list[str]]) -> SearchRequest:
         raise BadSearchRequest(f"每个筛选条件最多 {MAX_FILTER_VALUES} 个取值")
     if not query and not filters:
         raise BadSearchRequest("请提供搜索词 q")
-    return SearchRequest(query, filters,
-                         _bounded_int((params.get("page") or [None])[0], "page", 1, MAX_PAGE),
-                         _bounded_int((params.get("page_size") or [None])[0], "page_size",
-                                      DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+    return SearchRequest(
+        query,
+        filters,
+        _bounded_int((params.get("page") or [None])[0], "page", 1, MAX_PAGE),
+        _bounded_int(
+            (params.get("page_size") or [None])[0], "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+        ),
+    )
 
 
 class SearchService:

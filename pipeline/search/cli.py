@@ -21,16 +21,36 @@ from pipeline.search.api import (
 
 
 def add_search_command(commands: Any, default_site: str = "site") -> None:
-    search = commands.add_parser("search", help="用服务器搜索索引查找事项（同 /api/search）",
-                                 description="在 SITE/current 的搜索索引中查找事项与“一件事”")
-    search.add_argument("query", metavar="QUERY", help=f"搜索词（最多 {MAX_QUERY_CHARS} 个字符），如 开饭店、yyzz")
-    search.add_argument("--site", default=default_site, type=Path, help="网站目录（默认 %(default)s）")
-    search.add_argument("--department", action="append", default=[],
-                        help="只看某个部门（全称、简称或统一社会信用代码；可重复）")
-    search.add_argument("--type", action="append", default=[], dest="item_type",
-                        help="只看某类事项（如 行政许可、公共服务、一件事，或 licensing 等代码；可重复）")
-    search.add_argument("--limit", type=int, default=10,
-                        help=f"最多显示多少个结果（1–{MAX_PAGE_SIZE}，默认 %(default)s）")
+    search = commands.add_parser(
+        "search",
+        help="用服务器搜索索引查找事项（同 /api/search）",
+        description="在 SITE/current 的搜索索引中查找事项与“一件事”",
+    )
+    search.add_argument(
+        "query", metavar="QUERY", help=f"搜索词（最多 {MAX_QUERY_CHARS} 个字符），如 开饭店、yyzz"
+    )
+    search.add_argument(
+        "--site", default=default_site, type=Path, help="网站目录（默认 %(default)s）"
+    )
+    search.add_argument(
+        "--department",
+        action="append",
+        default=[],
+        help="只看某个部门（全称、简称或统一社会信用代码；可重复）",
+    )
+    search.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        dest="item_type",
+        help="只看某类事项（如 行政许可、公共服务、一件事，或 licensing 等代码；可重复）",
+    )
+    search.add_argument(
+        "--limit",
+        type=int,
+        default=10,
+        help=f"最多显示多少个结果（1–{MAX_PAGE_SIZE}，默认 %(default)s）",
+    )
     search.add_argument("--json", action="store_true", help="输出 JSON（每个结果带 impl_code）")
 
 
@@ -43,7 +63,9 @@ def _request(args: argparse.Namespace, service: SearchService) -> SearchRequest:
     filters: dict[str, list[str]] = {}
     departments = service.departments() if args.department else []
     if args.department:
-        filters["department"] = [n for v in args.department for n in department_names(v, departments)]
+        filters["department"] = [
+            n for v in args.department for n in department_names(v, departments)
+        ]
     if args.item_type:
         filters["type"] = [t for v in args.item_type for t in type_labels(v)]
     return SearchRequest(query, filters, 1, args.limit)
@@ -54,9 +76,19 @@ def _line(number: int, result: dict[str, Any]) -> str:
     if result["kind"] == "life_event":
         parts.append("一件事")
     else:
-        parts += [p for p in (result["department"], f"承诺 {result['limit']}" if result["limit"] else "",
-                              result["fee"], "暂停办理" if result["status"] == "suspended" else "") if p]
-    code = f"\n    {result['url']}" + (f"  实施编码 {result['impl_code']}" if "impl_code" in result else "")
+        parts += [
+            p
+            for p in (
+                result["department"],
+                f"承诺 {result['limit']}" if result["limit"] else "",
+                result["fee"],
+                "暂停办理" if result["status"] == "suspended" else "",
+            )
+            if p
+        ]
+    code = f"\n    {result['url']}" + (
+        f"  实施编码 {result['impl_code']}" if "impl_code" in result else ""
+    )
     return f"{number:>2}. {' · '.join(parts)}{code}"
 
 

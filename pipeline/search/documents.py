@@ -30,8 +30,12 @@ ITEM, LIFE_EVENT = "item", "life_event"
 LIFE_EVENT_TYPE = "一件事"
 
 FILTERS: dict[str, str] = {
-    "department": "部门", "type": "事项类型", "audience": "服务对象",
-    "online": "网上申请", "free": "是否收费", "visits": "到现场次数",
+    "department": "部门",
+    "type": "事项类型",
+    "audience": "服务对象",
+    "online": "网上申请",
+    "free": "是否收费",
+    "visits": "到现场次数",
 }
 """Filter keys (in URLs, the API and the Pagefind index) → their Chinese names."""
 
@@ -70,16 +74,21 @@ class SearchDocument:
 
     @property
     def filters(self) -> dict[str, list[str]]:
-        values = {"department": [self.department] if self.department else [],
-                  "type": [self.type], "audience": list(self.audiences),
-                  "online": [self.online] if self.online else [],
-                  "free": [self.free] if self.free else [],
-                  "visits": [self.visits] if self.visits else []}
+        values = {
+            "department": [self.department] if self.department else [],
+            "type": [self.type],
+            "audience": list(self.audiences),
+            "online": [self.online] if self.online else [],
+            "free": [self.free] if self.free else [],
+            "visits": [self.visits] if self.visits else [],
+        }
         return {key: value for key, value in values.items() if value}
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
-                for f in fields(self)}
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in fields(self)
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchDocument:
@@ -119,46 +128,76 @@ def _visits(count: int) -> str:
 
 
 def _item_body(item: dict[str, Any], department: dict[str, Any]) -> str:
-    parts = [department.get("name", ""), department.get("short_name", ""),
-             " ".join(item.get("themes", [])), plain_text(item.get("conditions")),
-             " ".join(m["name"] for m in item.get("materials", [])),
-             " ".join(f"{f['name']} {f['standard']}" for f in item.get("fees", [])),
-             (item.get("result") or {}).get("name", ""),
-             " ".join(b["title"] for b in item.get("legal_bases", []))]
+    parts = [
+        department.get("name", ""),
+        department.get("short_name", ""),
+        " ".join(item.get("themes", [])),
+        plain_text(item.get("conditions")),
+        " ".join(m["name"] for m in item.get("materials", [])),
+        " ".join(f"{f['name']} {f['standard']}" for f in item.get("fees", [])),
+        (item.get("result") or {}).get("name", ""),
+        " ".join(b["title"] for b in item.get("legal_bases", [])),
+    ]
     return " ".join(p for p in parts if p)[:MAX_BODY_CHARS]
 
 
-def item_document(item: dict[str, Any], department: dict[str, Any],
-                  synonyms: Synonyms) -> SearchDocument:
+def item_document(
+    item: dict[str, Any], department: dict[str, Any], synonyms: Synonyms
+) -> SearchDocument:
     name, aliases = item["name"], tuple(item.get("aliases", []))
     keywords = tuple(p for p in synonyms.phrases_for([name, *aliases]) if p not in aliases)
-    return _finish(SearchDocument(
-        key=item["impl_code"], kind=ITEM, url=f"/items/{item['impl_code']}.html", name=name,
-        aliases=aliases, keywords=keywords,
-        pinyin=tuple(pinyin_tokens([base_name(name), *aliases, *keywords])),
-        department=department.get("name", ""), department_code=item["department_code"],
-        type=label(item["item_type"], "item_type"),
-        audiences=tuple(label(a, "audience") for a in item["audiences"]),
-        online=ONLINE_YES if item.get("online_url") else ONLINE_NO,
-        free=FREE_YES if not item.get("is_charged") else FREE_NO,
-        visits=_visits(item.get("visits_required", 0)),
-        limit=_limit_text(item.get("promised_limit")), fee=_fee_text(item),
-        status=item["status"], body=_item_body(item, department)))
+    return _finish(
+        SearchDocument(
+            key=item["impl_code"],
+            kind=ITEM,
+            url=f"/items/{item['impl_code']}.html",
+            name=name,
+            aliases=aliases,
+            keywords=keywords,
+            pinyin=tuple(pinyin_tokens([base_name(name), *aliases, *keywords])),
+            department=department.get("name", ""),
+            department_code=item["department_code"],
+            type=label(item["item_type"], "item_type"),
+            audiences=tuple(label(a, "audience") for a in item["audiences"]),
+            online=ONLINE_YES if item.get("online_url") else ONLINE_NO,
+            free=FREE_YES if not item.get("is_charged") else FREE_NO,
+            visits=_visits(item.get("visits_required", 0)),
+            limit=_limit_text(item.get("promised_limit")),
+            fee=_fee_text(item),
+            status=item["status"],
+            body=_item_body(item, department),
+        )
+    )
 
 
-def life_event_document(event: dict[str, Any], items: dict[str, dict[str, Any]],
-                        synonyms: Synonyms) -> SearchDocument:
+def life_event_document(
+    event: dict[str, Any], items: dict[str, dict[str, Any]], synonyms: Synonyms
+) -> SearchDocument:
     linked = [items[c]["name"] for s in event["steps"] for c in s.get("items", []) if c in items]
     steps = " ".join(f"{s['title']} {s.get('description', '')}" for s in event["steps"])
     keywords = tuple(synonyms.phrases_for([event["name"]]))
-    return _finish(SearchDocument(
-        key=event["code"], kind=LIFE_EVENT, url=f"/life-events/{event['code']}.html",
-        name=event["name"], aliases=(), keywords=keywords,
-        pinyin=tuple(pinyin_tokens([event["name"], *keywords])), department="",
-        department_code="", type=LIFE_EVENT_TYPE,
-        audiences=tuple(label(a, "audience") for a in event.get("audiences", [])),
-        online="", free="", visits="", limit="", fee="", status="in_force",
-        body=" ".join(p for p in (event.get("description", ""), steps, " ".join(linked)) if p)))
+    return _finish(
+        SearchDocument(
+            key=event["code"],
+            kind=LIFE_EVENT,
+            url=f"/life-events/{event['code']}.html",
+            name=event["name"],
+            aliases=(),
+            keywords=keywords,
+            pinyin=tuple(pinyin_tokens([event["name"], *keywords])),
+            department="",
+            department_code="",
+            type=LIFE_EVENT_TYPE,
+            audiences=tuple(label(a, "audience") for a in event.get("audiences", [])),
+            online="",
+            free="",
+            visits="",
+            limit="",
+            fee="",
+            status="in_force",
+            body=" ".join(p for p in (event.get("description", ""), steps, " ".join(linked)) if p),
+        )
+    )
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -168,12 +207,15 @@ def _read(path: Path) -> list[dict[str, Any]]:
         raise ExportBroken(f"无法读取发布数据 {path.name}：{exc}") from exc
 
 
-def build_documents(data_dir: Path, synonyms: Synonyms, release: Any = None) -> list[SearchDocument]:
+def build_documents(
+    data_dir: Path, synonyms: Synonyms, release: Any = None
+) -> list[SearchDocument]:
     """Every searchable item (in force or suspended) and life event of a release, sorted by key.
     ``release``: the same release data already in memory (``ReleaseData``); its records are
     then made one at a time instead of reading the whole ``items.json`` (which, parsed, takes
     several times the memory of the models)."""
     if release is not None:
+
         def records(models: dict[str, Any]) -> Iterator[dict[str, Any]]:
             return (m.model_dump(mode="json", exclude_none=True) for m in models.values())
 
@@ -188,7 +230,9 @@ def build_documents(data_dir: Path, synonyms: Synonyms, release: Any = None) -> 
     documents, names = [], {}
     for item in item_records:
         if item["status"] != "abolished":
-            documents.append(item_document(item, departments.get(item["department_code"], {}), synonyms))
+            documents.append(
+                item_document(item, departments.get(item["department_code"], {}), synonyms)
+            )
             names[item["impl_code"]] = {"name": item["name"]}
     documents += [life_event_document(e, names, synonyms) for e in event_records]
     return sorted(documents, key=lambda d: (d.kind, d.key))

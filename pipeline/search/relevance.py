@@ -49,15 +49,18 @@ class Outcome:
 
 def load_cases(path: Path) -> list[Case]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Case(str(q["q"]), q.get("kind", ""), tuple(q.get("expect") or [])) for q in data["queries"]]
+    return [
+        Case(str(q["q"]), q.get("kind", ""), tuple(q.get("expect") or [])) for q in data["queries"]
+    ]
 
 
 def name_by_key(documents: list[SearchDocument]) -> dict[str, str]:
     return {d.key: d.name for d in documents}
 
 
-def evaluate(cases: list[Case], search: Callable[[str], list[str]],
-             names: dict[str, str]) -> list[Outcome]:
+def evaluate(
+    cases: list[Case], search: Callable[[str], list[str]], names: dict[str, str]
+) -> list[Outcome]:
     """``search(query)`` returns result keys (impl_code or life event code), best first."""
     outcomes = []
     for case in cases:
@@ -69,13 +72,19 @@ def evaluate(cases: list[Case], search: Callable[[str], list[str]],
 
 def metrics(outcomes: list[Outcome]) -> dict[str, float]:
     n = len(outcomes) or 1
-    return {"queries": len(outcomes),
-            "success_at_1": round(sum(o.ok_at_1 for o in outcomes) / n, 3),
-            "success_at_5": round(sum(o.ok_at_5 for o in outcomes) / n, 3),
-            "mrr": round(sum(o.reciprocal_rank for o in outcomes) / n, 3)}
+    return {
+        "queries": len(outcomes),
+        "success_at_1": round(sum(o.ok_at_1 for o in outcomes) / n, 3),
+        "success_at_5": round(sum(o.ok_at_5 for o in outcomes) / n, 3),
+        "mrr": round(sum(o.reciprocal_rank for o in outcomes) / n, 3),
+    }
 
 
 def failures(outcomes: list[Outcome]) -> str:
-    lines = [f"  {o.case.query!r} ({o.case.kind}): expected {list(o.case.expect) or 'nothing'}, "
-             f"got {o.found[:5]}" for o in outcomes if not o.ok_at_5]
+    lines = [
+        f"  {o.case.query!r} ({o.case.kind}): expected {list(o.case.expect) or 'nothing'}, "
+        f"got {o.found[:5]}"
+        for o in outcomes
+        if not o.ok_at_5
+    ]
     return "\n".join(lines)

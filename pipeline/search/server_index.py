@@ -110,9 +110,18 @@ FIRST_VARIANTS = ("新办", "首次", "设立")
 class JiebaTokenizer(Tokenizer):
     """jieba's words with sequential positions; sub-words share their word's position."""
 
-    def __call__(self, value: str, positions: bool = False, chars: bool = False,
-                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
-                 start_char: int = 0, mode: str = "", **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not chars:  # indexing: the words of each block are cut and expanded once
             position = start_pos
@@ -166,14 +175,20 @@ def make_schema() -> fields.Schema:
 
 def _fields(document: SearchDocument) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "key": document.key, "kind": document.kind, "name": document.name,
-        "aliases": "，".join(document.aliases), "keywords": "，".join(document.keywords),
+        "key": document.key,
+        "kind": document.kind,
+        "name": document.name,
+        "aliases": "，".join(document.aliases),
+        "keywords": "，".join(document.keywords),
         "body": document.body,
-        "exact_name": "\n".join(dict.fromkeys([normalise(document.name),
-                                               normalise(base_name(document.name))])),
+        "exact_name": "\n".join(
+            dict.fromkeys([normalise(document.name), normalise(base_name(document.name))])
+        ),
         "exact_alias": "\n".join(normalise(a) for a in (*document.aliases, *document.keywords)),
-        "pinyin": " ".join(document.pinyin), "audience": ",".join(document.audiences),
-        "fingerprint": document.fingerprint, "document": document.as_dict(),
+        "pinyin": " ".join(document.pinyin),
+        "audience": ",".join(document.audiences),
+        "fingerprint": document.fingerprint,
+        "document": document.as_dict(),
     }
     for key, filter_values in document.filters.items():
         if key != "audience":
@@ -234,7 +249,9 @@ class TermPool(PostingPool):
         for key in sorted(terms):
             fieldname, text = key
             docnums, weights, values = terms.pop(key)
-            postings: Iterable[tuple[int, float, bytes]] = zip(docnums, weights, values, strict=True)
+            postings: Iterable[tuple[int, float, bytes]] = zip(
+                docnums, weights, values, strict=True
+            )
             if len(docnums) > 1 and docnums != array("q", sorted(set(docnums))):
                 postings = sorted(postings)  # not in document order (not seen in practice)
             for docnum, weight, value in postings:
@@ -306,8 +323,10 @@ class _JiebaText(fields.TEXT):
                     found.append(position + number)
             position += count
         encode, boost = self.format.encode, self.format.field_boost
-        return [(word.encode("utf-8"), len(found), float(len(found)) * boost, encode(found))
-                for word, found in positions.items()]
+        return [
+            (word.encode("utf-8"), len(found), float(len(found)) * boost, encode(found))
+            for word, found in positions.items()
+        ]
 
 
 REMEMBERED = 1024
@@ -343,13 +362,20 @@ def _writing_schema(schema: fields.Schema) -> fields.Schema:
     :class:`_Remembered` fields for the others with values of a fixed size."""
     copied = {}
     for name, spec in schema.items():
-        if (type(spec) is fields.TEXT and isinstance(spec.analyzer, JiebaTokenizer)
-                and type(spec.format) is formats.Positions and not spec.vector):
+        if (
+            type(spec) is fields.TEXT
+            and isinstance(spec.analyzer, JiebaTokenizer)
+            and type(spec.format) is formats.Positions
+            and not spec.vector
+        ):
             fast = _JiebaText.__new__(_JiebaText)
             fast.__dict__.update(spec.__dict__)
             spec = fast
-        elif spec.indexed and not spec.vector and (spec.format.fixed_value_size() is not None
-                                                   and spec.format.fixed_value_size() >= 0):
+        elif (
+            spec.indexed
+            and not spec.vector
+            and (spec.format.fixed_value_size() is not None and spec.format.fixed_value_size() >= 0)
+        ):
             kind = _remembering(type(spec))
             fast = kind.__new__(kind)
             fast.__dict__.update(spec.__dict__)
@@ -398,10 +424,14 @@ def _seeded(documents: list[SearchDocument], previous: str = "") -> Iterator[Non
 
 
 def _write_meta(folder: Path, stats: IndexStats, synonyms: Synonyms) -> None:
-    meta = {"schema_version": SCHEMA_VERSION, "stats": asdict(stats),
-            "synonyms": synonyms.as_dict()}
-    (folder / INDEX_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                                     encoding="utf-8")
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "stats": asdict(stats),
+        "synonyms": synonyms.as_dict(),
+    }
+    (folder / INDEX_META).write_text(
+        json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
 
 
 def _previous_usable(previous: Path | None) -> bool:
@@ -433,9 +463,14 @@ def _incremental(documents: list[SearchDocument], previous: Path, target: Path) 
     new = {d.key: d for d in documents}
     changed = [d for d in documents if old.get(d.key) != d.fingerprint]
     removed = sorted(set(old) - set(new))
-    stats = IndexStats("incremental", len(documents), added=sum(d.key not in old for d in changed),
-                       updated=sum(d.key in old for d in changed), deleted=len(removed),
-                       unchanged=len(documents) - len(changed))
+    stats = IndexStats(
+        "incremental",
+        len(documents),
+        added=sum(d.key not in old for d in changed),
+        updated=sum(d.key in old for d in changed),
+        deleted=len(removed),
+        unchanged=len(documents) - len(changed),
+    )
     if not changed and not removed:
         return stats
     toc = "".join(sorted(p.name for p in target.iterdir()))
@@ -449,8 +484,9 @@ def _incremental(documents: list[SearchDocument], previous: Path, target: Path) 
     return stats
 
 
-def build_server_index(documents: list[SearchDocument], folder: Path, synonyms: Synonyms,
-                       previous: Path | None = None) -> IndexStats:
+def build_server_index(
+    documents: list[SearchDocument], folder: Path, synonyms: Synonyms, previous: Path | None = None
+) -> IndexStats:
     """Write ``folder/whoosh`` and ``folder/index.json``; start from ``previous`` (the live
     release's search folder) when its index has the same schema."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -501,9 +537,15 @@ class SearchPage:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "page": self.page,
-                "page_size": self.page_size, "results": [h.as_dict() for h in self.hits],
-                "facets": self.facets, "facet_names": FILTERS}
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "results": [h.as_dict() for h in self.hits],
+            "facets": self.facets,
+            "facet_names": FILTERS,
+        }
 
 
 @dataclass(frozen=True)
@@ -539,26 +581,37 @@ class Plan:
 
 def _word_clauses(word: str) -> list[Clause]:
     clauses = [Clause(f, (word,), b) for f, b in BOOSTS.items()]
-    clauses += [Clause(f, (piece,), b * 0.5, part=True) for piece in subwords(word)
-                for f, b in BOOSTS.items() if f != "body"]
+    clauses += [
+        Clause(f, (piece,), b * 0.5, part=True)
+        for piece in subwords(word)
+        for f, b in BOOSTS.items()
+        if f != "body"
+    ]
     return clauses
 
 
 def _synonym_clauses(targets: tuple[str, ...]) -> list[Clause]:
-    return [Clause(f, tuple(words(t)), BOOSTS[f] * 0.5)
-            for t in targets if words(t) for f in ("name", "aliases")]
+    return [
+        Clause(f, tuple(words(t)), BOOSTS[f] * 0.5)
+        for t in targets
+        if words(t)
+        for f in ("name", "aliases")
+    ]
 
 
 def plan_query(text: str, synonyms: Synonyms) -> Plan:
     """How a normalised query is searched: its groups (for coverage) and bonus clauses."""
     if not text:
         return Plan([], [])
-    bonus = [Clause("exact_name", (text,), EXACT_NAME_BOOST),
-             Clause("exact_alias", (text,), EXACT_ALIAS_BOOST)]
+    bonus = [
+        Clause("exact_name", (text,), EXACT_NAME_BOOST),
+        Clause("exact_alias", (text,), EXACT_ALIAS_BOOST),
+    ]
     if is_pinyin_query(text):
         # Latin words are also looked up as words (KTV, GSP); pinyin clauses come from the index.
-        return Plan([Group(_word_clauses(w), 0.0) for w in words(text)], bonus,
-                    pinyin=text.replace(" ", ""))
+        return Plan(
+            [Group(_word_clauses(w), 0.0) for w in words(text)], bonus, pinyin=text.replace(" ", "")
+        )
     meaningful = query_words(text)
     groups = [Group(_word_clauses(w), float(len(w))) for w, _, _ in meaningful]
     for phrase, targets in synonyms.in_query(text):
@@ -566,7 +619,9 @@ def plan_query(text: str, synonyms: Synonyms) -> Plan:
         start = text.find(phrase)
         end = start + len(phrase)
         # The words the phrase overlaps can be found through its targets too.
-        covered = [g for (_, s, e), g in zip(meaningful, groups, strict=True) if s < end and e > start]
+        covered = [
+            g for (_, s, e), g in zip(meaningful, groups, strict=True) if s < end and e > start
+        ]
         for group in covered:
             group.clauses += extra
         if extra and not covered:
@@ -620,7 +675,7 @@ def _leaf_ids(reader: Any, fieldname: str, text: str) -> list[int]:
     while inner.is_active():
         if inner._ids is None:  # noqa: SLF001 - see the docstring
             inner._read_ids()  # noqa: SLF001
-        ids.extend(inner._ids[inner._i:])  # noqa: SLF001
+        ids.extend(inner._ids[inner._i :])  # noqa: SLF001
         inner._next_block()  # noqa: SLF001
     return ids
 
@@ -639,7 +694,9 @@ class ServerIndex:
             raise ConfigurationError(f"找不到可用的搜索索引 {target}：{exc}") from exc
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise ConfigurationError(f"搜索索引 {target} 的版本与本程序不符，请重新构建")
-        self.synonyms = parse_synonyms({"synonyms": meta.get("synonyms", {})}, str(folder / INDEX_META))
+        self.synonyms = parse_synonyms(
+            {"synonyms": meta.get("synonyms", {})}, str(folder / INDEX_META)
+        )
         self._searcher = self._index.searcher()
         self._leaves = [(s.reader(), offset) for s, offset in self._searcher.leaf_searchers()]
         self._offsets = {id(s): offset for s, offset in self._searcher.leaf_searchers()}
@@ -647,12 +704,15 @@ class ServerIndex:
         self._live = frozenset(reader.all_doc_ids()) if reader.has_deletions() else None
         self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         self._lock = threading.RLock()
-        self._facets = {key: {value: self._docs(key, value) for value in self._values(key)}
-                        for key in FILTERS}
+        self._facets = {
+            key: {value: self._docs(key, value) for value in self._values(key)} for key in FILTERS
+        }
         self._items = self._docs("kind", ITEM)
         self._keys: dict[str, int] | None = None
         self._key_of: dict[int, str] = {}
-        self._levels: OrderedDict[tuple[str, tuple[str, ...]], tuple[tuple[int, frozenset[int]], ...]] = OrderedDict()
+        self._levels: OrderedDict[
+            tuple[str, tuple[str, ...]], tuple[tuple[int, frozenset[int]], ...]
+        ] = OrderedDict()
 
     def close(self) -> None:
         self._searcher.close()
@@ -675,8 +735,9 @@ class ServerIndex:
 
     def _values(self, fieldname: str) -> list[str]:
         reader = self._searcher.reader()
-        return sorted({v.decode("utf-8") if isinstance(v, bytes) else v
-                       for v in reader.lexicon(fieldname)})
+        return sorted(
+            {v.decode("utf-8") if isinstance(v, bytes) else v for v in reader.lexicon(fieldname)}
+        )
 
     def _docs(self, fieldname: str, text: str) -> frozenset[int]:
         """The documents holding a term (cached: terms repeat across queries)."""
@@ -689,8 +750,11 @@ class ServerIndex:
             ids: list[int] = []
             for reader, offset in self._leaves:
                 if (fieldname, text) in reader:
-                    ids += [d + offset for d in _leaf_ids(reader, fieldname, text)] if offset else \
-                        _leaf_ids(reader, fieldname, text)
+                    ids += (
+                        [d + offset for d in _leaf_ids(reader, fieldname, text)]
+                        if offset
+                        else _leaf_ids(reader, fieldname, text)
+                    )
             found = frozenset(ids) if self._live is None else frozenset(ids) & self._live
             self._cache[key] = found
             if len(self._cache) > self.CACHE_TERMS:
@@ -718,18 +782,25 @@ class ServerIndex:
         reader = self._searcher.reader()
         terms = {compact: PINYIN_BOOST}
         for term in itertools.islice(reader.expand_prefix("pinyin", compact), MAX_EXPANSIONS):
-            terms.setdefault(term.decode("utf-8") if isinstance(term, bytes) else term,
-                             PINYIN_BOOST * 0.6)
+            terms.setdefault(
+                term.decode("utf-8") if isinstance(term, bytes) else term, PINYIN_BOOST * 0.6
+            )
         if len(compact) >= 6:
-            for term in itertools.islice(reader.terms_within("pinyin", compact, 1, prefix=2),
-                                         MAX_EXPANSIONS):
+            for term in itertools.islice(
+                reader.terms_within("pinyin", compact, 1, prefix=2), MAX_EXPANSIONS
+            ):
                 terms.setdefault(term, PINYIN_BOOST * 0.3)
         return [Clause("pinyin", (t,), b) for t, b in sorted(terms.items())]
 
     # ------------------------------------------------------------ search
 
-    def search(self, text: str, filters: dict[str, list[str]] | None = None, page: int = 1,
-               page_size: int = 10) -> SearchPage:
+    def search(
+        self,
+        text: str,
+        filters: dict[str, list[str]] | None = None,
+        page: int = 1,
+        page_size: int = 10,
+    ) -> SearchPage:
         normalised = normalise(text)
         plan = plan_query(normalised, self.synonyms)
         if plan.pinyin:
@@ -737,11 +808,19 @@ class ServerIndex:
         with self._lock:
             allowed = self._allowed(plan, filters or {})
             hits = self._ranked(plan, allowed, normalised, page * page_size)
-            facets = {key: counts for key in FILTERS
-                      if (counts := {v: n for v, s in self._facets[key].items()
-                                     if (n := len(allowed & s))})}
+            facets = {
+                key: counts
+                for key in FILTERS
+                if (
+                    counts := {
+                        v: n for v, s in self._facets[key].items() if (n := len(allowed & s))
+                    }
+                )
+            }
         start = (page - 1) * page_size
-        return SearchPage(text, len(allowed), page, page_size, hits[start:start + page_size], facets)
+        return SearchPage(
+            text, len(allowed), page, page_size, hits[start : start + page_size], facets
+        )
 
     def _allowed(self, plan: Plan, filters: dict[str, list[str]]) -> frozenset[int]:
         """Documents that cover enough of the query (or match it exactly) and pass the filters."""
@@ -761,7 +840,9 @@ class ServerIndex:
             allowed &= wanted
         return frozenset(allowed)
 
-    def _ranked(self, plan: Plan, allowed: frozenset[int], text: str, wanted: int) -> list[SearchHit]:
+    def _ranked(
+        self, plan: Plan, allowed: frozenset[int], text: str, wanted: int
+    ) -> list[SearchHit]:
         """Documents matching the name, aliases, keywords or pinyin first, then those that match
         only in the body; each part ranked by BM25F (see :meth:`_score`)."""
         if not allowed:
@@ -775,7 +856,9 @@ class ServerIndex:
             hits += self._score(body, allowed - strong_docs, wanted - len(hits), text)
         return hits
 
-    def _score(self, clauses: list[Clause], docs: frozenset[int], limit: int, text: str) -> list[SearchHit]:
+    def _score(
+        self, clauses: list[Clause], docs: frozenset[int], limit: int, text: str
+    ) -> list[SearchHit]:
         """BM25F for the best ``limit`` of ``docs``. Whoosh scores a document in ~100 µs here
         (a matcher tree per clause), too slow for thousands: a cheap pre-score (boost × idf of
         each clause a document matches, from the cached sets) picks the candidates
@@ -805,11 +888,19 @@ class ServerIndex:
 
     def _hit(self, docnum: int, score: float, text: str) -> SearchHit:
         stored = self._searcher.stored_fields(docnum)["document"]
-        return SearchHit(key=stored["key"], kind=stored["kind"], name=stored["name"],
-                         url=stored["url"], department=stored["department"], type=stored["type"],
-                         limit=stored["limit"], fee=stored["fee"], status=stored["status"],
-                         aliases=list(stored["aliases"]),
-                         score=score * _variant_factor(stored["name"], text))
+        return SearchHit(
+            key=stored["key"],
+            kind=stored["kind"],
+            name=stored["name"],
+            url=stored["url"],
+            department=stored["department"],
+            type=stored["type"],
+            limit=stored["limit"],
+            fee=stored["fee"],
+            status=stored["status"],
+            aliases=list(stored["aliases"]),
+            score=score * _variant_factor(stored["name"], text),
+        )
 
     # ------------------------------------------------------------ related items
 
@@ -836,16 +927,23 @@ class ServerIndex:
         stored = self._searcher.stored_fields(docnum)["document"]
         department = self._facets["department"].get(stored["department"], frozenset())
         found: list[tuple[int, float]] = []
-        for score, docs in self._related_levels(base_name(stored["name"]), tuple(stored["aliases"])):
+        for score, docs in self._related_levels(
+            base_name(stored["name"]), tuple(stored["aliases"])
+        ):
             same = docs & department
             for group in (same, docs - same):
-                found += [(d, float(score)) for d in sorted(group)[:limit - len(found) + 1]
-                          if d != docnum]
+                found += [
+                    (d, float(score))
+                    for d in sorted(group)[: limit - len(found) + 1]
+                    if d != docnum
+                ]
                 if len(found) >= limit:
                     return found[:limit]
         return found
 
-    def _related_levels(self, base: str, aliases: tuple[str, ...]) -> tuple[tuple[int, frozenset[int]], ...]:
+    def _related_levels(
+        self, base: str, aliases: tuple[str, ...]
+    ) -> tuple[tuple[int, frozenset[int]], ...]:
         """The items sharing terms with a name (without its variant) and aliases, grouped by
         score, best first. The variants and copies of an item share them: cached
         (:data:`RELATED_CACHE`)."""
@@ -856,8 +954,10 @@ class ServerIndex:
                 self._levels.move_to_end(key)
                 return levels
         shared = [(self._docs("exact_name", normalise(base)), RELATED_WEIGHTS["exact_name"])]
-        shared += [(self._docs("exact_alias", normalise(a)), RELATED_WEIGHTS["exact_alias"])
-                   for a in aliases]
+        shared += [
+            (self._docs("exact_alias", normalise(a)), RELATED_WEIGHTS["exact_alias"])
+            for a in aliases
+        ]
         for word in dict.fromkeys(words(base)):
             if has_han(word) and len(word) > 1:
                 docs = self._docs("name", word)
@@ -865,12 +965,18 @@ class ServerIndex:
                     shared.append((docs, RELATED_WEIGHTS["name"]))
         # A document's score is the sum of the weights of the terms it shares, counted in C
         # (each set repeated as many times as its weight).
-        scores = Counter(itertools.chain.from_iterable(
-            itertools.chain.from_iterable(itertools.repeat(docs & self._items, weight)
-                                          for docs, weight in shared)))
+        scores = Counter(
+            itertools.chain.from_iterable(
+                itertools.chain.from_iterable(
+                    itertools.repeat(docs & self._items, weight) for docs, weight in shared
+                )
+            )
+        )
         by_score = sorted(scores.items(), key=operator.itemgetter(1), reverse=True)
-        levels = tuple((score, frozenset(map(operator.itemgetter(0), group)))
-                       for score, group in itertools.groupby(by_score, key=operator.itemgetter(1)))
+        levels = tuple(
+            (score, frozenset(map(operator.itemgetter(0), group)))
+            for score, group in itertools.groupby(by_score, key=operator.itemgetter(1))
+        )
         with self._lock:
             self._levels[key] = levels
             if len(self._levels) > RELATED_CACHE:

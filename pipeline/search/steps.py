@@ -44,13 +44,20 @@ def related_items(folder: Path, documents: list[SearchDocument]) -> dict[str, li
     with ServerIndex(folder) as index:
         for document in documents:
             if document.kind == ITEM:
-                related[document.key] = [{"key": k, "name": by_key[k].name, "url": by_key[k].url}
-                                         for k in index.related_keys(document.key, RELATED_COUNT)]
+                related[document.key] = [
+                    {"key": k, "name": by_key[k].name, "url": by_key[k].url}
+                    for k in index.related_keys(document.key, RELATED_COUNT)
+                ]
     return related
 
 
-def build_search(data: Path, release: Path, live: Path | None, synonyms_file: Path | None = None,
-                 release_data: Any = None) -> dict[str, Any]:
+def build_search(
+    data: Path,
+    release: Path,
+    live: Path | None,
+    synonyms_file: Path | None = None,
+    release_data: Any = None,
+) -> dict[str, Any]:
     """Documents → server index (incremental from ``live``) → related items. Returns timings
     and what the index update did. ``release_data``: the release data of ``data`` in memory."""
     from pipeline.search.server_index import build_server_index
@@ -65,7 +72,9 @@ def build_search(data: Path, release: Path, live: Path | None, synonyms_file: Pa
     stats = build_server_index(documents, folder, synonyms, previous)
     timings["server_index"] = time.perf_counter() - started - timings["documents"]
     (folder / RELATED).write_text(dump_json(related_items(folder, documents)), encoding="utf-8")
-    timings["related"] = time.perf_counter() - started - timings["documents"] - timings["server_index"]
+    timings["related"] = (
+        time.perf_counter() - started - timings["documents"] - timings["server_index"]
+    )
     logger.info("search: %s, %s", stats, {k: round(v, 3) for k, v in timings.items()})
     return {"stats": stats, "timings": timings}
 

@@ -37,8 +37,11 @@ class Synonyms:
 
     def in_query(self, query: str) -> list[tuple[str, tuple[str, ...]]]:
         """The entries whose phrase occurs in the (normalised) query, longest phrase first."""
-        return [(p, t) for p, t in sorted(self.entries.items(), key=lambda e: (-len(e[0]), e[0]))
-                if p in query]
+        return [
+            (p, t)
+            for p, t in sorted(self.entries.items(), key=lambda e: (-len(e[0]), e[0]))
+            if p in query
+        ]
 
     def as_dict(self) -> dict[str, list[str]]:
         return {phrase: list(targets) for phrase, targets in self.entries.items()}
@@ -58,9 +61,14 @@ def parse_synonyms(data: object, origin: str) -> Synonyms:
         if isinstance(targets, str):
             targets = [targets]
         if len(key) < MIN_PHRASE_CHARS:
-            raise ConfigurationError(f"同义词文件 {origin}：说法“{phrase}”至少要 {MIN_PHRASE_CHARS} 个字")
-        if not isinstance(targets, list) or not targets or not all(
-                isinstance(t, str) and normalise(t) for t in targets):
+            raise ConfigurationError(
+                f"同义词文件 {origin}：说法“{phrase}”至少要 {MIN_PHRASE_CHARS} 个字"
+            )
+        if (
+            not isinstance(targets, list)
+            or not targets
+            or not all(isinstance(t, str) and normalise(t) for t in targets)
+        ):
             raise ConfigurationError(f"同义词文件 {origin}：“{phrase}”应对应一个非空的词列表")
         entries[key] = tuple(dict.fromkeys(normalise(t) for t in targets))
     return Synonyms(entries)

@@ -32,11 +32,13 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ASCII_WORD = re.compile(r"^[a-z]+$")
 _VARIANT = re.compile(r"[（(]([^（）()]{1,12})[）)]\s*$")
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 的 了 吗 呢 吧 啊 呀 么 嘛 哦 和 与 及 或 在 是 有 要 想 我 我们 你 您 他 她 它 这 那 个 些
 怎么 怎么样 怎样 如何 什么 哪里 哪儿 哪个 哪些 多少 几 谁 为什么 需要 需 得 该 应该 可以 能 能不能 会
 办 办理 去 到 找 申请 怎么办 手续 流程 一下 请问 咨询 问 帮 给 让 把 被 从 对 为 就 都 也 还 再
-""".split())
+""".split()
+)
 """Words of how people ask that say nothing about what they ask for (生孩子**要办什么**). They
 are dropped from queries (never from documents). 办理 and 申请 are here because nearly every
 item is 办理'd or 申请'd: they would match everything and rank nothing."""
@@ -148,15 +150,19 @@ def word_pieces(word: str) -> tuple[str, ...]:
     found = [word]
     for size in (2, 3):
         if len(word) > size:
-            found += [word[i:i + size] for i in range(len(word) - size + 1)
-                      if freq.get(word[i:i + size])]
+            found += [
+                word[i : i + size]
+                for i in range(len(word) - size + 1)
+                if freq.get(word[i : i + size])
+            ]
     return tuple(found)
 
 
 def _pieces(block: str) -> tuple[int, tuple[tuple[str, int], ...]]:
     found = _block_tokens(block)
-    return len(found), tuple((piece, number) for number, (word, _, _) in enumerate(found)
-                             for piece in word_pieces(word))
+    return len(found), tuple(
+        (piece, number) for number, (word, _, _) in enumerate(found) for piece in word_pieces(word)
+    )
 
 
 _cached_pieces = lru_cache(maxsize=TOKEN_CACHE)(_pieces)
@@ -202,8 +208,9 @@ def _word_pinyin(word: str) -> tuple[str, ...]:
     """The syllables of one word (pypinyin reads polyphones by the word they are in)."""
     from pypinyin import Style, lazy_pinyin
 
-    return tuple(s.lower() for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore")
-                 if s.isalpha())
+    return tuple(
+        s.lower() for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore") if s.isalpha()
+    )
 
 
 @lru_cache(maxsize=65536)

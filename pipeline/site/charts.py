@@ -54,21 +54,23 @@ __all__ = [
     "text_width",
 ]
 
-FONT_FAMILY = ("'PingFang SC', 'Hiragino Sans GB', 'Noto Sans CJK SC', 'Source Han Sans SC', "
-               "'Microsoft YaHei', sans-serif")
+FONT_FAMILY = (
+    "'PingFang SC', 'Hiragino Sans GB', 'Noto Sans CJK SC', 'Source Han Sans SC', "
+    "'Microsoft YaHei', sans-serif"
+)
 
 # Contrast against white is given for each colour (WCAG relative luminance).
-TEXT = "#1d1d1f"        # 16.8:1
-MUTED = "#4a4f55"       # 8.3:1  — axis labels, notes, reference lines
+TEXT = "#1d1d1f"  # 16.8:1
+MUTED = "#4a4f55"  # 8.3:1  — axis labels, notes, reference lines
 AXIS = "#4a4f55"
-GRID = "#d9dbdd"        # decorative gridlines only; values are always labelled or tabled
-BAR = "#0b4f9c"         # 8.0:1  — the site's link blue
+GRID = "#d9dbdd"  # decorative gridlines only; values are always labelled or tabled
+BAR = "#0b4f9c"  # 8.0:1  — the site's link blue
 BACKGROUND = "#ffffff"
 
 # (colour, stroke-dasharray or None, marker) — darkened Okabe–Ito blue, vermillion, bluish green.
 SERIES_STYLES: tuple[tuple[str, str | None, str], ...] = (
-    ("#0072b2", None, "circle"),     # 5.2:1, solid line, round markers
-    ("#b84e00", "8 4", "square"),    # 5.1:1, dashed line, square markers
+    ("#0072b2", None, "circle"),  # 5.2:1, solid line, round markers
+    ("#b84e00", "8 4", "square"),  # 5.1:1, dashed line, square markers
     ("#007a5a", "2 3", "triangle"),  # 5.3:1, dotted line, triangle markers
 )
 REFERENCE_DASHES = ("12 3 3 3", "12 3 3 3 3 3", "4 4")
@@ -170,7 +172,11 @@ def format_number(value: float | int, decimals: int = 0) -> str:
 
 def _format_ref(value: float) -> str:
     """A reference value: whole numbers without decimals, others with one."""
-    return format_number(int(round(value))) if abs(value - round(value)) < 1e-9 else format_number(value, 1)
+    return (
+        format_number(int(round(value)))
+        if abs(value - round(value)) < 1e-9
+        else format_number(value, 1)
+    )
 
 
 def month_label(month: str, *, short: bool = True) -> str:
@@ -201,23 +207,43 @@ def _tick_decimals(ticks: Sequence[float]) -> int:
     return 3
 
 
-def _text(x: float, y: float, content: str, *, size: int = FONT_SIZE, fill: str = TEXT,
-          anchor: str = "start", weight: str | None = None, halo: bool = False) -> str:
+def _text(
+    x: float,
+    y: float,
+    content: str,
+    *,
+    size: int = FONT_SIZE,
+    fill: str = TEXT,
+    anchor: str = "start",
+    weight: str | None = None,
+    halo: bool = False,
+) -> str:
     attrs = [f'x="{_f(x)}"', f'y="{_f(y)}"', f'font-size="{size}"', f'fill="{fill}"']
     if anchor != "start":
         attrs.append(f'text-anchor="{anchor}"')
     if weight:
         attrs.append(f'font-weight="{weight}"')
     if halo:
-        attrs.append(f'stroke="{BACKGROUND}" stroke-width="4" stroke-linejoin="round" paint-order="stroke"')
+        attrs.append(
+            f'stroke="{BACKGROUND}" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
+        )
     return f"<text {' '.join(attrs)}>{_esc(content)}</text>"
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, width: float = 1,
-          dash: str | None = None) -> str:
+def _line(
+    x1: float,
+    y1: float,
+    x2: float,
+    y2: float,
+    stroke: str,
+    width: float = 1,
+    dash: str | None = None,
+) -> str:
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-    return (f'<line x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}" '
-            f'stroke="{stroke}" stroke-width="{width}"{dash_attr}/>')
+    return (
+        f'<line x1="{_f(x1)}" y1="{_f(y1)}" x2="{_f(x2)}" y2="{_f(y2)}" '
+        f'stroke="{stroke}" stroke-width="{width}"{dash_attr}/>'
+    )
 
 
 def _marker(kind: str, x: float, y: float, colour: str, r: float = 4.0) -> str:
@@ -256,7 +282,9 @@ def _title_rows(title: str, show_title: bool, width: int, pad: float) -> tuple[l
     if not show_title:
         return [], pad
     shown = _truncate(_clean(title), width - 2 * pad, TITLE_SIZE)
-    return [_text(pad, pad + TITLE_SIZE, shown, size=TITLE_SIZE, weight="bold")], pad + TITLE_SIZE + 10
+    return [
+        _text(pad, pad + TITLE_SIZE, shown, size=TITLE_SIZE, weight="bold")
+    ], pad + TITLE_SIZE + 10
 
 
 # ---------------------------------------------------------------- monthly trend
@@ -290,7 +318,9 @@ def monthly_trend_svg(
     appended to values in tooltips (e.g. ``"天"``).
     """
     months = [_clean(m) for m in months]
-    refs = {_clean(k): float(v) for k, v in (reference_lines or {}).items() if _finite(v) is not None}
+    refs = {
+        _clean(k): float(v) for k, v in (reference_lines or {}).items() if _finite(v) is not None
+    }
     if len(series) > len(SERIES_STYLES):
         raise ValueError(f"最多 {len(SERIES_STYLES)} 个数据系列，收到 {len(series)} 个")
     data: list[tuple[str, list[float | None]]] = []
@@ -349,7 +379,9 @@ def monthly_trend_svg(
 
     n = len(months)
     if n == 0 or not any(v is not None for _n, vals in data for v in vals):
-        body.append(_text((left + right) / 2, (top + bottom) / 2 + 5, NO_DATA, fill=MUTED, anchor="middle"))
+        body.append(
+            _text((left + right) / 2, (top + bottom) / 2 + 5, NO_DATA, fill=MUTED, anchor="middle")
+        )
     band = (right - left) / n if n else 0.0
 
     def x_of(i: int) -> float:
@@ -368,20 +400,35 @@ def monthly_trend_svg(
             half = text_width(labels[i], SMALL) / 2
             text_x = min(max(x, half + 2), width - half - 2)  # keep edge labels inside the chart
             body.append(_line(x, bottom, x, bottom + 4, AXIS, 1))
-            body.append(_text(text_x, bottom + 6 + SMALL, labels[i], size=SMALL, fill=MUTED, anchor="middle"))
+            body.append(
+                _text(
+                    text_x, bottom + 6 + SMALL, labels[i], size=SMALL, fill=MUTED, anchor="middle"
+                )
+            )
 
     # Reference lines, labelled at the right end; labels nudged apart when lines are close.
     placed: list[float] = []
     for j, (name, value) in enumerate(sorted(refs.items(), key=lambda kv: -kv[1])):
         y = y_of(value)
-        body.append(_line(left, y, right, y, MUTED, 1.5, REFERENCE_DASHES[j % len(REFERENCE_DASHES)]))
+        body.append(
+            _line(left, y, right, y, MUTED, 1.5, REFERENCE_DASHES[j % len(REFERENCE_DASHES)])
+        )
         label_y = y - 5
         while any(abs(label_y - p) < SMALL + 2 for p in placed):
             label_y += SMALL + 2
         label_y = max(label_y, top + SMALL)
         placed.append(label_y)
-        body.append(_text(right - 2, label_y, f"{name} {_format_ref(value)}{value_unit}",
-                          size=SMALL, fill=MUTED, anchor="end", halo=True))
+        body.append(
+            _text(
+                right - 2,
+                label_y,
+                f"{name} {_format_ref(value)}{value_unit}",
+                size=SMALL,
+                fill=MUTED,
+                anchor="end",
+                halo=True,
+            )
+        )
 
     # Series: one path per unbroken run; markers on every point, with a tooltip.
     for i, (name, values) in enumerate(data):
@@ -398,13 +445,17 @@ def monthly_trend_svg(
         for run in runs:
             if len(run) > 1:
                 d = "M" + " L".join(f"{_f(px)} {_f(py)}" for px, py in run)
-                group.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.5" '
-                             f'stroke-linejoin="round"{dash_attr}/>')
+                group.append(
+                    f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.5" '
+                    f'stroke-linejoin="round"{dash_attr}/>'
+                )
         for k, v in enumerate(values):
             if v is None:
                 continue
             tip = f"{month_label(months[k], short=False)} {name}：{format_number(v, decimals)}{value_unit}"
-            group.append(f"<g><title>{_esc(tip)}</title>{_marker(marker, x_of(k), y_of(v), colour)}</g>")
+            group.append(
+                f"<g><title>{_esc(tip)}</title>{_marker(marker, x_of(k), y_of(v), colour)}</g>"
+            )
         group.append("</g>")
         body.extend(group)
 
@@ -475,23 +526,39 @@ def bar_ranking_svg(
     for t in ticks:
         x = x_of(t)
         body.append(_line(x, plot_top, x, plot_bottom, AXIS if t == 0 else GRID, 1))
-        body.append(_text(x, plot_bottom + 6 + SMALL, format_number(t, tick_dec) + unit,
-                          size=SMALL, fill=MUTED, anchor="middle"))
+        body.append(
+            _text(
+                x,
+                plot_bottom + 6 + SMALL,
+                format_number(t, tick_dec) + unit,
+                size=SMALL,
+                fill=MUTED,
+                anchor="middle",
+            )
+        )
     if not labels:
-        body.append(_text((left + right) / 2, plot_top + row_h / 2 + 5, NO_DATA, fill=MUTED, anchor="middle"))
+        body.append(
+            _text(
+                (left + right) / 2, plot_top + row_h / 2 + 5, NO_DATA, fill=MUTED, anchor="middle"
+            )
+        )
 
     for i, (name, v) in enumerate(zip(labels, vals, strict=True)):
         cy = plot_top + row_h * i + row_h / 2
         shown = _truncate(name, label_w, FONT_SIZE)
         value_text = insufficient_text if v is None else format_number(v, decimals) + unit
-        row = [f'<g class="bar-row"><title>{_esc(f"{name}：{value_text}")}</title>',
-               _text(pad + label_w, cy + 4.5, shown, anchor="end")]
+        row = [
+            f'<g class="bar-row"><title>{_esc(f"{name}：{value_text}")}</title>',
+            _text(pad + label_w, cy + 4.5, shown, anchor="end"),
+        ]
         if v is None:
             row.append(_text(left + 6, cy + 4.5, insufficient_text, fill=MUTED))
         else:
             x_end = x_of(v)
-            row.append(f'<rect x="{_f(left)}" y="{_f(cy - bar_h / 2)}" width="{_f(x_end - left)}" '
-                       f'height="{_f(bar_h)}" fill="{BAR}"/>')
+            row.append(
+                f'<rect x="{_f(left)}" y="{_f(cy - bar_h / 2)}" width="{_f(x_end - left)}" '
+                f'height="{_f(bar_h)}" fill="{BAR}"/>'
+            )
             row.append(_text(x_end + 6, cy + 4.5, value_text, weight="bold"))
         row.append("</g>")
         body.append("".join(row))
@@ -538,7 +605,9 @@ def distribution_svg(
     col_w = min(band * 0.6, 72.0)
     body.append(_line(pad, baseline, width - pad, baseline, AXIS, 1))
     if n == 0 or total <= 0:
-        body.append(_text(width / 2, (plot_top + baseline) / 2, NO_DATA, fill=MUTED, anchor="middle"))
+        body.append(
+            _text(width / 2, (plot_top + baseline) / 2, NO_DATA, fill=MUTED, anchor="middle")
+        )
 
     for i, (name, v) in enumerate(zip(labels, vals, strict=True)):
         cx = pad + band * (i + 0.5)
@@ -547,9 +616,13 @@ def distribution_svg(
             tip = f"{name}：{insufficient_text}"
         else:
             share = 100 * v / total if total else 0.0
-            tip = f"{name}：{format_number(int(round(v)))}{count_unit}（{format_number(share, 1)}%）"
-        row = [f'<g class="column"><title>{_esc(tip)}</title>',
-               _text(cx, baseline + 6 + FONT_SIZE, shown, anchor="middle")]
+            tip = (
+                f"{name}：{format_number(int(round(v)))}{count_unit}（{format_number(share, 1)}%）"
+            )
+        row = [
+            f'<g class="column"><title>{_esc(tip)}</title>',
+            _text(cx, baseline + 6 + FONT_SIZE, shown, anchor="middle"),
+        ]
         if v is None:
             row.append(_text(cx, baseline - 8, insufficient_text, fill=MUTED, anchor="middle"))
         elif total > 0:
@@ -557,12 +630,29 @@ def distribution_svg(
             y = baseline - h
             share = 100 * v / total
             if h > 0:
-                row.append(f'<rect x="{_f(cx - col_w / 2)}" y="{_f(y)}" width="{_f(col_w)}" '
-                           f'height="{_f(h)}" fill="{BAR}"/>')
-            row.append(_text(cx, y - 8 - SMALL - 2, f"{format_number(share, 1)}%",
-                             anchor="middle", weight="bold"))
-            row.append(_text(cx, y - 6, f"{format_number(int(round(v)))}{count_unit}",
-                             size=SMALL, fill=MUTED, anchor="middle"))
+                row.append(
+                    f'<rect x="{_f(cx - col_w / 2)}" y="{_f(y)}" width="{_f(col_w)}" '
+                    f'height="{_f(h)}" fill="{BAR}"/>'
+                )
+            row.append(
+                _text(
+                    cx,
+                    y - 8 - SMALL - 2,
+                    f"{format_number(share, 1)}%",
+                    anchor="middle",
+                    weight="bold",
+                )
+            )
+            row.append(
+                _text(
+                    cx,
+                    y - 6,
+                    f"{format_number(int(round(v)))}{count_unit}",
+                    size=SMALL,
+                    fill=MUTED,
+                    anchor="middle",
+                )
+            )
         row.append("</g>")
         body.append("".join(row))
     return _svg(cid, width, height, title, description, body)
@@ -614,13 +704,20 @@ def data_table_html(
     """
     percent = set(percent_columns)
     id_attr = f' id="{sanitise_chart_id(chart_id)}-table"' if chart_id else ""
-    out = [f'<table class="data-table"{id_attr}>', f"<caption>{_esc(caption)}</caption>", "<thead>", "<tr>"]
+    out = [
+        f'<table class="data-table"{id_attr}>',
+        f"<caption>{_esc(caption)}</caption>",
+        "<thead>",
+        "<tr>",
+    ]
     out.extend(f'<th scope="col">{_esc(h)}</th>' for h in headers)
     out += ["</tr>", "</thead>", "<tbody>"]
     for row in rows:
         out.append("<tr>")
         for j, value in enumerate(row):
-            text, numeric = _cell(value, percent=j in percent, decimals=decimals, none_text=none_text)
+            text, numeric = _cell(
+                value, percent=j in percent, decimals=decimals, none_text=none_text
+            )
             if j == 0:
                 out.append(f'<th scope="row">{text}</th>')
             else:

@@ -8,37 +8,106 @@ from pipeline.contract.sanitise import rich_text_to_plain
 from pipeline.labels import LABELS
 
 FIELD_LABELS: dict[str, str] = {
-    "name": "事项名称", "name_en": "英文名称", "aliases": "别名", "status": "状态",
-    "item_type": "事项类型", "basic_code": "基本编码", "handle_item_code": "业务办理项编码",
-    "department_code": "实施主体", "department_nature": "实施主体性质",
-    "joint_departments": "联办机构", "level": "行使层级", "audiences": "服务对象", "themes": "主题",
-    "conditions": "受理条件", "prohibitions": "禁止性要求", "case_type": "办件类型",
-    "statutory_limit": "法定办结时限", "promised_limit": "承诺办结时限", "handle_forms": "办理形式",
-    "online_url": "网上办理地址", "online_depth": "网上办理深度", "visits_required": "到现场次数",
-    "visits_reason": "到现场原因", "is_charged": "是否收费", "pay_online": "网上支付",
-    "result": "办理结果", "responsible": "审批责任岗位", "window": "办理窗口", "consult": "咨询方式",
-    "complaint": "投诉方式", "supervision_measures": "监管措施", "quantity_limit": "数量限制",
-    "effective_from": "实施日期", "materials": "申请材料", "fees": "收费项目",
-    "legal_bases": "法律依据", "process_steps": "办理步骤", "special_procedures": "特别程序",
-    "intermediary_services": "中介服务", "faq": "常见问题",
+    "name": "事项名称",
+    "name_en": "英文名称",
+    "aliases": "别名",
+    "status": "状态",
+    "item_type": "事项类型",
+    "basic_code": "基本编码",
+    "handle_item_code": "业务办理项编码",
+    "department_code": "实施主体",
+    "department_nature": "实施主体性质",
+    "joint_departments": "联办机构",
+    "level": "行使层级",
+    "audiences": "服务对象",
+    "themes": "主题",
+    "conditions": "受理条件",
+    "prohibitions": "禁止性要求",
+    "case_type": "办件类型",
+    "statutory_limit": "法定办结时限",
+    "promised_limit": "承诺办结时限",
+    "handle_forms": "办理形式",
+    "online_url": "网上办理地址",
+    "online_depth": "网上办理深度",
+    "visits_required": "到现场次数",
+    "visits_reason": "到现场原因",
+    "is_charged": "是否收费",
+    "pay_online": "网上支付",
+    "result": "办理结果",
+    "responsible": "审批责任岗位",
+    "window": "办理窗口",
+    "consult": "咨询方式",
+    "complaint": "投诉方式",
+    "supervision_measures": "监管措施",
+    "quantity_limit": "数量限制",
+    "effective_from": "实施日期",
+    "materials": "申请材料",
+    "fees": "收费项目",
+    "legal_bases": "法律依据",
+    "process_steps": "办理步骤",
+    "special_procedures": "特别程序",
+    "intermediary_services": "中介服务",
+    "faq": "常见问题",
 }
 PART_LABELS: dict[str, str] = {
-    "value": "", "unit": "单位", "note": "说明", "amount_cny": "金额（元）", "standard": "收费标准",
-    "basis": "依据", "reducible": "可否减免", "necessity": "必要性", "kind": "类型", "medium": "载体",
-    "copies": "份数", "source": "来源", "acceptance_standard": "受理标准",
-    "blank_form_file_id": "空白表格", "sample_file_id": "示例样表", "legal_basis": "设定依据",
-    "notes": "备注", "title": "名称", "doc_no": "文号", "article": "条款", "issuer": "制定机关",
-    "effective_date": "施行日期", "role": "依据类型", "url": "地址", "order": "序号", "name": "名称",
-    "actor": "承办人", "time_limit": "时限", "description": "说明", "max_days": "最长天数",
-    "type": "类型", "validity": "有效期", "address": "地址", "hours": "时间", "phone": "电话",
-    "phones": "电话", "map_url": "地图", "unit_": "单位", "post": "岗位", "question": "问题",
+    "value": "",
+    "unit": "单位",
+    "note": "说明",
+    "amount_cny": "金额（元）",
+    "standard": "收费标准",
+    "basis": "依据",
+    "reducible": "可否减免",
+    "necessity": "必要性",
+    "kind": "类型",
+    "medium": "载体",
+    "copies": "份数",
+    "source": "来源",
+    "acceptance_standard": "受理标准",
+    "blank_form_file_id": "空白表格",
+    "sample_file_id": "示例样表",
+    "legal_basis": "设定依据",
+    "notes": "备注",
+    "title": "名称",
+    "doc_no": "文号",
+    "article": "条款",
+    "issuer": "制定机关",
+    "effective_date": "施行日期",
+    "role": "依据类型",
+    "url": "地址",
+    "order": "序号",
+    "name": "名称",
+    "actor": "承办人",
+    "time_limit": "时限",
+    "description": "说明",
+    "max_days": "最长天数",
+    "type": "类型",
+    "validity": "有效期",
+    "address": "地址",
+    "hours": "时间",
+    "phone": "电话",
+    "phones": "电话",
+    "map_url": "地图",
+    "unit_": "单位",
+    "post": "岗位",
+    "question": "问题",
     "answer": "回答",
 }
 CODE_LABELS: dict[str, str] = {
-    "status": "status", "item_type": "item_type", "audiences": "audience", "department_nature": "department_nature",
-    "level": "level", "case_type": "case_type", "handle_forms": "handle_form", "online_depth": "online_depth",
-    "unit": "limit_unit", "role": "legal_role", "necessity": "necessity", "kind": "material_kind",
-    "medium": "medium", "source": "material_source", "type": "result_type",
+    "status": "status",
+    "item_type": "item_type",
+    "audiences": "audience",
+    "department_nature": "department_nature",
+    "level": "level",
+    "case_type": "case_type",
+    "handle_forms": "handle_form",
+    "online_depth": "online_depth",
+    "unit": "limit_unit",
+    "role": "legal_role",
+    "necessity": "necessity",
+    "kind": "material_kind",
+    "medium": "medium",
+    "source": "material_source",
+    "type": "result_type",
 }
 KIND_WORDS = {"added": "新增", "removed": "删除", "abolished": "取消", "changed": "变更"}
 EVENT_WORDS = {"added": "新增", "removed": "下线", "abolished": "取消", "changed": "变更"}
@@ -55,7 +124,12 @@ def field_label(path: str, key: str | None = None) -> str:
     parts = [p for p in parts if p]
     if not parts:
         return label
-    return label + ("的" if key is not None else "（") + "·".join(parts) + ("" if key is not None else "）")
+    return (
+        label
+        + ("的" if key is not None else "（")
+        + "·".join(parts)
+        + ("" if key is not None else "）")
+    )
 
 
 def shown(value: Any, path: str = "") -> str:
@@ -102,9 +176,14 @@ def event_title(event: dict[str, Any], aspects: list[str]) -> str:
     return f"【{EVENT_WORDS[event['kind']]}】{event['name']}"
 
 
-SCHEMA_WORDS = {"table_added": "新增表", "table_removed": "删除表", "field_added": "新增字段",
-                "field_removed": "删除字段", "field_type_changed": "字段类型变更",
-                "field_order_changed": "字段顺序变更"}
+SCHEMA_WORDS = {
+    "table_added": "新增表",
+    "table_removed": "删除表",
+    "field_added": "新增字段",
+    "field_removed": "删除字段",
+    "field_type_changed": "字段类型变更",
+    "field_order_changed": "字段顺序变更",
+}
 
 
 def describe_schema(change: dict[str, Any]) -> str:

@@ -39,19 +39,31 @@ def html_list(lines: list[str]) -> str:
 
 def item_entry(entry: dict, event: dict, base_url: str, current: set[str]) -> FeedEntry:
     code = event["impl_code"]
-    link = (f"{base_url}/changes/items/{code}.html" if code in current
-            else f"{base_url}/changes/{entry['id']}.html#{code}")
+    link = (
+        f"{base_url}/changes/items/{code}.html"
+        if code in current
+        else f"{base_url}/changes/{entry['id']}.html#{code}"
+    )
     lines = [describe(c) for c in event["changes"]] or [event_title(event, [])]
-    return FeedEntry(tag(base_url, entry["version"], f"changes/{entry['id']}/{code}"),
-                     event_title(event, aspects(event)), entry["exported_at"], link,
-                     html_list(lines), event["department_code"])
+    return FeedEntry(
+        tag(base_url, entry["version"], f"changes/{entry['id']}/{code}"),
+        event_title(event, aspects(event)),
+        entry["exported_at"],
+        link,
+        html_list(lines),
+        event["department_code"],
+    )
 
 
 def schema_entry(entry: dict, base_url: str) -> FeedEntry:
-    return FeedEntry(tag(base_url, entry["version"], f"changes/{entry['id']}/schema"),
-                     "【数据结构变更】开放数据的表或字段有变化", entry["exported_at"],
-                     f"{base_url}/changes/{entry['id']}.html#schema",
-                     html_list([describe_schema(c) for c in entry["schema"]]), None)
+    return FeedEntry(
+        tag(base_url, entry["version"], f"changes/{entry['id']}/schema"),
+        "【数据结构变更】开放数据的表或字段有变化",
+        entry["exported_at"],
+        f"{base_url}/changes/{entry['id']}.html#schema",
+        html_list([describe_schema(c) for c in entry["schema"]]),
+        None,
+    )
 
 
 def feed_entries(entries: list[dict], base_url: str, current: set[str]) -> Iterator[FeedEntry]:
@@ -69,8 +81,15 @@ def sub(parent: ET.Element, name: str, text: str | None = None, **attributes: st
     return element
 
 
-def atom(title: str, feed_url: str, page_url: str, feed_id: str, entries: list[FeedEntry],
-         updated: str, author: str) -> str:
+def atom(
+    title: str,
+    feed_url: str,
+    page_url: str,
+    feed_id: str,
+    entries: list[FeedEntry],
+    updated: str,
+    author: str,
+) -> str:
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "zh-CN"})
     sub(feed, "id", feed_id)
     sub(feed, "title", title)
@@ -88,18 +107,41 @@ def atom(title: str, feed_url: str, page_url: str, feed_id: str, entries: list[F
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
 
-def write_feeds(write: Callable[[str, str], None], changelog: dict[str, Any], base_url: str,
-                departments: dict[str, str], current: set[str], author: str) -> None:
+def write_feeds(
+    write: Callable[[str, str], None],
+    changelog: dict[str, Any],
+    base_url: str,
+    departments: dict[str, str],
+    current: set[str],
+    author: str,
+) -> None:
     """``feeds/changes.atom`` and ``feeds/departments/<code>.atom`` through ``write(path, text)``."""
     entries = changelog["entries"]
     everything = list(feed_entries(entries, base_url, current))
     updated = entries[-1]["exported_at"]
-    write("feeds/changes.atom", atom(f"{author}：事项变更", f"{base_url}/feeds/changes.atom",
-                                     f"{base_url}/releases.html", tag(base_url, entries[0]["version"], "feeds/changes"),
-                                     everything, updated, author))
+    write(
+        "feeds/changes.atom",
+        atom(
+            f"{author}：事项变更",
+            f"{base_url}/feeds/changes.atom",
+            f"{base_url}/releases.html",
+            tag(base_url, entries[0]["version"], "feeds/changes"),
+            everything,
+            updated,
+            author,
+        ),
+    )
     for code, name in sorted(departments.items()):
         mine = [e for e in everything if e.department_code == code]
-        write(f"feeds/departments/{code}.atom",
-              atom(f"{name}：事项变更", f"{base_url}/feeds/departments/{code}.atom",
-                   f"{base_url}/departments/{code}.html",
-                   tag(base_url, entries[0]["version"], f"feeds/departments/{code}"), mine, updated, author))
+        write(
+            f"feeds/departments/{code}.atom",
+            atom(
+                f"{name}：事项变更",
+                f"{base_url}/feeds/departments/{code}.atom",
+                f"{base_url}/departments/{code}.html",
+                tag(base_url, entries[0]["version"], f"feeds/departments/{code}"),
+                mine,
+                updated,
+                author,
+            ),
+        )

@@ -16,19 +16,28 @@ def format_bytes(size: int) -> str:
 
 
 FILE_KIND = {
-    "application/pdf": "PDF", "application/msword": "Word", "application/vnd.ms-excel": "Excel",
+    "application/pdf": "PDF",
+    "application/msword": "Word",
+    "application/vnd.ms-excel": "Excel",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
-    "application/vnd.oasis.opendocument.text": "ODT", "image/jpeg": "JPEG", "image/png": "PNG",
+    "application/vnd.oasis.opendocument.text": "ODT",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
 }
 
 
 def material_meta(material: Any) -> str:
-    """"2 份 · 纸质 · 申请人自备 · 证照": copies, medium, source and kind, those given."""
+    """ "2 份 · 纸质 · 申请人自备 · 证照": copies, medium, source and kind, those given."""
     source = material.source
-    parts = [f"{material.copies} 份" if material.copies else "", label(material.medium),
-             label(source) + ("（可通过数据共享免于提交）" if source.value == "government" else "") if source else "",
-             label(material.kind)]
+    parts = [
+        f"{material.copies} 份" if material.copies else "",
+        label(material.medium),
+        label(source) + ("（可通过数据共享免于提交）" if source.value == "government" else "")
+        if source
+        else "",
+        label(material.kind),
+    ]
     return " · ".join(part for part in parts if part)
 
 

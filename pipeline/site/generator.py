@@ -39,7 +39,9 @@ from pipeline.workers import available_cpus, run_parallel
 logger = logging.getLogger(__name__)
 
 
-def _share(function: Callable[[Any], Any], values: list[Any], indices: list[int], parent: int) -> list[Any]:
+def _share(
+    function: Callable[[Any], Any], values: list[Any], indices: list[int], parent: int
+) -> list[Any]:
     results = []
     for index in indices:
         if parent and os.getppid() != parent:  # the build was killed: stop writing into its staging
@@ -56,8 +58,14 @@ def share_indices(count: int, shares: int) -> list[list[int]]:
     faults dealt one by one, 272,000 in runs; one process: 25,000). In turn, because the work
     is spread about evenly along the list."""
     run = max(1, min(64, count // (shares * 8)))
-    return [[i for start in range(share * run, count, shares * run) for i in range(start, min(start + run, count))]
-            for share in range(shares)]
+    return [
+        [
+            i
+            for start in range(share * run, count, shares * run)
+            for i in range(start, min(start + run, count))
+        ]
+        for share in range(shares)
+    ]
 
 
 def render_processes(settings: dict[str, Any]) -> int:
@@ -89,13 +97,17 @@ class ApprovalsGenerator(Generator):
         self.release = in_memory if in_memory is not None else load_release_data(Path(root))
         release = self.release
         # Sorted by pinyin in generate_output: the keys are computed with the item pages.
-        self.public_items = [i for i in release.items.values() if i.status is not ItemStatus.abolished]
+        self.public_items = [
+            i for i in release.items.values() if i.status is not ItemStatus.abolished
+        ]
         self.departments = sorted(release.departments.values(), key=lambda d: pinyin_key(d.name))
         themes = {theme for item in self.public_items for theme in item.themes}
         self.theme_slugs = self._slugs(sorted(themes, key=pinyin_key))
         self.life_events = sorted(release.life_events.values(), key=lambda e: e.code)
         self.performance = Performance.from_release(release.outcomes) if release.outcomes else None
-        self.related = read_related(Path(self.settings.get("APPROVALS_SEARCH_DIR") or Path(root).parent / "search"))
+        self.related = read_related(
+            Path(self.settings.get("APPROVALS_SEARCH_DIR") or Path(root).parent / "search")
+        )
         self.context["approvals"] = {
             "manifest": release.manifest,
             "item_count": len(self.public_items),
@@ -105,7 +117,9 @@ class ApprovalsGenerator(Generator):
         # The header and footer are the same on every page: made once here, not on each page
         # (base.html includes them itself when this is absent).
         self.context["site_chrome"] = {
-            part: Markup(self.get_template(f"chrome_{part}").render(self.context)) for part in ("header", "footer")}
+            part: Markup(self.get_template(f"chrome_{part}").render(self.context))
+            for part in ("header", "footer")
+        }
 
     @staticmethod
     def _slugs(names: list[str]) -> dict[str, str]:
@@ -140,11 +154,16 @@ class ApprovalsGenerator(Generator):
             return
         release = self.release
         self.common = {
-            "release": release, "departments": self.departments, "labels": LABELS,
-            "theme_slugs": self.theme_slugs, "audience_order": AUDIENCE_ORDER,
-            "item_type_order": ITEM_TYPE_ORDER, "life_events": self.life_events,
+            "release": release,
+            "departments": self.departments,
+            "labels": LABELS,
+            "theme_slugs": self.theme_slugs,
+            "audience_order": AUDIENCE_ORDER,
+            "item_type_order": ITEM_TYPE_ORDER,
+            "life_events": self.life_events,
             "department_names": {d.code: d.name for d in self.departments},
-            "elements": ELEMENTS, "performance": self.performance,
+            "elements": ELEMENTS,
+            "performance": self.performance,
             "suppressed_text": suppressed_text(self.performance.k) if self.performance else "",
             "has_history": (release.root / "history" / "changelog.json").is_file(),
             "item_entries": {},
@@ -152,11 +171,14 @@ class ApprovalsGenerator(Generator):
         # The item and item-history pages import their macros without the page's context: the
         # macros' module is then made once, not for every page (a fifth of an item page's
         # time). What those macros read besides their arguments is here, global.
-        self.env.globals.update(SITEURL=self.settings.get("SITEURL", ""),
-                                suppressed_text=self.common["suppressed_text"])
+        self.env.globals.update(
+            SITEURL=self.settings.get("SITEURL", ""), suppressed_text=self.common["suppressed_text"]
+        )
         self._copy_files()
         self._write_items(list(release.items.values()))
-        self.common.update(by_audience=self.by_audience, by_type=self.by_type, by_theme=self.by_theme)
+        self.common.update(
+            by_audience=self.by_audience, by_type=self.by_type, by_theme=self.by_theme
+        )
         # The other pages (lists of every item among them) are planned here and rendered in
         # the render processes too.
         self._deferred = []
@@ -167,7 +189,9 @@ class ApprovalsGenerator(Generator):
             self.write("index.html", "home", page_name="index")
             self.write("quality.html", "quality", quality=release.quality)
             self.write("developers.html", "developers")
-            self.write("search.html", "search", search_api=self.settings.get("APPROVALS_SEARCH_API", ""))
+            self.write(
+                "search.html", "search", search_api=self.settings.get("APPROVALS_SEARCH_API", "")
+            )
             self.write("status.html", "status")
             if self.performance:
                 self._write_performance()
@@ -201,7 +225,9 @@ class ApprovalsGenerator(Generator):
             self.get_template(name)
         self._macros = self.get_template("macros").make_module({**self.context, **self.common})
         done = self.map_each(items, self._write_item)
-        self.common["item_entries"] = {item.impl_code: entries for item, (entries, _) in zip(items, done, strict=True)}
+        self.common["item_entries"] = {
+            item.impl_code: entries for item, (entries, _) in zip(items, done, strict=True)
+        }
         keys = {item.impl_code: key for item, (_, key) in zip(items, done, strict=True)}
         self.public_items.sort(key=lambda i: keys[i.impl_code])
         self.by_department: dict[str, list[Item]] = defaultdict(list)
@@ -225,8 +251,12 @@ class ApprovalsGenerator(Generator):
         raised here, as it would be without them."""
         processes = max(1, min(render_processes(self.settings), len(values)))
         indices = share_indices(len(values), processes)
-        shares = run_parallel([partial(_share, function, values, taken, os.getpid() if n else 0)
-                               for n, taken in enumerate(indices)])
+        shares = run_parallel(
+            [
+                partial(_share, function, values, taken, os.getpid() if n else 0)
+                for n, taken in enumerate(indices)
+            ]
+        )
         results: list[Any] = [None] * len(values)
         for taken, share in zip(indices, shares, strict=True):
             for index, result in zip(taken, share, strict=True):
@@ -241,73 +271,138 @@ class ApprovalsGenerator(Generator):
         url = f"{self.settings.get('SITEURL', '')}/items/{item.impl_code}.html"
         jsonld = government_service(item, department, url, self.settings.get("AREA_NAME", ""))
         files = {i: self.release.files[i] for i in item.file_ids() if i in self.release.files}
-        self.write(f"items/{item.impl_code}.html", "item", item=item, department=department,
-                   files=files, jsonld=Markup(script_json(jsonld)), outcome=self._item_outcome(item),
-                   life_events_of_item=self.events_of_item.get(item.impl_code, []),
-                   related=self.related.get(item.impl_code, []))
+        self.write(
+            f"items/{item.impl_code}.html",
+            "item",
+            item=item,
+            department=department,
+            files=files,
+            jsonld=Markup(script_json(jsonld)),
+            outcome=self._item_outcome(item),
+            life_events_of_item=self.events_of_item.get(item.impl_code, []),
+            related=self.related.get(item.impl_code, []),
+        )
         # Compact: json's C encoder (indent= falls back to the pure-Python one, 10x slower).
-        self.write_raw(f"items/{item.impl_code}.json",
-                       json.dumps(item.model_dump(mode="json", exclude_none=True), ensure_ascii=False,
-                                  sort_keys=True, separators=(",", ":")) + "\n")
+        self.write_raw(
+            f"items/{item.impl_code}.json",
+            json.dumps(
+                item.model_dump(mode="json", exclude_none=True),
+                ensure_ascii=False,
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            + "\n",
+        )
         if self.item_histories is not None:
             self.item_histories.write(self, item)
         names = self.common["department_names"]
-        entries = (self._macros.item_entry(item, names, True), self._macros.item_entry(item, names, False))
+        entries = (
+            self._macros.item_entry(item, names, True),
+            self._macros.item_entry(item, names, False),
+        )
         return entries, None if item.status is ItemStatus.abolished else pinyin_key(item.name)
 
     def _item_outcome(self, item: Item) -> dict[str, Any] | None:
         if not self.performance:
             return None
         summary, monthly, satisfaction = self.performance.of_item(item.impl_code)
-        return {"summary": summary, "satisfaction": satisfaction,
-                "trend": item_trend(self.performance, item, monthly) if monthly else None,
-                "compression": self.performance.compression.get(item.impl_code)}
+        return {
+            "summary": summary,
+            "satisfaction": satisfaction,
+            "trend": item_trend(self.performance, item, monthly) if monthly else None,
+            "compression": self.performance.compression.get(item.impl_code),
+        }
 
     def _department_outcome(self, code: str) -> dict[str, Any] | None:
         if not self.performance:
             return None
         summary, monthly, satisfaction = self.performance.of_department(code)
-        return {"summary": summary, "satisfaction": satisfaction,
-                "trend": volume_trend(self.performance, monthly, f"dept-{code.lower()}",
-                                      "近 24 个月按时办结率") if monthly else None,
-                "satisfaction_chart": satisfaction_chart(self.performance, satisfaction,
-                                                         f"sat-{code.lower()}", "近 12 个月满意度"),
-                "compression": mean_compression(self.performance, self.by_department[code]),
-                "items": [(i, self.performance.of_item(i.impl_code)[0],
-                           self.performance.compression.get(i.impl_code))
-                          for i in self.by_department[code]]}
+        return {
+            "summary": summary,
+            "satisfaction": satisfaction,
+            "trend": volume_trend(
+                self.performance, monthly, f"dept-{code.lower()}", "近 24 个月按时办结率"
+            )
+            if monthly
+            else None,
+            "satisfaction_chart": satisfaction_chart(
+                self.performance, satisfaction, f"sat-{code.lower()}", "近 12 个月满意度"
+            ),
+            "compression": mean_compression(self.performance, self.by_department[code]),
+            "items": [
+                (
+                    i,
+                    self.performance.of_item(i.impl_code)[0],
+                    self.performance.compression.get(i.impl_code),
+                )
+                for i in self.by_department[code]
+            ],
+        }
 
     def _write_performance(self) -> None:
         completeness = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
-        ranking = department_ranking(self.performance, self.departments, completeness, self.by_department)
-        self.write("performance/ranking.html", "ranking", ranking=ranking,
-                   chart=ranking_chart(ranking))
+        ranking = department_ranking(
+            self.performance, self.departments, completeness, self.by_department
+        )
+        self.write(
+            "performance/ranking.html", "ranking", ranking=ranking, chart=ranking_chart(ranking)
+        )
         summary, monthly, satisfaction = self.performance.overall()
-        self.write("performance/index.html", "dashboard", summary=summary, ranking=ranking,
-                   trend=volume_trend(self.performance, monthly, "overall-on-time", "全区按时办结率（近 24 个月）") if monthly else None,
-                   satisfaction=satisfaction,
-                   satisfaction_chart=satisfaction_chart(self.performance, satisfaction, "overall-sat", "全区满意度（近 12 个月）"))
+        self.write(
+            "performance/index.html",
+            "dashboard",
+            summary=summary,
+            ranking=ranking,
+            trend=volume_trend(
+                self.performance, monthly, "overall-on-time", "全区按时办结率（近 24 个月）"
+            )
+            if monthly
+            else None,
+            satisfaction=satisfaction,
+            satisfaction_chart=satisfaction_chart(
+                self.performance, satisfaction, "overall-sat", "全区满意度（近 12 个月）"
+            ),
+        )
 
     def _write_departments(self) -> None:
         self.write("departments/index.html", "departments")
         scores = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
         for department in self.departments:
-            self.write(f"departments/{department.code}.html", "department",
-                       department=department, items=self.by_department[department.code],
-                       score=scores.get(department.code),
-                       outcome=self._department_outcome(department.code))
+            self.write(
+                f"departments/{department.code}.html",
+                "department",
+                department=department,
+                items=self.by_department[department.code],
+                score=scores.get(department.code),
+                outcome=self._department_outcome(department.code),
+            )
 
     def _write_browse(self) -> None:
         self.write("themes/index.html", "themes")
         for theme, slug in self.theme_slugs.items():
-            self.write(f"themes/{slug}.html", "item_list", title=theme,
-                       kind="主题", items=self.by_theme[theme])
+            self.write(
+                f"themes/{slug}.html",
+                "item_list",
+                title=theme,
+                kind="主题",
+                items=self.by_theme[theme],
+            )
         for audience in AUDIENCE_ORDER:
-            self.write(f"audiences/{audience}.html", "item_list", title=label(audience, "audience"),
-                       kind="服务对象", items=self.by_audience.get(audience, []))
+            self.write(
+                f"audiences/{audience}.html",
+                "item_list",
+                title=label(audience, "audience"),
+                kind="服务对象",
+                items=self.by_audience.get(audience, []),
+            )
         for item_type in ITEM_TYPE_ORDER:
-            self.write(f"types/{item_type}.html", "item_list", title=label(item_type, "item_type"),
-                       kind="事项类型", items=self.by_type.get(item_type, []))
+            self.write(
+                f"types/{item_type}.html",
+                "item_list",
+                title=label(item_type, "item_type"),
+                kind="事项类型",
+                items=self.by_type.get(item_type, []),
+            )
         letters: dict[str, list[Item]] = defaultdict(list)
         for item in self.public_items:
             letters[initial_letter(item.name)].append(item)
@@ -316,8 +411,12 @@ class ApprovalsGenerator(Generator):
     def _write_life_events(self) -> None:
         self.write("life-events/index.html", "life_events")
         for event in self.life_events:
-            self.write(f"life-events/{event.code}.html", "life_event", event=event,
-                       steps=self._grouped_steps(event))
+            self.write(
+                f"life-events/{event.code}.html",
+                "life_event",
+                event=event,
+                steps=self._grouped_steps(event),
+            )
 
     def _grouped_steps(self, event: Any) -> list[dict[str, Any]]:
         """Consecutive steps sharing a ``group`` become one numbered step with alternatives."""
@@ -327,5 +426,7 @@ class ApprovalsGenerator(Generator):
             if step.group and grouped and grouped[-1]["group"] == step.group:
                 grouped[-1]["alternatives"].append({"step": step, "linked": items})
             else:
-                grouped.append({"group": step.group, "alternatives": [{"step": step, "linked": items}]})
+                grouped.append(
+                    {"group": step.group, "alternatives": [{"step": step, "linked": items}]}
+                )
         return grouped

@@ -21,15 +21,24 @@ def load_changelog(data: Path) -> dict[str, Any] | None:
 
 
 def event_view(event: dict[str, Any]) -> dict[str, Any]:
-    return {**event, "word": EVENT_WORDS[event["kind"]], "aspects": aspects(event),
-            "lines": [describe(c) for c in event["changes"]]}
+    return {
+        **event,
+        "word": EVENT_WORDS[event["kind"]],
+        "aspects": aspects(event),
+        "lines": [describe(c) for c in event["changes"]],
+    }
 
 
 def entry_view(entry: dict[str, Any]) -> dict[str, Any]:
     events = [event_view(e) for e in entry["items"]]
-    groups = [(kind, EVENT_WORDS[kind], [e for e in events if e["kind"] == kind]) for kind in KIND_ORDER]
-    return {**entry, "groups": [g for g in groups if g[2]],
-            "schema_lines": [describe_schema(c) for c in entry["schema"]]}
+    groups = [
+        (kind, EVENT_WORDS[kind], [e for e in events if e["kind"] == kind]) for kind in KIND_ORDER
+    ]
+    return {
+        **entry,
+        "groups": [g for g in groups if g[2]],
+        "schema_lines": [describe_schema(c) for c in entry["schema"]],
+    }
 
 
 def item_histories(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -68,8 +77,14 @@ class ItemHistories:
 
     def write(self, generator: Any, item: Any) -> None:
         history = self.histories.get(item.impl_code, [])
-        generator.write(f"changes/items/{item.impl_code}.html", "item_history", item=item,
-                        history=history, first=first_seen(self.entries, history), archived=self.archived)
+        generator.write(
+            f"changes/items/{item.impl_code}.html",
+            "item_history",
+            item=item,
+            history=history,
+            first=first_seen(self.entries, history),
+            archived=self.archived,
+        )
 
 
 def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, Any]]) -> None:
@@ -80,10 +95,18 @@ def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, 
     entries = changelog["entries"]
     archived = archived_ids(entries, {r["version"] for r in releases})
     for entry in entries:
-        generator.write(f"changes/{entry['id']}.html", "change", entry=entry_view(entry), archived=archived)
+        generator.write(
+            f"changes/{entry['id']}.html", "change", entry=entry_view(entry), archived=archived
+        )
     names = {d.code: d.name for d in generator.release.departments.values()}
-    write_feeds(generator.write_raw, changelog, base_url, names, set(generator.release.items),
-                generator.settings.get("SITENAME", "公开审批"))
+    write_feeds(
+        generator.write_raw,
+        changelog,
+        base_url,
+        names,
+        set(generator.release.items),
+        generator.settings.get("SITENAME", "公开审批"),
+    )
 
 
 def changelog_views(data: Path) -> list[dict[str, Any]]:

@@ -12,11 +12,20 @@ from pipeline.labels import label
 def _channels(item: Item) -> list[dict[str, Any]]:
     channels = []
     if item.online_url:
-        channels.append({"@type": "ServiceChannel", "name": "网上办理",
-                         "serviceUrl": str(item.online_url), "availableLanguage": "zh-CN"})
+        channels.append(
+            {
+                "@type": "ServiceChannel",
+                "name": "网上办理",
+                "serviceUrl": str(item.online_url),
+                "availableLanguage": "zh-CN",
+            }
+        )
     if item.window and item.window.address:
-        channel: dict[str, Any] = {"@type": "ServiceChannel", "name": "窗口办理",
-                                   "serviceLocation": {"@type": "Place", "address": item.window.address}}
+        channel: dict[str, Any] = {
+            "@type": "ServiceChannel",
+            "name": "窗口办理",
+            "serviceLocation": {"@type": "Place", "address": item.window.address},
+        }
         if item.window.phone:
             channel["servicePhone"] = {"@type": "ContactPoint", "telephone": item.window.phone}
         channels.append(channel)
@@ -24,8 +33,11 @@ def _channels(item: Item) -> list[dict[str, Any]]:
 
 
 def government_service(item: Item, department: Department, url: str, area: str) -> dict[str, Any]:
-    provider: dict[str, Any] = {"@type": "GovernmentOrganization", "name": department.name,
-                                "identifier": department.code}
+    provider: dict[str, Any] = {
+        "@type": "GovernmentOrganization",
+        "name": department.name,
+        "identifier": department.code,
+    }
     if department.phone:
         provider["telephone"] = department.phone
     if department.address:

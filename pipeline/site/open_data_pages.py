@@ -31,10 +31,15 @@ def write_open_data_pages(generator: Any) -> None:
     if summary is None:
         return
     anonymisation = (generator.release.outcomes or {}).get("anonymisation")
-    generator.write("datasets.html", "datasets", datasets=summary, latest=LATEST,
-                    anonymisation=anonymisation)
+    generator.write(
+        "datasets.html", "datasets", datasets=summary, latest=LATEST, anonymisation=anonymisation
+    )
     changelog = load_changelog(generator.release.root) or {"entries": []}
-    generator.write("releases.html", "releases", datasets=summary,
-                    entries=changelog_views(generator.release.root),
-                    archived=archived_ids(changelog["entries"], {r["version"] for r in summary["releases"]}))
+    generator.write(
+        "releases.html",
+        "releases",
+        datasets=summary,
+        entries=changelog_views(generator.release.root),
+        archived=archived_ids(changelog["entries"], {r["version"] for r in summary["releases"]}),
+    )
     write_history_pages(generator, summary["base_url"], summary["releases"])

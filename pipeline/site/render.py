@@ -10,8 +10,9 @@ from pipeline.errors import ConfigurationError
 from pipeline.release.data import ReleaseData
 
 
-def render_site(data_dir: Path, output_dir: Path, settings_file: Path,
-                release: ReleaseData | None = None) -> None:
+def render_site(
+    data_dir: Path, output_dir: Path, settings_file: Path, release: ReleaseData | None = None
+) -> None:
     """Pelican builds the site from the release data in ``data_dir``; ``release`` is that data
     already in memory (the build's), else the generator loads it from the folder."""
     from pelican import Pelican
@@ -19,10 +20,13 @@ def render_site(data_dir: Path, output_dir: Path, settings_file: Path,
 
     if not settings_file.is_file():
         raise ConfigurationError(f"找不到 Pelican 配置文件 {settings_file}")
-    settings = read_settings(str(settings_file), override={
-        "OUTPUT_PATH": str(output_dir),
-        "APPROVALS_RELEASE_DATA": str(data_dir),
-    })
+    settings = read_settings(
+        str(settings_file),
+        override={
+            "OUTPUT_PATH": str(output_dir),
+            "APPROVALS_RELEASE_DATA": str(data_dir),
+        },
+    )
     settings["APPROVALS_RELEASE"] = release
     failed = _PelicanFileErrors()
     logging.getLogger("pelican").addHandler(failed)

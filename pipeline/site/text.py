@@ -36,8 +36,10 @@ def _kept(chunk: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _word_key(word: str) -> tuple[str, ...]:
-    return tuple(chunk[1:].lower() if chunk[:1] == "\x00" else _tone3(chunk)
-                 for chunk in _PINYIN.lazy_pinyin([word], style=Style.TONE, errors=_kept))
+    return tuple(
+        chunk[1:].lower() if chunk[:1] == "\x00" else _tone3(chunk)
+        for chunk in _PINYIN.lazy_pinyin([word], style=Style.TONE, errors=_kept)
+    )
 
 
 def pinyin_slug(text: str) -> str:

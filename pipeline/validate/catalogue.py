@@ -51,7 +51,9 @@ def read_manifest(source: ExportSource) -> Manifest:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ExportBroken(f"manifest.json 无效：{where} — {first['msg']}（{excerpt(first.get('input'))}）") from exc
+        raise ExportBroken(
+            f"manifest.json 无效：{where} — {first['msg']}（{excerpt(first.get('input'))}）"
+        ) from exc
 
 
 def check_checksums(source: ExportSource, manifest: Manifest) -> None:
@@ -61,8 +63,9 @@ def check_checksums(source: ExportSource, manifest: Manifest) -> None:
         raise ExportBroken(f"导出与 manifest 的校验和不符，拒绝发布：\n  {shown}")
 
 
-def _validated(source: ExportSource, entity: str, profile: MappingProfile,
-               report: Report) -> Iterator[object]:
+def _validated(
+    source: ExportSource, entity: str, profile: MappingProfile, report: Report
+) -> Iterator[object]:
     seen: set[str] = set()
     key = ENTITY_KEYS[entity]
     for raw in source.iter_records(entity):
@@ -74,8 +77,18 @@ def _validated(source: ExportSource, entity: str, profile: MappingProfile,
             continue
         code = getattr(model, key)
         if code in seen:
-            report.add(Problem(entity, code, key, "编码重复：只保留第一条", code, "error", raw.where,
-                               getattr(model, "department_code", "")))
+            report.add(
+                Problem(
+                    entity,
+                    code,
+                    key,
+                    "编码重复：只保留第一条",
+                    code,
+                    "error",
+                    raw.where,
+                    getattr(model, "department_code", ""),
+                )
+            )
             continue
         seen.add(code)
         yield model
@@ -102,34 +115,76 @@ def _accept_file(source: ExportSource, file: File, report: Report, sink: FileSin
 
 def _check_item_links(item: Item, catalogue: Catalogue, report: Report) -> bool:
     if item.department_code not in catalogue.departments:
-        report.add(Problem("items", item.impl_code, "department_code", "实施主体不在 departments 中",
-                           item.department_code, "error", "", item.department_code))
+        report.add(
+            Problem(
+                "items",
+                item.impl_code,
+                "department_code",
+                "实施主体不在 departments 中",
+                item.department_code,
+                "error",
+                "",
+                item.department_code,
+            )
+        )
         return False
     for code in item.joint_departments:
         if code not in catalogue.departments:
-            report.add(Problem("items", item.impl_code, "joint_departments", "联办机构不在 departments 中",
-                               code, "warning", "", item.department_code))
+            report.add(
+                Problem(
+                    "items",
+                    item.impl_code,
+                    "joint_departments",
+                    "联办机构不在 departments 中",
+                    code,
+                    "warning",
+                    "",
+                    item.department_code,
+                )
+            )
     for file_id in item.file_ids():
         if file_id not in catalogue.files:
-            report.add(Problem("items", item.impl_code, "materials", "引用的文件不存在或未通过检查，不提供下载",
-                               file_id, "warning", "", item.department_code))
+            report.add(
+                Problem(
+                    "items",
+                    item.impl_code,
+                    "materials",
+                    "引用的文件不存在或未通过检查，不提供下载",
+                    file_id,
+                    "warning",
+                    "",
+                    item.department_code,
+                )
+            )
     return True
 
 
 def _check_life_event(event: LifeEvent, catalogue: Catalogue, report: Report) -> LifeEvent:
     steps = []
     for index, step in enumerate(event.steps):
-        known = [c for c in step.items if c in catalogue.items
-                 and catalogue.items[c].status is not ItemStatus.abolished]
+        known = [
+            c
+            for c in step.items
+            if c in catalogue.items and catalogue.items[c].status is not ItemStatus.abolished
+        ]
         for code in set(step.items) - set(known):
-            report.add(Problem("life_events", event.code, f"steps.{index}.items",
-                               "引用的事项不存在或已取消，已从该步骤中移除", code, "warning"))
+            report.add(
+                Problem(
+                    "life_events",
+                    event.code,
+                    f"steps.{index}.items",
+                    "引用的事项不存在或已取消，已从该步骤中移除",
+                    code,
+                    "warning",
+                )
+            )
         steps.append(step.model_copy(update={"items": known}))
     return event.model_copy(update={"steps": steps})
 
 
-def build_catalogue(source: ExportSource, profile: MappingProfile, report: Report,
-                    sink: FileSink) -> Catalogue:
+def build_catalogue(
+    source: ExportSource, profile: MappingProfile, report: Report, sink: FileSink
+) -> Catalogue:
     """Extract + validate + cross-check one export. ``sink`` receives each accepted file's bytes.
     Whether the export as a whole may be published is :func:`check_export`'s call."""
     manifest = read_manifest(source)
@@ -145,9 +200,12 @@ def build_catalogue(source: ExportSource, profile: MappingProfile, report: Repor
             catalogue.items[item.impl_code] = item
     for event in _validated(source, "life_events", profile, report):
         catalogue.life_events[event.code] = _check_life_event(event, catalogue, report)
-    report.kept.update({
-        "departments": len(catalogue.departments), "files": len(catalogue.files),
-        "items": len(catalogue.items), "life_events": len(catalogue.life_events),
-    })
+    report.kept.update(
+        {
+            "departments": len(catalogue.departments),
+            "files": len(catalogue.files),
+            "items": len(catalogue.items),
+            "life_events": len(catalogue.life_events),
+        }
+    )
     return catalogue
-

@@ -83,16 +83,26 @@ class MappingProfile:
 
 def _rules_from(data: Any, where: str) -> Rules:
     if not isinstance(data, dict) or set(data) - RULE_KEYS:
-        raise ConfigurationError(f"映射配置 {where}: 只允许键 {sorted(RULE_KEYS)}，得到 {data!r:.120}")
-    codes = {k: {str(c): v for c, v in (t or {}).items()} for k, t in (data.get("codes") or {}).items()}
-    nested = {k: _rules_from(v, f"{where}.nested.{k}") for k, v in (data.get("nested") or {}).items()}
+        raise ConfigurationError(
+            f"映射配置 {where}: 只允许键 {sorted(RULE_KEYS)}，得到 {data!r:.120}"
+        )
+    codes = {
+        k: {str(c): v for c, v in (t or {}).items()} for k, t in (data.get("codes") or {}).items()
+    }
+    nested = {
+        k: _rules_from(v, f"{where}.nested.{k}") for k, v in (data.get("nested") or {}).items()
+    }
     return Rules(dict(data.get("rename") or {}), dict(data.get("split") or {}), codes, nested)
 
 
 def load_profile(name_or_path: str) -> MappingProfile:
     """A built-in profile by name (``contract``, ``gbt39046``) or a YAML file by path."""
     if name_or_path in BUILTIN_PROFILES:
-        text = resources.files("pipeline.validate.profiles").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
+        text = (
+            resources.files("pipeline.validate.profiles")
+            .joinpath(f"{name_or_path}.yaml")
+            .read_text("utf-8")
+        )
         where = name_or_path
     else:
         path = Path(name_or_path)
@@ -109,4 +119,6 @@ def load_profile(name_or_path: str) -> MappingProfile:
         raise ConfigurationError(f"映射配置 {where}: 顶层只允许键 {sorted(PROFILE_KEYS)}")
     pattern = data.get("impl_code_pattern")
     entities = {k: _rules_from(v, f"{where}.{k}") for k, v in (data.get("entities") or {}).items()}
-    return MappingProfile(str(data.get("name", where)), re.compile(pattern) if pattern else None, entities)
+    return MappingProfile(
+        str(data.get("name", where)), re.compile(pattern) if pattern else None, entities
+    )

@@ -68,8 +68,9 @@ def record_id(entity: str, data: Any, where: str) -> str:
     return where
 
 
-def problems_from(exc: ValidationError, entity: str, rid: str, raw: RawRecord,
-                  department: str) -> Iterator[Problem]:
+def problems_from(
+    exc: ValidationError, entity: str, rid: str, raw: RawRecord, department: str
+) -> Iterator[Problem]:
     for error in exc.errors(include_url=False):
         field = ".".join(str(p) for p in error["loc"]) or "（整条记录）"
         value = "" if error["type"] == "missing" else excerpt(error.get("input"))
@@ -78,14 +79,25 @@ def problems_from(exc: ValidationError, entity: str, rid: str, raw: RawRecord,
         yield Problem(entity, rid, field, _message(error), value, "error", raw.where, department)
 
 
-def validate_record(raw: RawRecord, profile: MappingProfile) -> tuple[Contract | None, list[Problem]]:
+def validate_record(
+    raw: RawRecord, profile: MappingProfile
+) -> tuple[Contract | None, list[Problem]]:
     """Map one raw record through the profile and validate it against the contract."""
     data = profile.apply(raw.entity, raw.data)
     rid = record_id(raw.entity, data, raw.where)
     department = str(data.get("department_code", "")) if isinstance(data, dict) else ""
     if not isinstance(data, dict):
-        return None, [Problem(raw.entity, rid, "（整条记录）", "记录必须是 JSON 对象",
-                              excerpt(data), "error", raw.where)]
+        return None, [
+            Problem(
+                raw.entity,
+                rid,
+                "（整条记录）",
+                "记录必须是 JSON 对象",
+                excerpt(data),
+                "error",
+                raw.where,
+            )
+        ]
     try:
         model = ENTITY_MODELS[raw.entity].model_validate(data)
     except ValidationError as exc:
@@ -94,11 +106,19 @@ def validate_record(raw: RawRecord, profile: MappingProfile) -> tuple[Contract |
     return (None if extra else model), extra
 
 
-def _profile_checks(raw: RawRecord, model: Contract, profile: MappingProfile, rid: str,
-                    department: str) -> Iterator[Problem]:
+def _profile_checks(
+    raw: RawRecord, model: Contract, profile: MappingProfile, rid: str, department: str
+) -> Iterator[Problem]:
     pattern = profile.impl_code_pattern
     code = getattr(model, "impl_code", None)
     if raw.entity == "items" and pattern and code and not pattern.fullmatch(code):
-        yield Problem("items", rid, "impl_code",
-                      f"实施编码不符合本数据源的格式（{pattern.pattern}）", excerpt(code),
-                      "error", raw.where, department)
+        yield Problem(
+            "items",
+            rid,
+            "impl_code",
+            f"实施编码不符合本数据源的格式（{pattern.pattern}）",
+            excerpt(code),
+            "error",
+            raw.where,
+            department,
+        )

@@ -18,14 +18,17 @@ from pipeline.release.layout import SEARCH_DIR, search_dir
 from pipeline.validate.catalogue import Catalogue
 
 
-def privacy_gate(staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None,
-                 live: Path | None = None) -> None:
+def privacy_gate(
+    staging: Path, catalogue: Catalogue, outcomes: OutcomesResult | None, live: Path | None = None
+) -> None:
     """Scan every published file (site and data) for personal identifiers; any hit refuses.
     Files hard-linked from the live release (earlier dated datasets) were scanned when they were
     first published and are skipped."""
     from pipeline.gates.privacy.scanner import PiiScanner, published_files
 
-    scanner = PiiScanner(outcomes.intake.personal_values if outcomes else set(), public_numbers(catalogue))
+    scanner = PiiScanner(
+        outcomes.intake.personal_values if outcomes else set(), public_numbers(catalogue)
+    )
     published = published_files(live)
     for part in ("site", "data"):
         scanner.check(staging / part, published)

@@ -77,10 +77,24 @@ from pipeline.contract.credit_code import is_valid_credit_code
 from pipeline.errors import ConfigurationError, GateRefused
 
 __all__ = [
-    "KIND_LABELS", "Hit", "Match", "PiiFound", "PiiScanner", "check_release", "detect",
-    "find_bank_cards", "find_emails", "find_individual_business_codes", "find_mobiles",
-    "find_resident_ids", "is_valid_resident_id", "luhn_check_digit", "luhn_ok", "mask",
-    "resident_id_check_char", "scan_release",
+    "KIND_LABELS",
+    "Hit",
+    "Match",
+    "PiiFound",
+    "PiiScanner",
+    "check_release",
+    "detect",
+    "find_bank_cards",
+    "find_emails",
+    "find_individual_business_codes",
+    "find_mobiles",
+    "find_resident_ids",
+    "is_valid_resident_id",
+    "luhn_check_digit",
+    "luhn_ok",
+    "mask",
+    "resident_id_check_char",
+    "scan_release",
 ]
 
 RESIDENT_ID = "resident_id"
@@ -103,8 +117,14 @@ KIND_LABELS: dict[str, str] = {
 
 # When two matches overlap, the most specific kind is reported (a valid 18-digit resident ID that
 # also passes Luhn is a resident ID; an e-mail whose local part is a phone number is an e-mail).
-_RANK = {RESIDENT_ID: 0, INDIVIDUAL_BUSINESS_CODE: 1, BANK_CARD: 2, EMAIL: 3, MOBILE: 4,
-         PERSONAL_VALUE: 5}
+_RANK = {
+    RESIDENT_ID: 0,
+    INDIVIDUAL_BUSINESS_CODE: 1,
+    BANK_CARD: 2,
+    EMAIL: 3,
+    MOBILE: 4,
+    PERSONAL_VALUE: 5,
+}
 
 MIN_PERSONAL_LENGTH = 2
 """Personal values shorter than this are not searched: a one-character value (a one-character
@@ -204,10 +224,15 @@ def is_valid_resident_id(value: str) -> bool:
     15-digit legacy ID (area 1–8, real birth date in 19xx)."""
     v = value.upper()
     if len(v) == 18 and v[:17].isascii() and v[:17].isdigit() and v[17] in "0123456789X":
-        return ("1" <= v[0] <= "8" and _real_birth_date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
-                and resident_id_check_char(v[:17]) == v[17])
+        return (
+            "1" <= v[0] <= "8"
+            and _real_birth_date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+            and resident_id_check_char(v[:17]) == v[17]
+        )
     if len(v) == 15 and v.isascii() and v.isdigit():
-        return "1" <= v[0] <= "8" and _real_birth_date(1900 + int(v[6:8]), int(v[8:10]), int(v[10:12]))
+        return "1" <= v[0] <= "8" and _real_birth_date(
+            1900 + int(v[6:8]), int(v[8:10]), int(v[10:12])
+        )
     return False
 
 
@@ -236,7 +261,7 @@ def _alnum(value: str) -> str:
 def _hide_middle(value: str, head: int, tail: int) -> str:
     if len(value) <= head + tail:
         return value[:1] + "*" * (len(value) - 1)
-    return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail:]
+    return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail :]
 
 
 def mask(value: str, kind: str) -> str:
@@ -272,27 +297,44 @@ _NUMBER_RUN = re.compile(r"[0-9][0-9 \-]{9,}[Xx]?")
 # Lengths of an unbroken digit run that can be one identifier: mobile 11 (13 after "+", 15 after
 # "00"), legacy ID 15, card 16–19, ID 18.
 _WHOLE_RUN_LENGTHS = frozenset({11, 13, 15, 16, 17, 18, 19})
-_ID18 = _pair(r"[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]")
+_ID18 = _pair(
+    r"[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
+)
 _ID15 = _pair(r"[1-8][0-9]{5}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
-_MOBILE = _pair(r"(?:(?:\+|00)86[ \-]?)?1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}",
-                text_left=r"(?<![0-9A-Za-z+])")
-_CARD = _pair(r"(?:[3-6][0-9]{15,18}|[3-6][0-9]{3}(?:([ \-])[0-9]{4})(?:\1[0-9]{4}){2}(?:\1[0-9]{1,3})?)")
+_MOBILE = _pair(
+    r"(?:(?:\+|00)86[ \-]?)?1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}", text_left=r"(?<![0-9A-Za-z+])"
+)
+_CARD = _pair(
+    r"(?:[3-6][0-9]{15,18}|[3-6][0-9]{3}(?:([ \-])[0-9]{4})(?:\1[0-9]{4}){2}(?:\1[0-9]{1,3})?)"
+)
 # "92" first so that the regex engine can skip ahead to it; the lookbehind then checks the
 # character before it.
-_CREDIT_92 = (re.compile(r"92(?<![0-9A-Za-z]92)[0-9A-HJ-NPQRTUWXY]{16}(?![0-9A-Za-z])"),
-              re.compile(r"92(?<![0-9A-Z]92)[0-9A-HJ-NPQRTUWXY]{16}(?![0-9A-Z])"))
+_CREDIT_92 = (
+    re.compile(r"92(?<![0-9A-Za-z]92)[0-9A-HJ-NPQRTUWXY]{16}(?![0-9A-Za-z])"),
+    re.compile(r"92(?<![0-9A-Z]92)[0-9A-HJ-NPQRTUWXY]{16}(?![0-9A-Z])"),
+)
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._+\-])[A-Za-z0-9._+\-]{1,64}@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9\-])")
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
 # ``icon@2x.png`` is a file name, and documentation domains hold nobody's address.
 _NOT_EMAIL_SUFFIXES = frozenset(
     "png jpg jpeg gif svg webp avif ico bmp tif tiff css js mjs map json html htm xml txt md pdf "
-    "doc docx xls xlsx zip gz woff woff2 ttf otf eot wasm".split())
+    "doc docx xls xlsx zip gz woff woff2 ttf otf eot wasm".split()
+)
 _COMMON_TLDS = frozenset(
     "com cn net org edu gov info biz io me co cc tv top xyz vip site online tech mobi name pro "
-    "hk mo tw jp kr sg uk us de fr ru ca au".split())
-_DOCUMENTATION_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".invalid",
-                          ".test", ".localhost")
+    "hk mo tw jp kr sg uk us de fr ru ca au".split()
+)
+_DOCUMENTATION_DOMAINS = (
+    "example.com",
+    "example.org",
+    "example.net",
+    ".example",
+    ".invalid",
+    ".test",
+    ".localhost",
+)
 
 
 def _number_windows(text: str) -> list[tuple[int, int]]:
@@ -306,8 +348,11 @@ def _number_windows(text: str) -> list[tuple[int, int]]:
         digits = len(run) - run.count(" ") - run.count("-")
         if digits < 10:
             continue
-        if digits == len(run) and (digits not in _WHOLE_RUN_LENGTHS
-                                   or digits == 13 and text[m.start() - 1:m.start()] != "+"):
+        if digits == len(run) and (
+            digits not in _WHOLE_RUN_LENGTHS
+            or digits == 13
+            and text[m.start() - 1 : m.start()] != "+"
+        ):
             continue
         windows.append((max(0, m.start() - 6), min(n, m.end() + 1)))
     return windows
@@ -342,8 +387,12 @@ def _business_codes(text: str, binary: bool) -> Iterator[Match]:
         return
     for m in _CREDIT_92[binary].finditer(text):
         if is_valid_credit_code(m.group()):
-            yield Match(INDIVIDUAL_BUSINESS_CODE, mask(m.group(), INDIVIDUAL_BUSINESS_CODE),
-                        m.start(), m.end())
+            yield Match(
+                INDIVIDUAL_BUSINESS_CODE,
+                mask(m.group(), INDIVIDUAL_BUSINESS_CODE),
+                m.start(),
+                m.end(),
+            )
 
 
 # An address holds its "@" between a local-part character and a letter or digit: any other "@"
@@ -355,12 +404,21 @@ _DOMAIN_FIRST_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 def _emails(text: str, binary: bool = False) -> Iterator[Match]:
     at = text.find("@")
     while at >= 0:
-        if not (0 < at < len(text) - 1 and text[at - 1] in _LOCAL_PART_CHARS
-                and text[at + 1] in _DOMAIN_FIRST_CHARS):
+        if not (
+            0 < at < len(text) - 1
+            and text[at - 1] in _LOCAL_PART_CHARS
+            and text[at + 1] in _DOMAIN_FIRST_CHARS
+        ):
             at = text.find("@", at + 1)
             continue
-        m = next((m for m in _EMAIL.finditer(text, max(0, at - 65), min(len(text), at + 260))
-                  if m.start() <= at < m.end()), None)
+        m = next(
+            (
+                m
+                for m in _EMAIL.finditer(text, max(0, at - 65), min(len(text), at + 260))
+                if m.start() <= at < m.end()
+            ),
+            None,
+        )
         start = _after_escapes(text, m.start(), at) if m else at
         if m and start < at:
             end = m.end()
@@ -374,7 +432,8 @@ def _emails(text: str, binary: bool = False) -> Iterator[Match]:
             domain = address.rpartition("@")[2].lower()
             suffix = domain.rpartition(".")[2]
             if suffix not in _NOT_EMAIL_SUFFIXES and not (
-                    domain.endswith(_DOCUMENTATION_DOMAINS) or domain in _DOCUMENTATION_DOMAINS):
+                domain.endswith(_DOCUMENTATION_DOMAINS) or domain in _DOCUMENTATION_DOMAINS
+            ):
                 yield Match(EMAIL, mask(address, EMAIL), start, end)
         at = text.find("@", at + 1)
 
@@ -386,8 +445,10 @@ _PERCENT_BODY = re.compile(r"[0-9A-Fa-f]{2}")
 def _after_escapes(text: str, start: int, at: int) -> int:
     """Where an address's local part really begins when an escape is glued to it: after the
     "u4eba" of ``\\u4ebawang@…`` in raw JSON, the "BA" of ``%E4%BA%BAwang@…`` in a URL."""
-    while start < at and text[start - 1:start] in ("\\", "%"):
-        body = (_JSON_ESCAPE_BODY if text[start - 1] == "\\" else _PERCENT_BODY).match(text, start, at)
+    while start < at and text[start - 1 : start] in ("\\", "%"):
+        body = (_JSON_ESCAPE_BODY if text[start - 1] == "\\" else _PERCENT_BODY).match(
+            text, start, at
+        )
         start = body.end() if body else start + 1
     return start
 
@@ -440,9 +501,14 @@ WINDOW_CACHE_TEXT = 64
 def _window_findings(window: str, binary: bool) -> tuple[tuple[str, str, int, int], ...]:
     """(kind, masked value, start, end) of each identifier by shape in one number window."""
     spans = [(0, len(window))]
-    return tuple((m.kind, m.masked, m.start, m.end) for m in (
-        *_resident_ids(window, spans, binary), *_mobiles(window, spans, binary),
-        *_bank_cards(window, spans, binary)))
+    return tuple(
+        (m.kind, m.masked, m.start, m.end)
+        for m in (
+            *_resident_ids(window, spans, binary),
+            *_mobiles(window, spans, binary),
+            *_bank_cards(window, spans, binary),
+        )
+    )
 
 
 def _number_detections(text: str, windows: list[tuple[int, int]], binary: bool) -> list[Match]:
@@ -515,8 +581,18 @@ def detect(text: str, allow: Iterable[str] = (), *, binary: bool = False) -> lis
 # Only what identifiers are made of: full-width punctuation （，：） is everywhere in Chinese text
 # and folding it would change nothing found.
 _FULLWIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff20\uff0b\uff0d\uff0e\u3000]")
-_FOLD = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
-                                 0xFF20, 0xFF0B, 0xFF0D, 0xFF0E)} | {0x3000: 0x20}
+_FOLD = {
+    c: c - 0xFEE0
+    for c in (
+        *range(0xFF10, 0xFF1A),
+        *range(0xFF21, 0xFF3B),
+        *range(0xFF41, 0xFF5B),
+        0xFF20,
+        0xFF0B,
+        0xFF0D,
+        0xFF0E,
+    )
+} | {0x3000: 0x20}
 _ASCII_LOWER = {c: c + 32 for c in range(0x41, 0x5B)}
 
 
@@ -542,7 +618,8 @@ _RUN_PROPERTIES = re.compile(r"<(?:[A-Za-z]+:)?rPr\b[^>\n]*?(?:/>|>.*?</(?:[A-Za
 _INLINE_TAG = re.compile(
     r"</?(?:[A-Za-z]+:)?(?:a|abbr|b|bdi|bdo|code|em|font|i|mark|q|r|s|small|span|strong|sub|sup"
     r"|t|u|wbr|proofErr|bookmarkStart|bookmarkEnd|lastRenderedPageBreak|softHyphen)"
-    r"(?:\s[^<>\n]*)?/?>")
+    r"(?:\s[^<>\n]*)?/?>"
+)
 _TAG = re.compile(r"<[^<>\n]*>")
 # A decoded character reference matters when it gives something a value is made of (a letter, a
 # digit, a separator); ``&nbsp;`` or ``&amp;`` alone do not warrant another pass over the chunk.
@@ -645,7 +722,9 @@ def _marked_lines(chunk: str, starts: str, marks: re.Pattern[str]) -> tuple[str,
         counted = start
         parts.append(chunk[start:end])
         numbers.append(line)
-        ahead = [p if p < 0 or p >= end else find(c, end) for p, c in zip(ahead, starts, strict=True)]
+        ahead = [
+            p if p < 0 or p >= end else find(c, end) for p, c in zip(ahead, starts, strict=True)
+        ]
     return "\n".join(parts), numbers
 
 
@@ -720,7 +799,9 @@ class _Hits:
         self._kinds_by_file: set[tuple[str, str, str]] = set()
         self.log = log
 
-    def add(self, file: str, kind: str, masked: str, location: str, *, supplementary: bool = False) -> None:
+    def add(
+        self, file: str, kind: str, masked: str, location: str, *, supplementary: bool = False
+    ) -> None:
         """``supplementary`` hits (a raw-byte pass after a structured read) only count when the
         structured read did not already find the same value in that file."""
         if self.log is not None:
@@ -753,8 +834,13 @@ class PiiScanner:
     full-width forms (and a +86/0086 prefix for mobiles).
     """
 
-    def __init__(self, personal_values: Iterable[str] = (), allow: Iterable[str] = (), *,
-                 workers: int | None = None):
+    def __init__(
+        self,
+        personal_values: Iterable[str] = (),
+        allow: Iterable[str] = (),
+        *,
+        workers: int | None = None,
+    ):
         self.workers = default_workers() if workers is None else max(1, int(workers))
         self._seen_contents: set[bytes] = set()
         self._log: list | None = None
@@ -798,7 +884,7 @@ class PiiScanner:
     def _allowed(self, m: Match, text: str) -> bool:
         if not (self._allow_keys or self._allow_text):
             return False
-        value = text[m.start:m.end]
+        value = text[m.start : m.end]
         if m.kind == MOBILE:
             return _alnum(value)[-11:] in self._allow_mobiles
         if m.kind == EMAIL:
@@ -811,13 +897,21 @@ class PiiScanner:
         out = []
         for end, (length, left, right, digits, short_han) in self._automaton.iter(low):
             start = end - length + 1
-            if short_han and start > 0 and end + 1 < n and _is_han(low[start - 1]) and _is_han(low[end + 1]):
+            if (
+                short_han
+                and start > 0
+                and end + 1 < n
+                and _is_han(low[start - 1])
+                and _is_han(low[end + 1])
+            ):
                 continue
             if left and start > 0 and _touches(low[start - 1], binary and digits):
                 continue
             if right and end + 1 < n and _touches(low[end + 1], binary and digits):
                 continue
-            out.append(Match(PERSONAL_VALUE, mask(text[start:end + 1], PERSONAL_VALUE), start, end + 1))
+            out.append(
+                Match(PERSONAL_VALUE, mask(text[start : end + 1], PERSONAL_VALUE), start, end + 1)
+            )
         return out
 
     def _safe(self, name: str, found: list[Match] | None = None) -> str:
@@ -830,13 +924,15 @@ class PiiScanner:
         name = _fold(name)
         parts, last = [], 0
         for m in found:
-            parts += [name[last:m.start], m.masked]
+            parts += [name[last : m.start], m.masked]
             last = m.end
         return "".join(parts) + name[last:]
 
     # ------------------------------------------------------------ the release
 
-    def scan_release(self, root: Path, published: frozenset[tuple[int, int]] = frozenset()) -> list[Hit]:
+    def scan_release(
+        self, root: Path, published: frozenset[tuple[int, int]] = frozenset()
+    ) -> list[Hit]:
         """Every hit in every file under ``root`` (symbolic links followed once), each file read
         as text by the reader its content calls for. A file that cannot be read, for whatever
         reason, is an ``unscannable`` hit: only the exception's type is kept, never its message.
@@ -858,7 +954,11 @@ class PiiScanner:
                 place = _Place(relative)
                 self._scan_name(shown, place, "文件名", hits, found)
                 try:
-                    if path.is_file() and _identity(path) not in published and self._first_time(open(path, "rb")):
+                    if (
+                        path.is_file()
+                        and _identity(path) not in published
+                        and self._first_time(open(path, "rb"))
+                    ):
                         self._scan_path(path, path.name, place, hits, 0)
                 except Exception as error:  # fail closed; the message may hold data
                     hits.add(relative, UNSCANNABLE, "", f"无法读取（{type(error).__name__}）")
@@ -890,8 +990,9 @@ class PiiScanner:
         if hits:
             raise PiiFound(hits)
 
-    def _scan_name(self, name: str, place: _Place, what: str, hits: _Hits,
-                   found: list[Match] | None = None) -> None:
+    def _scan_name(
+        self, name: str, place: _Place, what: str, hits: _Hits, found: list[Match] | None = None
+    ) -> None:
         for m in self.find(name) if found is None else found:
             hits.add(place.file, m.kind, m.masked, place.where(what))
 
@@ -906,8 +1007,16 @@ class PiiScanner:
         if data:
             self._dispatch(opener, path, name, data[:65536], place, hits, depth)
 
-    def _dispatch(self, opener: Callable[[], IO[bytes]], path: Path | None, name: str,
-                  head: bytes, place: _Place, hits: _Hits, depth: int) -> None:
+    def _dispatch(
+        self,
+        opener: Callable[[], IO[bytes]],
+        path: Path | None,
+        name: str,
+        head: bytes,
+        place: _Place,
+        hits: _Hits,
+        depth: int,
+    ) -> None:
         if depth > MAX_DEPTH:
             hits.add(place.file, UNSCANNABLE, "", place.where("压缩包嵌套过深"))
             return
@@ -927,15 +1036,22 @@ class PiiScanner:
         elif container == "pdf":
             self._scan_pdf(path, place, hits)
         elif head.startswith(b"\x1f\x8b"):
-            self._scan_compressed(_through(lambda raw: gzip.GzipFile(fileobj=raw), opener), name, place, hits, depth)
+            self._scan_compressed(
+                _through(lambda raw: gzip.GzipFile(fileobj=raw), opener), name, place, hits, depth
+            )
         elif head.startswith(b"BZh"):
             self._scan_compressed(_through(bz2.BZ2File, opener), name, place, hits, depth)
         elif head.startswith(b"\xfd7zXZ\x00"):
             self._scan_compressed(_through(lzma.LZMAFile, opener), name, place, hits, depth)
         elif head.startswith(_OLE_MAGIC):
             self._scan_binary(opener, place, hits)
-            self._scan_pieces(_decoded(opener, "utf-16-le", "ignore"), place, hits, binary=True,
-                              supplementary=True)
+            self._scan_pieces(
+                _decoded(opener, "utf-16-le", "ignore"),
+                place,
+                hits,
+                binary=True,
+                supplementary=True,
+            )
         else:
             encoding = _text_encoding(head)
             if encoding is None:
@@ -952,9 +1068,16 @@ class PiiScanner:
                 self._scan_pieces(_decoded(opener, fallback, "replace"), place, hits, binary=False)
             self._scan_binary(opener, place, hits)
 
-    def _scan_binary(self, opener, place: _Place, hits: _Hits, *, supplementary: bool = False) -> None:
-        self._scan_pieces(_decoded(opener, "utf-8", "ignore"), place, hits, binary=True,
-                          supplementary=supplementary)
+    def _scan_binary(
+        self, opener, place: _Place, hits: _Hits, *, supplementary: bool = False
+    ) -> None:
+        self._scan_pieces(
+            _decoded(opener, "utf-8", "ignore"),
+            place,
+            hits,
+            binary=True,
+            supplementary=supplementary,
+        )
 
     def _scan_compressed(self, opener, name: str, place: _Place, hits: _Hits, depth: int) -> None:
         inner = re.sub(r"\.(gz|bz2|xz|tgz)$", "", name, flags=re.I) or name
@@ -964,7 +1087,9 @@ class PiiScanner:
             if head:
                 self._dispatch(opener, None, inner, head, place, hits, depth + 1)
         except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(f"压缩数据损坏（{type(error).__name__}）"))
+            hits.add(
+                place.file, UNSCANNABLE, "", place.where(f"压缩数据损坏（{type(error).__name__}）")
+            )
 
     def _member(self, info: zipfile.ZipInfo, place: _Place, hits: Any) -> _Place | None:
         """A ZIP member's name checked; its place, or None for a folder or an encrypted member
@@ -983,7 +1108,9 @@ class PiiScanner:
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(f"压缩包损坏（{type(error).__name__}）"))
+            hits.add(
+                place.file, UNSCANNABLE, "", place.where(f"压缩包损坏（{type(error).__name__}）")
+            )
             self._scan_binary(lambda: open(path, "rb"), place, hits)
             return
         with archive:
@@ -996,21 +1123,39 @@ class PiiScanner:
                     if not self._first_time(archive.open(info)):
                         continue
                 except Exception as error:
-                    hits.add(place.file, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）"))
+                    hits.add(
+                        place.file,
+                        UNSCANNABLE,
+                        "",
+                        member.where(f"无法解压（{type(error).__name__}）"),
+                    )
                     continue
                 try:
                     self._scan_member(archive, info, member, hits, depth)
                 except Exception as error:
-                    hits.add(place.file, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）"))
+                    hits.add(
+                        place.file,
+                        UNSCANNABLE,
+                        "",
+                        member.where(f"无法解压（{type(error).__name__}）"),
+                    )
                 finally:
                     self._leave()
 
-    def _scan_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, member: _Place,
-                     hits: _Hits, depth: int) -> None:
+    def _scan_member(
+        self,
+        archive: zipfile.ZipFile,
+        info: zipfile.ZipInfo,
+        member: _Place,
+        hits: _Hits,
+        depth: int,
+    ) -> None:
         with archive.open(info) as f:
             head = f.read(65536)
         if head:
-            self._dispatch(lambda: archive.open(info), None, info.filename, head, member, hits, depth + 1)
+            self._dispatch(
+                lambda: archive.open(info), None, info.filename, head, member, hits, depth + 1
+            )
 
     def _scan_tar(self, path: Path, place: _Place, hits: _Hits, depth: int) -> None:
         try:
@@ -1023,16 +1168,26 @@ class PiiScanner:
                     with archive.extractfile(info) as f:
                         head = f.read(65536)
                     if head:
-                        self._dispatch(lambda info=info: archive.extractfile(info), None, info.name,
-                                       head, member, hits, depth + 1)
+                        self._dispatch(
+                            lambda info=info: archive.extractfile(info),
+                            None,
+                            info.name,
+                            head,
+                            member,
+                            hits,
+                            depth + 1,
+                        )
         except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(f"归档损坏（{type(error).__name__}）"))
+            hits.add(
+                place.file, UNSCANNABLE, "", place.where(f"归档损坏（{type(error).__name__}）")
+            )
             self._scan_binary(lambda: open(path, "rb"), place, hits)
 
     # ------------------------------------------------------------ databases
 
-    def _scan_column(self, batches: Iterable[Sequence[tuple]], place: _Place, hits: _Hits,
-                     where: str) -> None:
+    def _scan_column(
+        self, batches: Iterable[Sequence[tuple]], place: _Place, hits: _Hits, where: str
+    ) -> None:
         """The first value of each row, batch by batch (``fetchmany``), scanned as texts of about
         a chunk joined by line ends; byte values as binary text."""
         texts, blobs = _Joined(), _Joined()
@@ -1041,7 +1196,9 @@ class PiiScanner:
             strings = [v for v in values if v.__class__ is str]
             if len(strings) < len(values):
                 others = [v for v in values if v is not None and v.__class__ is not str]
-                blobs.add([bytes(v).decode("utf-8", "ignore") for v in others if isinstance(v, _BYTES)])
+                blobs.add(
+                    [bytes(v).decode("utf-8", "ignore") for v in others if isinstance(v, _BYTES)]
+                )
                 strings += [str(v) for v in others if not isinstance(v, _BYTES)]
             texts.add(strings)
             if texts.size >= CHUNK_CHARS:
@@ -1051,7 +1208,9 @@ class PiiScanner:
         self._scan_block(texts.take(), place, hits, where, binary=False)
         self._scan_block(blobs.take(), place, hits, where, binary=True)
 
-    def _scan_block(self, text: str, place: _Place, hits: _Hits, where: str, *, binary: bool) -> None:
+    def _scan_block(
+        self, text: str, place: _Place, hits: _Hits, where: str, *, binary: bool
+    ) -> None:
         if text:
             location = place.where(where)
             self._scan_pieces([text], place, hits, binary=binary, locate=lambda _line: location)
@@ -1061,7 +1220,12 @@ class PiiScanner:
         try:
             connection = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(f"数据库无法打开（{type(error).__name__}）"))
+            hits.add(
+                place.file,
+                UNSCANNABLE,
+                "",
+                place.where(f"数据库无法打开（{type(error).__name__}）"),
+            )
             self._scan_binary(lambda: open(path, "rb"), place, hits)
             return
         try:
@@ -1072,18 +1236,31 @@ class PiiScanner:
                 if kind != "table":
                     continue
                 shown = self._safe(table)
-                columns = [row[1] for row in connection.execute(f"PRAGMA table_xinfo({_ident(table)})")
-                           if row[6] != 1]
+                columns = [
+                    row[1]
+                    for row in connection.execute(f"PRAGMA table_xinfo({_ident(table)})")
+                    if row[6] != 1
+                ]
                 for column in columns:
                     where = f"表 {shown}，列 {self._safe(column)}"
                     try:
                         cursor = connection.execute(f"SELECT {_ident(column)} FROM {_ident(table)}")
                         self._scan_column(_batches(cursor), place, hits, where)
                     except sqlite3.Error as error:
-                        hits.add(place.file, UNSCANNABLE, "", place.where(f"{where}无法读取（{type(error).__name__}）"))
+                        hits.add(
+                            place.file,
+                            UNSCANNABLE,
+                            "",
+                            place.where(f"{where}无法读取（{type(error).__name__}）"),
+                        )
                 self._scan_vocabulary(connection, table, sql or "", shown, place, hits)
         except sqlite3.Error as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(f"数据库无法读取（{type(error).__name__}）"))
+            hits.add(
+                place.file,
+                UNSCANNABLE,
+                "",
+                place.where(f"数据库无法读取（{type(error).__name__}）"),
+            )
         finally:
             connection.close()
         # Deleted rows stay in free pages until VACUUM: read the raw pages as well.
@@ -1107,29 +1284,44 @@ class PiiScanner:
             finally:
                 connection.execute(f"DROP TABLE temp.{vocabulary}")
         except sqlite3.Error as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(
-                f"表 {shown} 的全文索引词表无法读取（{type(error).__name__}）"))
+            hits.add(
+                place.file,
+                UNSCANNABLE,
+                "",
+                place.where(f"表 {shown} 的全文索引词表无法读取（{type(error).__name__}）"),
+            )
 
     def _scan_parquet(self, path: Path, place: _Place, hits: _Hits) -> None:
         import duckdb  # only when a Parquet file is met
 
         source = str(path)
-        connection = duckdb.connect(config={"autoinstall_known_extensions": False,
-                                            "autoload_known_extensions": False})
+        connection = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
         try:
             description = connection.execute(
-                "SELECT * FROM read_parquet(?) LIMIT 0", [source]).description
+                "SELECT * FROM read_parquet(?) LIMIT 0", [source]
+            ).description
             self._scan_column([description], place, hits, "列名")
             metadata = connection.execute(
-                "SELECT key, value FROM parquet_kv_metadata(?)", [source]).fetchall()
-            self._scan_column([[(v,) for pair in metadata for v in pair]], place, hits, "文件元数据")
+                "SELECT key, value FROM parquet_kv_metadata(?)", [source]
+            ).fetchall()
+            self._scan_column(
+                [[(v,) for pair in metadata for v in pair]], place, hits, "文件元数据"
+            )
             for column, type_code, *_ in description:
                 cast = "" if str(type_code).upper() == "BLOB" else "::VARCHAR"
                 cursor = connection.execute(
-                    f"SELECT {_ident(column)}{cast} FROM read_parquet(?)", [source])
+                    f"SELECT {_ident(column)}{cast} FROM read_parquet(?)", [source]
+                )
                 self._scan_column(_batches(cursor), place, hits, f"列 {self._safe(column)}")
         except duckdb.Error as error:
-            hits.add(place.file, UNSCANNABLE, "", place.where(f"Parquet 无法读取（{type(error).__name__}）"))
+            hits.add(
+                place.file,
+                UNSCANNABLE,
+                "",
+                place.where(f"Parquet 无法读取（{type(error).__name__}）"),
+            )
             self._scan_binary(lambda: open(path, "rb"), place, hits)
         finally:
             connection.close()
@@ -1142,8 +1334,9 @@ class PiiScanner:
             for m in _PDF_STREAM.finditer(data):
                 inflated = _inflate(data, m.end())
                 if inflated:
-                    self._scan_block(inflated.decode("utf-8", "ignore"), place, hits, "PDF 数据流",
-                                     binary=True)
+                    self._scan_block(
+                        inflated.decode("utf-8", "ignore"), place, hits, "PDF 数据流", binary=True
+                    )
                     self._scan_pdf_strings(inflated, place, hits)
 
     def _scan_pdf_strings(self, data, place: _Place, hits: _Hits) -> None:
@@ -1153,13 +1346,23 @@ class PiiScanner:
             texts.append(raw.decode("utf-16-be", "ignore"))
         for m in _PDF_UTF16_HEX.finditer(data):
             digits = re.sub(rb"\s", b"", m.group(1))
-            texts.append(bytes.fromhex(digits[: len(digits) // 4 * 4].decode()).decode("utf-16-be", "ignore"))
+            texts.append(
+                bytes.fromhex(digits[: len(digits) // 4 * 4].decode()).decode("utf-16-be", "ignore")
+            )
         self._scan_block("\n".join(texts), place, hits, "PDF 文本字符串", binary=False)
 
     # ------------------------------------------------------------ text in chunks
 
-    def _scan_pieces(self, pieces: Iterable[str], place: _Place, hits: _Hits, *, binary: bool,
-                     supplementary: bool = False, locate: Callable[[int], str] | None = None) -> None:
+    def _scan_pieces(
+        self,
+        pieces: Iterable[str],
+        place: _Place,
+        hits: _Hits,
+        *,
+        binary: bool,
+        supplementary: bool = False,
+        locate: Callable[[int], str] | None = None,
+    ) -> None:
         """Scan a stream of decoded text chunk by chunk. A chunk ends at a line end when there is
         one near its end (nothing can span it then); otherwise the next chunk overlaps it, and a
         match too close to a cut edge is left to the chunk that holds it whole."""
@@ -1182,22 +1385,28 @@ class PiiScanner:
                 chunk, clean_end = buffer, True
             else:
                 cut = buffer.rfind("\n", len(buffer) - NEWLINE_WINDOW)
-                chunk, clean_end = (buffer[:cut + 1], True) if cut >= 0 else (buffer, False)
+                chunk, clean_end = (buffer[: cut + 1], True) if cut >= 0 else (buffer, False)
             for match, line in self._scan_chunk(chunk, binary, clean_start, clean_end):
-                hits.add(place.file, match.kind, match.masked, locate(lines_before + line),
-                         supplementary=supplementary)
+                hits.add(
+                    place.file,
+                    match.kind,
+                    match.masked,
+                    locate(lines_before + line),
+                    supplementary=supplementary,
+                )
             if ended:
                 return
             if clean_end:
                 lines_before += chunk.count("\n")
-                buffer, clean_start = buffer[len(chunk):], True
+                buffer, clean_start = buffer[len(chunk) :], True
             else:
                 consumed = len(buffer) - self._overlap
                 lines_before += buffer.count("\n", 0, consumed)
                 buffer, clean_start = buffer[consumed:], False
 
-    def _scan_chunk(self, chunk: str, binary: bool, clean_start: bool,
-                    clean_end: bool) -> Iterator[tuple[Match, int]]:
+    def _scan_chunk(
+        self, chunk: str, binary: bool, clean_start: bool, clean_end: bool
+    ) -> Iterator[tuple[Match, int]]:
         chunk = _fold(chunk)
         if binary:
             views: list[tuple[str, list[int] | None]] = [(chunk, None)]
@@ -1337,7 +1546,7 @@ def _inflate(data, start: int) -> bytes:
     size, position = 0, start
     try:
         while not inflater.eof and position < len(data) and size < MAX_INFLATE:
-            piece = inflater.decompress(data[position:position + READ_BYTES], MAX_INFLATE - size)
+            piece = inflater.decompress(data[position : position + READ_BYTES], MAX_INFLATE - size)
             position += READ_BYTES
             out.append(piece)
             size += len(piece)
@@ -1451,7 +1660,9 @@ def _run_unit(scanner: PiiScanner, unit: tuple) -> list[tuple]:
                         raise zipfile.BadZipFile("member list changed")
                     scanner._scan_member(archive, info, member, hits, 0)
             except Exception as error:
-                hits.add(relative, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）"))
+                hits.add(
+                    relative, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）")
+                )
     finally:
         scanner._seen_contents, scanner._log = saved
     return log
@@ -1549,7 +1760,7 @@ class _ParallelScan:
             if folder == top:
                 base = ""
             elif folder.startswith(prefix) and os.sep == "/":
-                base = folder[len(prefix):] + "/"
+                base = folder[len(prefix) :] + "/"
             else:
                 base = Path(folder).relative_to(root).as_posix() + "/"
             for name in files:
@@ -1581,7 +1792,9 @@ class _ParallelScan:
                     with archive:
                         self._zip_members(archive, path, place, digest)
 
-    def _zip_members(self, archive: zipfile.ZipFile, path: str, place: _Place, digest: bytes) -> None:
+    def _zip_members(
+        self, archive: zipfile.ZipFile, path: str, place: _Place, digest: bytes
+    ) -> None:
         """What :meth:`PiiScanner._scan_zip` does with a top-level ZIP, each member a unit."""
         scanner, sink = self.scanner, self.sink
         self.ops.append((_ENTER, digest))
@@ -1593,13 +1806,20 @@ class _ParallelScan:
                 try:
                     inner = _stream_digest(archive.open(info))
                 except Exception as error:
-                    sink.add(place.file, UNSCANNABLE, "", member.where(f"无法解压（{type(error).__name__}）"))
+                    sink.add(
+                        place.file,
+                        UNSCANNABLE,
+                        "",
+                        member.where(f"无法解压（{type(error).__name__}）"),
+                    )
                     continue
                 if inner in self.known:
                     continue
                 self.known.add(inner)
-                self._unit(("member", path, index, info.filename, place.file, member.members, inner),
-                           info.file_size)
+                self._unit(
+                    ("member", path, index, info.filename, place.file, member.members, inner),
+                    info.file_size,
+                )
         except Exception as error:  # as the serial scan's handler for the whole file
             sink.add(place.file, UNSCANNABLE, "", f"无法读取（{type(error).__name__}）")
         finally:
@@ -1640,15 +1860,20 @@ class _ParallelScan:
 
     def _start_pool(self) -> None:
         if "fork" not in multiprocessing.get_all_start_methods() or (
-                _other_threads() and not FORK_WITH_THREADS):
+            _other_threads() and not FORK_WITH_THREADS
+        ):
             self.in_process = True
             return
         # The workers are forks: they share this process's memory until they write to it, and a
         # garbage collection in a worker would write to every object it walks.
         gc.freeze()
         try:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                            initializer=_start_worker, initargs=(self.scanner,))
+            self.pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(self.scanner,),
+            )
         except Exception:
             gc.unfreeze()
             self.in_process = True
@@ -1734,7 +1959,9 @@ def published_files(release: Path | None) -> frozenset[tuple[int, int]]:
     return frozenset(_identity(p) for p in release.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def scan_release(root: Path, personal_values: Iterable[str], allow: Iterable[str] = ()) -> list[Hit]:
+def scan_release(
+    root: Path, personal_values: Iterable[str], allow: Iterable[str] = ()
+) -> list[Hit]:
     """Every identifier and every personal value found in any file under ``root``.
 
     ``personal_values``: the current export's cases' names, ID numbers, phones, addresses (any

@@ -87,7 +87,7 @@ def _decode(data: bytes, i: int) -> tuple[Any, int]:
         value = info
     elif info in (24, 25, 26, 27):
         size = 1 << (info - 24)
-        value = int.from_bytes(data[i:i + size], "big")
+        value = int.from_bytes(data[i : i + size], "big")
         i += size
     else:
         raise UnexpectedFormat(f"CBOR head {head:#x}")
@@ -96,7 +96,7 @@ def _decode(data: bytes, i: int) -> tuple[Any, int]:
     if major == 1:
         return -1 - value, i
     if major in (2, 3):
-        chunk = data[i:i + value]
+        chunk = data[i : i + value]
         return (bytes(chunk) if major == 2 else chunk.decode("utf-8")), i + value
     if major == 4:
         items = []
@@ -204,28 +204,51 @@ def _check_meta(meta: Any, page_count: int) -> None:
     if not (isinstance(meta, list) and len(meta) >= 5 and isinstance(meta[0], str)):
         raise _fail("meta")
     version, pages, chunks, filters, sorts, *rest = meta
-    if not (_rows(pages, lambda p: len(p) == 2 and isinstance(p[0], str) and p[0] and _is_int(p[1])
-                  and p[1] >= 0) and len(pages) == page_count):
+    if not (
+        _rows(
+            pages,
+            lambda p: (
+                len(p) == 2 and isinstance(p[0], str) and p[0] and _is_int(p[1]) and p[1] >= 0
+            ),
+        )
+        and len(pages) == page_count
+    ):
         raise _fail("meta page list")
     if not _rows(chunks, lambda c: _strings(c, 3)):
         raise _fail("meta index chunk list")
     if not _rows(filters, lambda f: _strings(f, 2)):
         raise _fail("meta filter list")
-    if not _rows(sorts, lambda s: len(s) == 2 and isinstance(s[0], str) and _ints(s[1])
-                 and all(0 <= p < page_count for p in s[1])):
+    if not _rows(
+        sorts,
+        lambda s: (
+            len(s) == 2
+            and isinstance(s[0], str)
+            and _ints(s[1])
+            and all(0 <= p < page_count for p in s[1])
+        ),
+    ):
         raise _fail("meta sort list")
     if not all(_plain(v) for v in rest):
         raise _fail("meta (its last fields)")
 
 
 def _check_filter(value: Any, pages: int) -> None:
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-            and isinstance(value[1], list)):
+    if not (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], list)
+    ):
         raise _fail("filter file")
     for entry in value[1]:
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
-                and _ints(entry[1]) and all(0 <= p < pages for p in entry[1])
-                and all(a < b for a, b in zip(entry[1], entry[1][1:], strict=False))):
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], str)
+            and _ints(entry[1])
+            and all(0 <= p < pages for p in entry[1])
+            and all(a < b for a, b in zip(entry[1], entry[1][1:], strict=False))
+        ):
             raise _fail("filter value (its pages in ascending order)")
 
 
@@ -245,7 +268,7 @@ def _count(data: bytes, i: int, major: int) -> tuple[int, int]:
     if info < 24:
         return info, i + 1
     size = 1 << (info - 24)
-    return int.from_bytes(data[i + 1:i + 1 + size], "big"), i + 1 + size
+    return int.from_bytes(data[i + 1 : i + 1 + size], "big"), i + 1 + size
 
 
 def _integer_sizes() -> bytes:
@@ -260,7 +283,9 @@ def _integer_sizes() -> bytes:
 INTEGER_SIZE = _integer_sizes()
 
 
-def page_entries(raw: bytes, i: int, entries: int, pages: int) -> Iterator[tuple[int, int, int, int, int, int]]:
+def page_entries(
+    raw: bytes, i: int, entries: int, pages: int
+) -> Iterator[tuple[int, int, int, int, int, int]]:
     """A word's page entries from ``i`` on (each ``[page step, [location, …], [meta location,
     …]]``): for each, its page, where its locations and its meta locations start, where it ends,
     and how many locations and meta locations it has. Fails on a page ``pages`` or more. (The
@@ -326,8 +351,8 @@ def _renumbered_words(raw: bytes, number: list[int]) -> list[tuple[str, bytes]]:
         if raw[i] != 0x83:
             raise _fail("index chunk word")
         size, start = _count(raw, i + 1, 3)
-        word = raw[start:start + size].decode("utf-8")
-        entry = bytearray(raw[i:start + size])
+        word = raw[start : start + size].decode("utf-8")
+        entry = bytearray(raw[i : start + size])
         entries, i = _count(raw, start + size, 4)
         renumbered = []
         end = i
@@ -366,7 +391,9 @@ def renumber_chunk(raw: bytes, number: list[int]) -> bytes:
 LAST_CHARACTER = "\U0010ffff"
 
 
-def split_chunk(low: str, high: str, words: list[tuple[str, bytes]], target: int) -> list[tuple[str, str, list]]:
+def split_chunk(
+    low: str, high: str, words: list[tuple[str, bytes]], target: int
+) -> list[tuple[str, str, list]]:
     """A chunk of Pagefind's (its range ``low``–``high``, its words in order) cut into chunks of
     about ``target`` bytes, only where the first character of the words changes: a query word
     and the words it is a prefix of (Pagefind looks for those too) start with the same
@@ -454,11 +481,18 @@ def compact_meta(meta: list[Any]) -> dict[str, Any]:
     is named ``prefix + base36(n)``) and runs of word counts, and its index chunk list by a
     prefix too and the chunks' ranges."""
     pages, chunks = meta[1], meta[2]
-    return {"format": COMPACT_FORMAT, "meta": [meta[0], None, None, *meta[3:]],
-            "pages": {"prefix": _prefix([name for name, _ in pages]),
-                      "word_counts": _runs([count for _, count in pages])},
-            "chunks": {"prefix": _prefix([name for _, _, name in chunks]),
-                       "ranges": [[low, high] for low, high, _ in chunks]}}
+    return {
+        "format": COMPACT_FORMAT,
+        "meta": [meta[0], None, None, *meta[3:]],
+        "pages": {
+            "prefix": _prefix([name for name, _ in pages]),
+            "word_counts": _runs([count for _, count in pages]),
+        },
+        "chunks": {
+            "prefix": _prefix([name for _, _, name in chunks]),
+            "ranges": [[low, high] for low, high, _ in chunks],
+        },
+    }
 
 
 def expand_meta(compact: dict[str, Any]) -> bytes:
@@ -471,7 +505,9 @@ def expand_meta(compact: dict[str, Any]) -> bytes:
         start = len(pages)
         pages.extend([prefix + base36(start + i), count] for i in range(repeat))
     prefix = compact["chunks"]["prefix"]
-    chunks = [[low, high, prefix + base36(n)] for n, (low, high) in enumerate(compact["chunks"]["ranges"])]
+    chunks = [
+        [low, high, prefix + base36(n)] for n, (low, high) in enumerate(compact["chunks"]["ranges"])
+    ]
     return MAGIC + _encode([compact["meta"][0], pages, chunks, *compact["meta"][3:]])
 
 
@@ -496,7 +532,9 @@ def page_order(bundle: Path, language: str, pages: list[list[Any]]) -> list[int]
     full = [""] * len(pages)
     for old, key in enumerate(keys):
         if seen[key] > 1:
-            full[old] = hashlib.sha256(unzipped(bundle / "fragment" / f"{pages[old][0]}.pf_fragment")).hexdigest()
+            full[old] = hashlib.sha256(
+                unzipped(bundle / "fragment" / f"{pages[old][0]}.pf_fragment")
+            ).hexdigest()
     return sorted(range(len(pages)), key=lambda old: (*keys[old], full[old]))
 
 
@@ -506,7 +544,7 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
     entry_path = bundle / "pagefind-entry.json"
     try:
         entry = json.loads(entry_path.read_text(encoding="utf-8"))
-        (language, info), = entry["languages"].items()
+        ((language, info),) = entry["languages"].items()
         meta_path = bundle / f"pagefind.{info['hash']}.pf_meta"
         meta = read(meta_path)
         _check_meta(meta, info["page_count"])
@@ -532,7 +570,9 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
     ranges, contents = [], []
     for low, high, name in chunks:
         raw = unzipped(bundle / "index" / f"{name}.pf_index")
-        for start, end, words in split_chunk(low, high, renumbered_words(raw, number), CHUNK_TARGET):
+        for start, end, words in split_chunk(
+            low, high, renumbered_words(raw, number), CHUNK_TARGET
+        ):
             ranges.append((start, end))
             # Level 6: at 20,000 pages level 9 takes 8 s more (25 MB of CBOR) to save 0.6%.
             contents.append(_gzip(chunk_bytes(words), 6))
@@ -541,15 +581,22 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
         digest.update(hashlib.sha256(content).digest())
     chunk_prefix = f"{language}_{digest.hexdigest()[:TAG_LENGTH]}_"
     new_chunks = [[low, high, chunk_prefix + base36(n)] for n, (low, high) in enumerate(ranges)]
-    chunk_files = {name: content for (_, _, name), content in zip(new_chunks, contents, strict=True)}
+    chunk_files = {
+        name: content for (_, _, name), content in zip(new_chunks, contents, strict=True)
+    }
 
     taken: dict[str, bytes] = {}
     new_filters, filter_files = [], {}
     for key, name in sorted(filters, key=lambda pair: pair[0]):
         value = read(bundle / "filter" / f"{name}.pf_filter")
         _check_filter(value, count)
-        value = [value[0], sorted(([v, sorted(number[p] for p in ps)] for v, ps in value[1]),
-                                  key=lambda entry: entry[0])]
+        value = [
+            value[0],
+            sorted(
+                ([v, sorted(number[p] for p in ps)] for v, ps in value[1]),
+                key=lambda entry: entry[0],
+            ),
+        ]
         content = pack(value)
         new = _named(language, content, len(name) - len(language) - 1, taken)
         new_filters.append([key, new])
@@ -565,14 +612,22 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
     meta_name = _named(language, meta_content, len(info["hash"]) - len(language) - 1, {})
 
     # Everything is understood: replace the files (all of them: none that the meta does not name).
-    written = {"fragment": {f"{name}.pf_fragment" for name, _ in pages},
-               "index": {f"{name}.pf_index" for _, _, name in chunks},
-               "filter": {f"{name}.pf_filter" for _, name in filters}}
+    written = {
+        "fragment": {f"{name}.pf_fragment" for name, _ in pages},
+        "index": {f"{name}.pf_index" for _, _, name in chunks},
+        "filter": {f"{name}.pf_filter" for _, name in filters},
+    }
     for folder, names in written.items():
-        present = {path.name for path in (bundle / folder).iterdir()} if (bundle / folder).is_dir() else set()
+        present = (
+            {path.name for path in (bundle / folder).iterdir()}
+            if (bundle / folder).is_dir()
+            else set()
+        )
         if present != names:
-            raise UnexpectedFormat(f"Pagefind's {folder}/ holds other files than its meta names: "
-                                   f"{sorted(present ^ names)[:3]}")
+            raise UnexpectedFormat(
+                f"Pagefind's {folder}/ holds other files than its meta names: "
+                f"{sorted(present ^ names)[:3]}"
+            )
     for folder in ("index", "filter"):
         for name in written[folder]:
             (bundle / folder / name).unlink()
@@ -592,8 +647,16 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
     meta_path.unlink()
     (bundle / f"pagefind.{meta_name}.pf_meta").write_bytes(meta_content)
     (bundle / META_JSON.format(meta_name)).write_text(
-        json.dumps(compact, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        json.dumps(compact, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
     info["hash"] = meta_name
-    entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return {"pages": count, "prefix": prefix, "meta": meta_name, "index_chunks": len(new_chunks),
-            "filters": len(new_filters)}
+    entry_path.write_text(
+        json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
+    return {
+        "pages": count,
+        "prefix": prefix,
+        "meta": meta_name,
+        "index_chunks": len(new_chunks),
+        "filters": len(new_filters),
+    }

@@ -56,7 +56,14 @@ PIECE_PAGES = 2_500
 """Documents (pages) per Pagefind run at most (see the module's docstring): a run's peak memory
 is ~60 MiB + ~100 KiB per page, ~310 MiB for 2,500 pages. Fewer make more runs (each ~0.3 s of
 CPU to start) for less memory; the bundle is the same."""
-WEIGHTS = {"name": 10.0, "aliases": 7.0, "keywords": 6.0, "pinyin": 5.0, "characters": 1.0, "body": 1.0}
+WEIGHTS = {
+    "name": 10.0,
+    "aliases": 7.0,
+    "keywords": 6.0,
+    "pinyin": 5.0,
+    "characters": 1.0,
+    "body": 1.0,
+}
 
 
 def pagefind_binary() -> Path:
@@ -64,7 +71,9 @@ def pagefind_binary() -> Path:
     try:
         from pagefind_bin_extended import get_executable
     except ImportError as exc:
-        raise ConfigurationError("缺少 Pagefind 扩展版（中文分词）：请安装 pagefind[extended]") from exc
+        raise ConfigurationError(
+            "缺少 Pagefind 扩展版（中文分词）：请安装 pagefind[extended]"
+        ) from exc
     return Path(get_executable())
 
 
@@ -91,20 +100,29 @@ def characters(document: SearchDocument) -> str:
 
 def document_html(document: SearchDocument) -> str:
     """The page Pagefind indexes for one document."""
-    head = [_meta("kind", document.kind), _meta("department", document.department),
-            _meta("type", document.type), _meta("limit", document.limit),
-            _meta("fee", document.fee), _meta("status", "暂停办理" if document.status == "suspended" else ""),
-            _meta("aliases", "、".join(document.aliases))]
+    head = [
+        _meta("kind", document.kind),
+        _meta("department", document.department),
+        _meta("type", document.type),
+        _meta("limit", document.limit),
+        _meta("fee", document.fee),
+        _meta("status", "暂停办理" if document.status == "suspended" else ""),
+        _meta("aliases", "、".join(document.aliases)),
+    ]
     head += [_filter(key, value) for key, values in document.filters.items() for value in values]
-    body = [f'<h1 data-pagefind-meta="title" data-pagefind-weight="{WEIGHTS["name"]:g}">{escape(document.name)}</h1>',
-            _block(WEIGHTS["aliases"], "、".join(document.aliases)),
-            _block(WEIGHTS["keywords"], "、".join(document.keywords)),
-            _block(WEIGHTS["pinyin"], " ".join(document.pinyin)),
-            _block(WEIGHTS["characters"], characters(document)),
-            _block(WEIGHTS["body"], document.body)]
-    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-            f"<title>{escape(document.name)}</title>{''.join(head)}</head>"
-            f"<body><main data-pagefind-body>{''.join(body)}</main></body></html>\n")
+    body = [
+        f'<h1 data-pagefind-meta="title" data-pagefind-weight="{WEIGHTS["name"]:g}">{escape(document.name)}</h1>',
+        _block(WEIGHTS["aliases"], "、".join(document.aliases)),
+        _block(WEIGHTS["keywords"], "、".join(document.keywords)),
+        _block(WEIGHTS["pinyin"], " ".join(document.pinyin)),
+        _block(WEIGHTS["characters"], characters(document)),
+        _block(WEIGHTS["body"], document.body),
+    ]
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{escape(document.name)}</title>{''.join(head)}</head>"
+        f"<body><main data-pagefind-body>{''.join(body)}</main></body></html>\n"
+    )
 
 
 def write_document_pages(documents: list[SearchDocument], folder: Path) -> None:
@@ -116,20 +134,39 @@ def write_document_pages(documents: list[SearchDocument], folder: Path) -> None:
 
 def run_pagefind(source: Path, bundle: Path) -> None:
     """Index ``source`` (a folder of pages) into ``bundle`` with the extended binary."""
-    command = [str(pagefind_binary()), "--site", str(source), "--output-path", str(bundle),
-               "--force-language", "zh-cn", "--quiet"]
+    command = [
+        str(pagefind_binary()),
+        "--site",
+        str(source),
+        "--output-path",
+        str(bundle),
+        "--force-language",
+        "zh-cn",
+        "--quiet",
+    ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ExportBroken(f"Pagefind 建立站内搜索索引失败：{exc}") from exc
     if done.returncode != 0 or not (bundle / "pagefind.js").is_file():
-        raise ExportBroken(f"Pagefind 建立站内搜索索引失败（退出码 {done.returncode}）：{done.stderr.strip()[-500:]}")
+        raise ExportBroken(
+            f"Pagefind 建立站内搜索索引失败（退出码 {done.returncode}）：{done.stderr.strip()[-500:]}"
+        )
     logger.debug("pagefind: %s", done.stdout.strip())
 
 
-UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
-          "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js",
-          "pagefind-worker.js")
+UNUSED = (
+    "pagefind-ui.js",
+    "pagefind-ui.css",
+    "pagefind-component-ui.js",
+    "pagefind-component-ui.css",
+    "pagefind-modular-ui.js",
+    "pagefind-modular-ui.css",
+    "pagefind-highlight.js",
+    "pagefind-worker.js",
+)
 """Pagefind's ready-made interfaces (and its web worker, which ``noWorker`` turns off): the
 search page has its own, so they are not published. (Their translator credits hold e-mail
 addresses, which the privacy gate would rightly refuse.)"""
@@ -164,9 +201,13 @@ def finish_bundle(documents: list[SearchDocument], bundle: Path) -> dict:
     try:
         stats = rewrite_bundle(bundle)
     except UnexpectedFormat as exc:
-        raise ExportBroken(f"Pagefind 索引的格式与预期不同，无法处理（Pagefind 是否升级了？）：{exc}") from exc
+        raise ExportBroken(
+            f"Pagefind 索引的格式与预期不同，无法处理（Pagefind 是否升级了？）：{exc}"
+        ) from exc
     config = search_config(documents)
-    (bundle / CONFIG).write_text(json.dumps(config, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    (bundle / CONFIG).write_text(
+        json.dumps(config, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+    )
     return stats
 
 
@@ -185,7 +226,9 @@ def pieces(documents: list[SearchDocument], piece_pages: int) -> list[list[Searc
     return out
 
 
-def index_pages(documents: list[SearchDocument], work: Path, bundle: Path, piece_pages: int = PIECE_PAGES) -> int:
+def index_pages(
+    documents: list[SearchDocument], work: Path, bundle: Path, piece_pages: int = PIECE_PAGES
+) -> int:
     """Pagefind's bundle of the documents' pages in ``bundle``: one run if there are at most
     ``piece_pages`` documents, else one run per piece, one after the other (each piece's pages
     written to ``work``, indexed, then deleted), and the pieces' bundles merged
@@ -213,12 +256,16 @@ def merge_pieces(bundles: list[Path], bundle: Path) -> dict:
         stats = merge_bundles(bundles, bundle)
     except UnexpectedFormat as exc:
         shutil.rmtree(bundle, ignore_errors=True)
-        raise ExportBroken(f"Pagefind 分段索引的格式与预期不同，无法合并（Pagefind 是否升级了？）：{exc}") from exc
+        raise ExportBroken(
+            f"Pagefind 分段索引的格式与预期不同，无法合并（Pagefind 是否升级了？）：{exc}"
+        ) from exc
     logger.debug("pagefind merge: %s", stats)
     return stats
 
 
-def build_browser_index(documents: list[SearchDocument], site: Path, piece_pages: int = PIECE_PAGES) -> Path:
+def build_browser_index(
+    documents: list[SearchDocument], site: Path, piece_pages: int = PIECE_PAGES
+) -> Path:
     """Write ``site/pagefind/`` (the bundle) and ``site/pagefind/search-config.json``."""
     bundle = site / BUNDLE
     if bundle.exists():

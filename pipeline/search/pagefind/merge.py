@@ -112,7 +112,7 @@ def _cbor(path: Path) -> bytes:
     raw = unzipped(path)
     if not raw.startswith(MAGIC):
         raise UnexpectedFormat(f"{path.name}: no {MAGIC!r}")
-    return raw[len(MAGIC):]
+    return raw[len(MAGIC) :]
 
 
 def _check_name(path: Path, content: bytes, language: str) -> None:
@@ -120,8 +120,11 @@ def _check_name(path: Path, content: bytes, language: str) -> None:
     and meta files by their CBOR's hash)."""
     digits = path.name.split(".")[-2] if path.name.startswith("pagefind.") else path.stem
     prefix = f"{language}_"
-    if not (digits.startswith(prefix) and pagefind_hash(content).startswith(digits[len(prefix):])
-            and len(digits) - len(prefix) >= HASH_DIGITS):
+    if not (
+        digits.startswith(prefix)
+        and pagefind_hash(content).startswith(digits[len(prefix) :])
+        and len(digits) - len(prefix) >= HASH_DIGITS
+    ):
         raise UnexpectedFormat(f"{path.name}: its name is not the hash of its content")
 
 
@@ -143,7 +146,7 @@ class Piece:
 def _open(bundle: Path, offset: int) -> Piece:
     try:
         entry = json.loads((bundle / ENTRY).read_text(encoding="utf-8"))
-        (language, info), = entry["languages"].items()
+        ((language, info),) = entry["languages"].items()
         meta_path = bundle / f"pagefind.{info['hash']}.pf_meta"
         content = _cbor(meta_path)
         _check_name(meta_path, content, language)
@@ -151,33 +154,58 @@ def _open(bundle: Path, offset: int) -> Piece:
             raise _fail("meta file name")
         meta = read(meta_path)
         _check_meta(meta, info["page_count"])
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:  # UnexpectedFormat is a ValueError
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+    ) as exc:  # UnexpectedFormat is a ValueError
         raise UnexpectedFormat(f"Pagefind bundle {bundle.name}: {exc}") from exc
     if len(meta) != 6 or meta[0] != entry.get("version"):
         raise _fail(f"meta of {bundle.name} (its fields or version)")
     if meta[4]:
-        raise UnexpectedFormat(f"{bundle.name}: Pagefind sort orders cannot be merged (the pages have none)")
+        raise UnexpectedFormat(
+            f"{bundle.name}: Pagefind sort orders cannot be merged (the pages have none)"
+        )
     fields = meta[5]
-    if not (isinstance(fields, list) and all(isinstance(f, str) for f in fields) and fields == sorted(set(fields))):
+    if not (
+        isinstance(fields, list)
+        and all(isinstance(f, str) for f in fields)
+        and fields == sorted(set(fields))
+    ):
         raise _fail(f"meta field names of {bundle.name}")
     for folder, suffix in FOLDERS.items():
-        named = ({name + suffix for name, _ in meta[1]} if folder == "fragment" else
-                 {name + suffix for _, _, name in meta[2]} if folder == "index" else
-                 {name + suffix for _, name in meta[3]})
-        present = {p.name for p in (bundle / folder).iterdir()} if (bundle / folder).is_dir() else set()
+        named = (
+            {name + suffix for name, _ in meta[1]}
+            if folder == "fragment"
+            else {name + suffix for _, _, name in meta[2]}
+            if folder == "index"
+            else {name + suffix for _, name in meta[3]}
+        )
+        present = (
+            {p.name for p in (bundle / folder).iterdir()} if (bundle / folder).is_dir() else set()
+        )
         if present != named:
-            raise UnexpectedFormat(f"{bundle.name}: Pagefind's {folder}/ holds other files than its meta "
-                                   f"names: {sorted(present ^ named)[:3]}")
+            raise UnexpectedFormat(
+                f"{bundle.name}: Pagefind's {folder}/ holds other files than its meta "
+                f"names: {sorted(present ^ named)[:3]}"
+            )
     prefix = f"{language}_"
-    if not all(name.startswith(prefix) and len(name) - len(prefix) >= HASH_DIGITS for name, _ in meta[1]):
+    if not all(
+        name.startswith(prefix) and len(name) - len(prefix) >= HASH_DIGITS for name, _ in meta[1]
+    ):
         raise _fail(f"fragment names of {bundle.name}")
     return Piece(bundle, language, entry, meta, offset)
 
 
 def _scripts(bundle: Path, meta_file: str) -> dict[str, bytes]:
     """The files beside the meta: Pagefind's scripts, WebAssembly and interfaces."""
-    return {p.name: p.read_bytes() for p in sorted(bundle.iterdir())
-            if p.is_file() and p.name not in (ENTRY, meta_file)}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(bundle.iterdir())
+        if p.is_file() and p.name not in (ENTRY, meta_file)
+    }
 
 
 # ---------------------------------------------------------------- pages
@@ -201,7 +229,7 @@ class _Fragments:
             piece = self.pieces[key[0]]
             path = _fragment_path(piece, key[1])
             digest = pagefind_hash(_cbor(path))
-            if not digest.startswith(key[1][len(piece.language) + 1:]):
+            if not digest.startswith(key[1][len(piece.language) + 1 :]):
                 raise UnexpectedFormat(f"{path.name}: its name is not the hash of its content")
             self._hashes[key] = digest
         return self._hashes[key]
@@ -211,7 +239,7 @@ class _Fragments:
         if key in self.names:  # identical pages share a fragment in Pagefind's bundle
             return self.names[key]
         prefix = f"{self.pieces[piece].language}_"
-        short = old[:len(prefix) + HASH_DIGITS]
+        short = old[: len(prefix) + HASH_DIGITS]
         if old == short and short not in self.taken:  # nearly always: no file is read
             new = short
         else:
@@ -239,10 +267,10 @@ class _Word:
     word: str
     first_page: int
     first_rest: bytes  # the first entry after its page: locations and meta locations
-    others: bytes      # the other entries, as they are
+    others: bytes  # the other entries, as they are
     entries: int
     last_page: int
-    size: int          # locations + meta locations + 1 per entry (what Pagefind's chunking counts)
+    size: int  # locations + meta locations + 1 per entry (what Pagefind's chunking counts)
 
 
 def _meta_locations(data: bytes, i: int, fields: list[int]) -> bytes:
@@ -255,14 +283,14 @@ def _meta_locations(data: bytes, i: int, fields: list[int]) -> bytes:
         head = data[i]
         size = INTEGER_SIZE[head]
         if head >> 5 == 1:  # a negative integer, -1 - value: the field's number
-            field = head & 31 if size == 1 else int.from_bytes(data[i + 1:i + size], "big")
+            field = head & 31 if size == 1 else int.from_bytes(data[i + 1 : i + size], "big")
             if field >= len(fields):
                 raise _fail(f"index chunk meta location (field {field} of {len(fields)})")
             out += _head(1, fields[field])
         elif n == 0:
             raise _fail("index chunk meta locations (a location before its field)")
         else:
-            out += data[i:i + size]
+            out += data[i : i + size]
         i += size
     return bytes(out)
 
@@ -280,7 +308,7 @@ def chunk_words(raw: bytes, pages: int, fields: list[int] | None = None) -> list
             if raw[i] != 0x83:
                 raise _fail("index chunk word")
             size, start = _count(raw, i + 1, 3)
-            word = raw[start:start + size].decode("utf-8")
+            word = raw[start : start + size].decode("utf-8")
             entries, i = _count(raw, start + size, 4)
             if not entries:
                 raise _fail("index chunk word (without pages)")
@@ -289,7 +317,8 @@ def chunk_words(raw: bytes, pages: int, fields: list[int] | None = None) -> list
             changed: list[bytes] = []  # with fields: the entries after the first, re-written
             entry_start = i
             for n, (page, begin, middle, end, locations, meta_locations) in enumerate(
-                    page_entries(raw, i, entries, pages)):
+                page_entries(raw, i, entries, pages)
+            ):
                 total += locations + meta_locations + 1
                 if fields is not None:
                     rest = raw[begin:middle] + _meta_locations(raw, middle, fields)
@@ -352,7 +381,7 @@ def _prefixes(a: str, b: str) -> tuple[str, str]:
         if x != y:
             break
         common += 1
-    return a[:common + 1], b[:common + 1]
+    return a[: common + 1], b[: common + 1]
 
 
 def _short_name(language: str, digest: str, taken: set[str], step: int) -> str:
@@ -441,17 +470,31 @@ def merge_bundles(pieces: list[Path], bundle: Path) -> dict[str, Any]:
     language, version = first.language, first.meta[0]
 
     def entry_rest(piece: Piece) -> dict[str, Any]:
-        info = {k: v for k, v in piece.entry["languages"][piece.language].items() if k not in ("hash", "page_count")}
+        info = {
+            k: v
+            for k, v in piece.entry["languages"][piece.language].items()
+            if k not in ("hash", "page_count")
+        }
         return {**piece.entry, "languages": {piece.language: info}}
 
     meta_file = f"pagefind.{first.entry['languages'][language]['hash']}.pf_meta"
     scripts = _scripts(first.bundle, meta_file)
     for piece in opened[1:]:
-        if piece.language != language or piece.meta[0] != version or entry_rest(piece) != entry_rest(first):
-            raise UnexpectedFormat(f"{piece.bundle.name}: another Pagefind version, language or entry file")
-        other = _scripts(piece.bundle, f"pagefind.{piece.entry['languages'][language]['hash']}.pf_meta")
+        if (
+            piece.language != language
+            or piece.meta[0] != version
+            or entry_rest(piece) != entry_rest(first)
+        ):
+            raise UnexpectedFormat(
+                f"{piece.bundle.name}: another Pagefind version, language or entry file"
+            )
+        other = _scripts(
+            piece.bundle, f"pagefind.{piece.entry['languages'][language]['hash']}.pf_meta"
+        )
         if other != scripts:
-            raise UnexpectedFormat(f"{piece.bundle.name}: other Pagefind scripts than {first.bundle.name}'s")
+            raise UnexpectedFormat(
+                f"{piece.bundle.name}: other Pagefind scripts than {first.bundle.name}'s"
+            )
     offsets = [piece.offset for piece in opened]
 
     bundle.mkdir(parents=True)
@@ -460,8 +503,11 @@ def merge_bundles(pieces: list[Path], bundle: Path) -> dict[str, Any]:
 
     # Pages and their fragments (named first: a name taken may need the fragment that took it).
     fragments = _Fragments(opened)
-    pages = [[fragments.name(number, name), word_count]
-             for number, piece in enumerate(opened) for name, word_count in piece.meta[1]]
+    pages = [
+        [fragments.name(number, name), word_count]
+        for number, piece in enumerate(opened)
+        for name, word_count in piece.meta[1]
+    ]
     for (number, name), new in fragments.names.items():
         target = bundle / "fragment" / f"{new}.pf_fragment"
         if not target.exists():  # identical pages of two pieces share a fragment
@@ -470,7 +516,9 @@ def merge_bundles(pieces: list[Path], bundle: Path) -> dict[str, Any]:
     # Index chunks: the pieces' words merged in order, one chunk of each piece read at a time.
     fields = sorted({field for piece in opened for field in piece.meta[5]})
     chunks = _Chunks(bundle / "index", language)
-    words = heapq.merge(*(_piece_words(n, piece, fields) for n, piece in enumerate(opened)), key=lambda w: w[0])
+    words = heapq.merge(
+        *(_piece_words(n, piece, fields) for n, piece in enumerate(opened)), key=lambda w: w[0]
+    )
     word_count = 0
     for word, group in groupby(words, key=lambda w: w[0]):
         parts = [(number, part) for _, number, part in group]
@@ -496,12 +544,19 @@ def merge_bundles(pieces: list[Path], bundle: Path) -> dict[str, Any]:
     meta = [version, pages, index_chunks, filters, [], fields]
     content = _encode(meta)
     _check_meta(meta, len(pages))
-    meta_name = f"{language}_{pagefind_hash(content)[:len(language) + 8]}"
+    meta_name = f"{language}_{pagefind_hash(content)[: len(language) + 8]}"
     _write(bundle / f"pagefind.{meta_name}.pf_meta", content)
     entry = first.entry
     entry["languages"][language].update(hash=meta_name, page_count=len(pages))
-    (bundle / ENTRY).write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    (bundle / ENTRY).write_text(
+        json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+    )
     for name, data in scripts.items():
         (bundle / name).write_bytes(data)
-    return {"pieces": len(opened), "pages": len(pages), "words": word_count, "index_chunks": len(index_chunks),
-            "filters": len(filters)}
+    return {
+        "pieces": len(opened),
+        "pages": len(pages),
+        "words": word_count,
+        "index_chunks": len(index_chunks),
+        "filters": len(filters),
+    }
