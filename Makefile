@@ -10,7 +10,7 @@ DEMO_EXPORT := build/demo-export
 DEMO_CASES ?= 200000
 APT_TEST_PACKAGES := chromium fonts-noto-cjk nginx-light libnginx-mod-http-brotli-static
 
-.PHONY: demo test install install-test system-test-deps build-demo serve contract lint clean
+.PHONY: demo test lint install install-test system-test-deps build-demo serve contract clean
 
 $(BIN)/approvals: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,14 @@ serve: install
 
 demo: build-demo serve
 
-test: install-test
+# ruff (format and lint), the import-linter contracts of the stages' layers (pyproject.toml).
+LINT_PATHS := pipeline tests bench examples pelicanconf.py publishconf.py
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/lint-imports
+
+test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 contract: install
