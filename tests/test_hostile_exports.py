@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import BuildOptions, run_build, validate_export
+from pipeline.cli import main
 from pipeline.errors import ApprovalsError, ExportBroken
-from tests.fixtures import department, item, small_export, tree_bytes, write_export
+from tests.fixtures import case, department, item, small_export, tree_bytes, write_export
 
 DEPARTMENT = department(1, "上海市宝山区市场监督管理局")
 CODE = DEPARTMENT["code"]
@@ -248,3 +249,117 @@ def test_a_broken_export_publishes_nothing(tmp_path, breakage):
     assert (site / "current").readlink() == before_link
     assert tree_bytes(site) == before_tree
     assert sorted(p.name for p in (site / "releases").iterdir()) == [first.release_id]
+
+
+# ------------------------------------------------------------------ hostile folders (#13)
+
+IMPL = item(1, CODE)["impl_code"]
+CASES = [
+    case(f"C{n}", IMPL, CODE, f"2025-09-{n:02d}T10:00", completed_at=f"2025-09-{n:02d}T15:00")
+    for n in range(1, 8)
+]
+
+
+def reseal(export: Path) -> Path:
+    """The manifest's checksums recomputed over the export's files as they are now (the
+    upstream signs whatever it dropped, hostile names included)."""
+    manifest = json.loads((export / "manifest.json").read_text("utf-8"))
+    manifest["sha256"] = {
+        p.relative_to(export).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(export.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.name != "manifest.json" and "'" not in p.name
+    }
+    (export / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    return export
+
+
+def cases_export(root: Path, cases: list[dict] | None = None, **options) -> Path:
+    """An export whose cases are in ``cases/2025-09.jsonl`` (the monthly layout)."""
+    export = write_export(root, [DEPARTMENT], [item(1, CODE)], cases=cases or CASES, **options)
+    (export / "cases").mkdir()
+    (export / "cases.jsonl").rename(export / "cases" / "2025-09.jsonl")
+    return reseal(export)
+
+
+def build_cli(export: Path, site: Path, capsys) -> tuple[int, str]:
+    """``approvals build`` in this process: its exit code and what it printed on stderr (an
+    uncaught exception — a traceback — fails the test by itself)."""
+    code = main(["build", "--export", str(export), "--site", str(site)])
+    return code, capsys.readouterr().err
+
+
+INJECTED_NAMES = [
+    "o'brien.jsonl",
+    "2025-09.jsonl'], columns={'case_id':'VARCHAR'}); COPY (SELECT 42 AS x) TO 'pwned.csv'; "
+    "SELECT * FROM read_json(['a.jsonl",
+    "x.jsonl']); CREATE TABLE leak AS SELECT * FROM read_text('..' || chr(47) || 'secret'); "
+    "SELECT * FROM read_json(['x.jsonl",
+]
+
+
+@pytest.mark.parametrize("name", INJECTED_NAMES, ids=["quote", "copy-to", "read-text"])
+def test_a_case_file_name_carrying_sql_is_refused_and_runs_nothing(
+    tmp_path, monkeypatch, capsys, name
+):
+    export = cases_export(tmp_path / "export")
+    (export / "cases" / name).write_text(json.dumps(CASES[0]) + "\n", "utf-8")
+    elsewhere = tmp_path / "cwd"  # DuckDB writes relative paths here
+    elsewhere.mkdir()
+    (tmp_path / "secret").write_text("secret-of-the-machine", "utf-8")
+    monkeypatch.chdir(elsewhere)
+    code, err = build_cli(export, tmp_path / "site", capsys)
+    assert code == 3, err
+    assert "文件名不符合导出约定" in err and repr(name) in err
+    assert list(elsewhere.iterdir()) == []
+    assert not (tmp_path / "site" / "current").exists()
+
+
+def test_paths_reach_duckdb_as_parameters_not_sql(tmp_path):
+    """A quote in the folders the admin chose (export and site) is data, not SQL: the build
+    reads the cases, stores them, checks them and publishes, twice (the shrink guard reads the
+    live store)."""
+    export = cases_export(tmp_path / "the export's; COPY")
+    site = tmp_path / "o'site"
+    for _ in range(2):
+        result = run_build(BuildOptions(export=str(export), site_dir=site))
+        assert result.outcomes.intake.accepted == len(CASES)
+    assert (site / "current" / "state" / "cases.parquet").is_file()
+
+
+def test_a_case_file_linked_out_of_the_export_is_not_read(tmp_path, capsys):
+    export = cases_export(tmp_path / "export")
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("".join(json.dumps(c) + "\n" for c in CASES), "utf-8")
+    (export / "cases" / "2025-10.jsonl").symlink_to(outside)
+    code, err = build_cli(export, tmp_path / "site", capsys)
+    assert code == 3, err
+    assert "cases/2025-10.jsonl: 是指向导出目录之外的符号链接" in err
+
+
+def test_an_item_file_linked_out_of_the_export_is_not_read(tmp_path):
+    export = export_with(tmp_path, item(1, CODE), items_layout="files")
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(item(2, CODE)), "utf-8")
+    (export / "items" / "00001.json").symlink_to(outside)
+    with pytest.raises(ExportBroken, match=r"items/00001.json: 是指向导出目录之外的符号链接"):
+        validate_export(str(export))
+
+
+def test_a_link_inside_the_export_is_followed(tmp_path):
+    export = cases_export(tmp_path / "export")
+    (export / "archive").mkdir()
+    (export / "cases" / "2025-09.jsonl").rename(export / "archive" / "2025-09.jsonl")
+    (export / "cases" / "2025-09.jsonl").symlink_to("../archive/2025-09.jsonl")
+    result = run_build(BuildOptions(export=str(reseal(export)), site_dir=tmp_path / "site"))
+    assert result.outcomes.intake.accepted == len(CASES)
+
+
+def test_a_downloadable_file_linked_out_of_the_export_is_refused(tmp_path):
+    """(Held before #13 too: ``safe_join`` resolves links; kept as a guard.)"""
+    export = export_with(tmp_path, item(1, CODE))
+    outside = tmp_path / "outside.pdf"
+    outside.write_bytes((export / "files" / "F0001.pdf").read_bytes())
+    (export / "files" / "F0001.pdf").unlink()
+    (export / "files" / "F0001.pdf").symlink_to(outside)
+    with pytest.raises(ExportBroken, match=r"不能离开输出目录）：'files/F0001.pdf'"):
+        validate_export(str(export))
