@@ -363,3 +363,67 @@ def test_a_downloadable_file_linked_out_of_the_export_is_refused(tmp_path):
     (export / "files" / "F0001.pdf").symlink_to(outside)
     with pytest.raises(ExportBroken, match=r"不能离开输出目录）：'files/F0001.pdf'"):
         validate_export(str(export))
+
+
+# ------------------------------------------------------------------ errors an admin can act on
+
+
+def test_json_nested_100000_deep_is_exit_3_naming_file_and_line(tmp_path, capsys):
+    export = export_with(tmp_path, item(1, CODE))
+    deep = "[" + "[" * 100_000 + "]" * 100_000 + "]"
+    text = "[\n" + json.dumps(item(1, CODE), ensure_ascii=False) + ',\n{"aliases": ' + deep + "}\n]"
+    (export / "items.json").write_text(text, "utf-8")
+    code, err = build_cli(reseal(export), tmp_path / "site", capsys)
+    assert code == 3, err
+    assert "items.json: JSON 嵌套过深（第 3 行第 " in err and "超过 100 层" in err
+
+
+def test_a_case_field_nested_100000_deep_is_one_rejected_case(tmp_path):
+    """DuckDB reads a nested value of a VARCHAR column as its JSON text: the case is rejected
+    for what that text is, with a problem, and the rest publish."""
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = [json.dumps(c) for c in CASES]
+    lines[4] = lines[4].replace('"case_id": "C5"', f'"case_id": {deep}')
+    lines[5] = lines[5].replace('"street_code": "310113003"', f'"street_code": {deep}')
+    export = cases_export(tmp_path / "export")
+    (export / "cases" / "2025-09.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    result = run_build(BuildOptions(export=str(reseal(export)), site_dir=tmp_path / "site"))
+    assert result.outcomes.intake.accepted == len(CASES) - 2
+    assert result.outcomes.intake.rejected_by_reason == {
+        "case_id: 办件编号超过 64 字符": 1,
+        "street_code: 不是有效的街道代码（只允许字母、数字和 _ . -，至多 64 个）": 1,
+    }
+
+
+def test_a_bad_line_in_a_long_case_file_is_named_by_its_real_number(tmp_path, capsys):
+    """DuckDB reports the line after the bad one, and does not count blank lines."""
+    lines = [json.dumps(dict(CASES[n % 7], case_id=f"L{n}")) for n in range(6000)]
+    lines[2000] = lines[2001] = lines[2002] = ""  # blank lines before the bad one
+    lines[4321] = lines[4321][:-1]  # line 4322: the closing brace lost
+    export = cases_export(tmp_path / "export")
+    (export / "cases" / "2025-09.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    code, err = build_cli(reseal(export), tmp_path / "site", capsys)
+    assert code == 3, err
+    assert "cases/2025-09.jsonl 第 4322 行：JSON 无法解析" in err, err
+
+
+def test_a_case_line_that_is_not_an_object_is_named(tmp_path, capsys):
+    export = cases_export(tmp_path / "export")
+    with (export / "cases" / "2025-09.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('["C8", "not", "an", "object"]\n')
+    code, err = build_cli(reseal(export), tmp_path / "site", capsys)
+    assert code == 3, err
+    assert "cases/2025-09.jsonl 第 8 行：不是 JSON 对象" in err
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    """Windows tools (Notepad, .NET's UTF8Encoding, Excel's "UTF-8 CSV") write a BOM; RFC 8259
+    lets a parser ignore it, and it carries no data: refusing a whole night for it helps no one."""
+    export = cases_export(tmp_path / "export")
+    for relative in ("items.json", "departments.json", "cases/2025-09.jsonl", "manifest.json"):
+        path = export / relative
+        if relative == "manifest.json":
+            reseal(export)
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))
+    assert result.report.kept["items"] == 1 and result.outcomes.intake.accepted == len(CASES)

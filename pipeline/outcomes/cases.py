@@ -101,6 +101,7 @@ def _optional_ts(column: str) -> str:
 # for a bad row, SQL of the value shown — never a personal field).
 CASE_CHECKS = (
     ("case_id", "缺少办件编号", "nullif(trim(case_id), '') IS NULL", "NULL"),
+    ("case_id", "办件编号超过 64 字符", "length(case_id) > 64", "left(case_id, 40)"),
     (
         "impl_code",
         "事项不在本次导出的事项清单中",
@@ -124,6 +125,13 @@ CASE_CHECKS = (
         "不是允许的代码值",
         f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})",
         "applicant_type",
+    ),
+    (
+        "street_code",
+        "不是有效的街道代码（只允许字母、数字和 _ . -，至多 64 个）",
+        "nullif(trim(street_code), '') IS NOT NULL"
+        " AND NOT regexp_full_match(trim(street_code), '[0-9A-Za-z_.-]{1,64}')",
+        "left(street_code, 40)",
     ),
     (
         "channel",
