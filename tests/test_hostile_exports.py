@@ -427,3 +427,73 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     result = run_build(BuildOptions(export=str(export), site_dir=tmp_path / "site"))
     assert result.report.kept["items"] == 1 and result.outcomes.intake.accepted == len(CASES)
+
+
+# ------------------------------------------------------------------ text and names from upstream
+
+INVISIBLE = ["\u202e", "\u2066", "\u2069", "\u200b", "\u200d", "\ufeff", "\u200f"]
+
+
+def test_bidi_and_zero_width_characters_never_reach_a_page_and_are_reported(tmp_path):
+    hostile = item(
+        1,
+        CODE,
+        "食品\u202e经营\u200b许可",
+        aliases=["开\u2066饭店\u2069"],
+        themes=["准营\u200d准办"],
+        conditions="<p>条件&#x202E;一\u200b</p>",
+        materials=[{"name": "申请书\ufeff", "necessity": "required", "blank_form_file_id": "F0001"}],
+    )
+    site = tmp_path / "site"
+    result = run_build(BuildOptions(export=str(export_with(tmp_path, hostile)), site_dir=site))
+    live = site / "current"
+    for path in live.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".json", ".csv", ".xml", ".atom", ".txt"}:
+            text = path.read_text("utf-8", errors="replace").removeprefix("\ufeff")  # Excel CSV
+            assert not [c for c in INVISIBLE if c in text], path
+    page = (live / f"site/items/{hostile['impl_code']}.html").read_text("utf-8")
+    assert "<h1>食品经营许可</h1>" in page
+    warnings = {(p.record_id, p.field): p for p in result.report.warnings}
+    name = warnings[(hostile["impl_code"], "name")]
+    assert name.message == "含不可见的方向控制或零宽字符（U+202E U+200B），已移除"
+    assert name.value == "食品\\u202e经营\\u200b许可"
+    assert {"aliases.0", "themes.0", "conditions", "materials.0.name"} <= {f for _, f in warnings}
+
+
+def test_text_is_nfc_normalised(tmp_path):
+    decomposed = "Cafe\u0301 登记"  # é as e + combining acute
+    catalogue, report = validate_export(str(export_with(tmp_path, item(1, CODE, decomposed))))
+    assert catalogue.items[item(1, CODE)["impl_code"]].name == "Café 登记"
+    assert [(p.field, p.message) for p in report.warnings] == [
+        ("name", "已规范化为 Unicode NFC 形式")
+    ]
+
+
+def test_a_name_of_only_invisible_characters_is_empty(tmp_path):
+    bad = item(2, CODE, "\u200b\u202e")
+    export = export_with(tmp_path, bad, *[item(i, CODE) for i in range(3, 13)])
+    problem = only_problem(export)
+    assert (problem.record_id, problem.field, problem.message) == (
+        bad["impl_code"],
+        "name",
+        "不能为空",
+    )
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["表格\r\nSet-Cookie: a=b.pdf", "表格\n.pdf", "申请表\u202efdp.exe", "申\u200b请表.pdf", "x\x85.pdf"],
+    ids=["crlf-header", "newline", "rlo", "zero-width", "c1-control"],
+)
+def test_a_file_name_with_control_bidi_or_zero_width_characters_is_refused(tmp_path, filename):
+    export = export_with(tmp_path, item(1, CODE))
+    files = json.loads((export / "files.json").read_text("utf-8"))
+    files[0]["filename"] = filename
+    (export / "files.json").write_text(json.dumps(files, ensure_ascii=False), "utf-8")
+    reseal(export)
+    problems = problems_of(export)
+    assert [(p.entity, p.record_id, p.field, p.severity) for p in problems] == [
+        ("files", "F0001", "filename", "error"),
+        ("items", item(1, CODE)["impl_code"], "materials", "warning"),  # the page stays
+    ]
+    assert "控制字符、方向控制字符或零宽字符" in problems[0].message
