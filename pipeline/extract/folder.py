@@ -262,17 +262,23 @@ class FolderSource:
         mismatches = []
         for relative, expected in sorted(manifest_sha256.items()):
             try:
-                path = safe_join(self.root, relative, self.real_root)
+                mismatch = self._mismatch(relative, expected)
             except ExportBroken as exc:
-                mismatches.append(str(exc))
-                continue
-            if not path.is_file():
-                mismatches.append(f"{relative}: manifest 列出此文件，但导出中不存在")
-                continue
-            actual = sha256_of(path)
-            if actual != expected:
-                mismatches.append(
-                    f"{relative}: sha256 不符（manifest 为 {expected[:12]}…，实际 {actual[:12]}…，"
-                    f"{path.stat().st_size} 字节）——文件被截断或未复制完整"
-                )
+                mismatch = str(exc)
+            except OSError as exc:  # a name too long for the file system, a folder unreadable …
+                mismatch = f"{relative[:80]!r}: 无法读取（{exc.strerror}）"
+            if mismatch:
+                mismatches.append(mismatch)
         return mismatches
+
+    def _mismatch(self, relative: str, expected: str) -> str | None:
+        path = safe_join(self.root, relative, self.real_root)
+        if not path.is_file():
+            return f"{relative}: manifest 列出此文件，但导出中不存在"
+        actual = sha256_of(path)
+        if actual == expected:
+            return None
+        return (
+            f"{relative}: sha256 不符（manifest 为 {expected[:12]}…，实际 {actual[:12]}…，"
+            f"{path.stat().st_size} 字节）——文件被截断或未复制完整"
+        )

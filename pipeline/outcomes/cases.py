@@ -258,12 +258,12 @@ def _read_jsonl(
             maximum_object_size = {MAX_LINE_BYTES})""",
             [[str(p) for p in paths]],
         )
-    except duckdb.Error as exc:
+    except (duckdb.Error, UnicodeDecodeError) as exc:  # DuckDB's message may cut a character
         raise _unreadable(paths, label, exc) from exc
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def _unreadable(paths: list[Path], label: Callable[[Path], str], exc: duckdb.Error) -> ExportBroken:
+def _unreadable(paths: list[Path], label: Callable[[Path], str], exc: Exception) -> ExportBroken:
     """What the admin needs when DuckDB refuses a JSONL file: which file, which line, why.
     DuckDB's own line number is not reliable (one too high for a syntax error, blank lines not
     counted), so the files are read again, line by line, to find the first bad one."""
