@@ -42,8 +42,9 @@ json_values = st.recursive(
     | st.floats(allow_nan=False)
     | st.text(max_size=30)
     | st.sampled_from(["", " ", "\u202e", "2025-09-01T10:00:00+08:00", "<script>", "F0001"]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -51,7 +52,9 @@ json_values = st.recursive(
 @pytest.fixture(scope="module")
 def base_export(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz") / "export"
-    departments = json.loads((small_export(root, n_items=4) / "departments.json").read_text("utf-8"))
+    departments = json.loads(
+        (small_export(root, n_items=4) / "departments.json").read_text("utf-8")
+    )
     items = json.loads((root / "items.json").read_text("utf-8"))
     code, impl = departments[0]["code"], items[1]["impl_code"]
     cases = [

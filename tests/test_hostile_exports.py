@@ -442,7 +442,9 @@ def test_bidi_and_zero_width_characters_never_reach_a_page_and_are_reported(tmp_
         aliases=["开\u2066饭店\u2069"],
         themes=["准营\u200d准办"],
         conditions="<p>条件&#x202E;一\u200b</p>",
-        materials=[{"name": "申请书\ufeff", "necessity": "required", "blank_form_file_id": "F0001"}],
+        materials=[
+            {"name": "申请书\ufeff", "necessity": "required", "blank_form_file_id": "F0001"}
+        ],
     )
     site = tmp_path / "site"
     result = run_build(BuildOptions(export=str(export_with(tmp_path, hostile)), site_dir=site))
@@ -482,7 +484,13 @@ def test_a_name_of_only_invisible_characters_is_empty(tmp_path):
 
 @pytest.mark.parametrize(
     "filename",
-    ["表格\r\nSet-Cookie: a=b.pdf", "表格\n.pdf", "申请表\u202efdp.exe", "申\u200b请表.pdf", "x\x85.pdf"],
+    [
+        "表格\r\nSet-Cookie: a=b.pdf",
+        "表格\n.pdf",
+        "申请表\u202efdp.exe",
+        "申\u200b请表.pdf",
+        "x\x85.pdf",
+    ],
     ids=["crlf-header", "newline", "rlo", "zero-width", "c1-control"],
 )
 def test_a_file_name_with_control_bidi_or_zero_width_characters_is_refused(tmp_path, filename):

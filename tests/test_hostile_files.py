@@ -99,7 +99,9 @@ def test_a_docx_inflating_to_256_mib_is_refused_and_its_item_stays(tmp_path):
 
 
 def test_a_member_lying_about_its_size_is_refused(tmp_path):
-    bomb = lying_sizes(docx(("word/media/image1.png", bytes(32 << 20))), "word/media/image1.png", 1000)
+    bomb = lying_sizes(
+        docx(("word/media/image1.png", bytes(32 << 20))), "word/media/image1.png", 1000
+    )
     message = file_problems(export_with_file(tmp_path / "export", bomb))
     assert "word/media/image1.png" in message and "已损坏" in message
 
@@ -124,7 +126,9 @@ def test_the_total_inflated_size_is_capped_nested_containers_included(tmp_path):
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", part)
-    data = docx(("word/a.xml", part), ("word/b.xml", part), ("word/embeddings/x.xlsx", inner.getvalue()))
+    data = docx(
+        ("word/a.xml", part), ("word/b.xml", part), ("word/embeddings/x.xlsx", inner.getvalue())
+    )
     message = file_problems(export_with_file(tmp_path / "export", data))
     assert f"解压后总大小超过上限 {MAX_TOTAL_BYTES} 字节（至 word/embeddings/x.xlsx" in message
 
@@ -171,17 +175,19 @@ HOSTILE_PDFS = {
     "open-action-js": pdf(
         b"<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>", PAGES
     ),
-    "open-action-print": pdf(b"<</Type/Catalog/Pages 2 0 R/OpenAction 3 0 R>>", PAGES, b"<</S/Named/N/Print>>"),
-    "additional-actions": pdf(b"<</Type/Catalog/Pages 2 0 R/AA<</WC 3 0 R>>>>", PAGES, b"<<>>"),
-    "launch": pdf(
-        b"<</Type/Catalog/Pages 2 0 R/OpenAction<</S/Launch/F(cmd.exe)>>>>", PAGES
+    "open-action-print": pdf(
+        b"<</Type/Catalog/Pages 2 0 R/OpenAction 3 0 R>>", PAGES, b"<</S/Named/N/Print>>"
     ),
+    "additional-actions": pdf(b"<</Type/Catalog/Pages 2 0 R/AA<</WC 3 0 R>>>>", PAGES, b"<<>>"),
+    "launch": pdf(b"<</Type/Catalog/Pages 2 0 R/OpenAction<</S/Launch/F(cmd.exe)>>>>", PAGES),
     "embedded-file": pdf(
         b"<</Type/Catalog/Pages 2 0 R>>",
         PAGES,
         b"<</Type/EmbeddedFile/Length 2>>\nstream\nMZ\nendstream",
     ),
-    "escaped-name": pdf(b"<</Type/Catalog/Pages 2 0 R/Names<</J#61vaScript 3 0 R>>>>", PAGES, b"<<>>"),
+    "escaped-name": pdf(
+        b"<</Type/Catalog/Pages 2 0 R/Names<</J#61vaScript 3 0 R>>>>", PAGES, b"<<>>"
+    ),
     "inside-object-stream": pdf(
         b"<</Type/Catalog/Pages 2 0 R/OpenAction 10 0 R>>",
         PAGES,
@@ -213,7 +219,9 @@ def test_the_refusal_names_what_was_found(tmp_path):
 
 BENIGN_PDFS = {
     "minimal": MINIMAL_PDF,
-    "open-at-page": pdf(b"<</Type/Catalog/Pages 2 0 R/OpenAction[3 0 R/FitH null]>>", PAGES, b"<<>>"),
+    "open-at-page": pdf(
+        b"<</Type/Catalog/Pages 2 0 R/OpenAction[3 0 R/FitH null]>>", PAGES, b"<<>>"
+    ),
     "hyperref-goto-in-object-stream": pdf(
         b"<</Type/Catalog/Pages 2 0 R/OpenAction 10 0 R>>",
         PAGES,

@@ -9,8 +9,8 @@ too and the next run starts from what is live.
 from __future__ import annotations
 
 import json
-import tempfile
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,7 +360,9 @@ def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
     if previous is None or not previous.is_file():
         _first_store(con)
         return
-    con.execute("CREATE OR REPLACE TABLE old_cases AS SELECT * FROM read_parquet(?)", [str(previous)])
+    con.execute(
+        "CREATE OR REPLACE TABLE old_cases AS SELECT * FROM read_parquet(?)", [str(previous)]
+    )
     con.execute("""CREATE OR REPLACE TABLE cases AS
         SELECT * EXCLUDE (rank_) FROM (
           SELECT *, row_number() OVER (PARTITION BY case_id ORDER BY updated_at DESC, fresh DESC) AS rank_

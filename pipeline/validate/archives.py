@@ -31,7 +31,7 @@ MAX_DEPTH = 3
 READ = 1 << 20
 
 ZIP_MAGIC = b"PK\x03\x04"
-STREAM_OPENERS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
+STREAM_OPENERS: dict[bytes, Callable[[io.BytesIO], io.BufferedIOBase]] = {
     b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw),
     b"BZh": lambda raw: bz2.BZ2File(raw),
     b"\xfd7zXZ\x00": lambda raw: lzma.LZMAFile(raw),
@@ -104,7 +104,7 @@ def _check_member(
         _check_nested(nested, where, budget, depth + 1)
 
 
-def _drain(stream: IO[bytes], where: str, budget: _Budget) -> bytes | None:
+def _drain(stream: IO[bytes] | io.BufferedIOBase, where: str, budget: _Budget) -> bytes | None:
     """``stream`` read to its end against ``budget``; its bytes when it is itself a container
     (to be checked in turn), else None."""
     head = stream.read(READ)

@@ -54,6 +54,8 @@ def _is_destination(text: bytes) -> bool:
     if text.startswith(b"["):
         return True
     return text.startswith(b"<<") and bool(_GOTO.search(text)) and b"/Next" not in text
+
+
 _FIRST = re.compile(rb"/First\s+(\d+)")
 
 

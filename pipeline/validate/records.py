@@ -135,7 +135,9 @@ def _cleaned_text(raw: RawRecord, data: dict, rid: str, department: str) -> Iter
         why = needs_cleaning(value)
         if not why:
             continue
-        logger.warning("text=cleaned entity=%s record=%s field=%s chars=%s", raw.entity, rid, path, why)
+        logger.warning(
+            "text=cleaned entity=%s record=%s field=%s chars=%s", raw.entity, rid, path, why
+        )
         removed = "NFC" != why
         message = (
             f"含不可见的方向控制或零宽字符（{why.removesuffix(' NFC')}），已移除"
@@ -143,7 +145,9 @@ def _cleaned_text(raw: RawRecord, data: dict, rid: str, department: str) -> Iter
             else "已规范化为 Unicode NFC 形式"
         )
         shown = _SHOWN_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
-        yield Problem(raw.entity, rid, path, message, excerpt(shown), "warning", raw.where, department)
+        yield Problem(
+            raw.entity, rid, path, message, excerpt(shown), "warning", raw.where, department
+        )
 
 
 def _profile_checks(
