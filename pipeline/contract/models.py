@@ -36,7 +36,7 @@ from pydantic import (
 from pipeline.contract.credit_code import is_valid_credit_code
 from pipeline.contract.sanitise import (
     INVISIBLE_CHARS,
-    clean_text,
+    clean_text_noting,
     needs_cleaning,
     sanitise_rich_text,
 )
@@ -53,18 +53,21 @@ CLEANED = "cleaned"
 or normalised (``model_validate(data, context={})``): the caller reports which fields."""
 
 
-def _noted(value: str, info: ValidationInfo) -> None:
-    if info.context is not None and CLEANED not in info.context and needs_cleaning(value):
+def _note(info: ValidationInfo) -> None:
+    if info.context is not None:
         info.context[CLEANED] = True
 
 
 def _plain(value: str, info: ValidationInfo) -> str:
-    _noted(value, info)
-    return clean_text(value)
+    cleaned, changed = clean_text_noting(value)
+    if changed:
+        _note(info)
+    return cleaned
 
 
 def _rich(value: str, info: ValidationInfo) -> str:
-    _noted(value, info)
+    if needs_cleaning(value):
+        _note(info)
     return sanitise_rich_text(value)
 
 
