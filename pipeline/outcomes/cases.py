@@ -265,10 +265,12 @@ def _read_jsonl(
 
 def _unreadable(paths: list[Path], label: Callable[[Path], str], exc: Exception) -> ExportBroken:
     """What the admin needs when DuckDB refuses a JSONL file: which file, which line, why.
-    DuckDB's own line number is not reliable (one too high for a syntax error, blank lines not
-    counted), so the files are read again, line by line, to find the first bad one."""
-    for path in paths:
-        found = first_bad_line(path)
+    DuckDB's own line number is not the file's (one too high for a syntax error, blank lines not
+    counted), so the file is read again to find the line it means, or the first bad one."""
+    said = re.search(r'file "(.*?)".*? in line (\d+)', str(exc))
+    named = [p for p in paths if said and said.group(1) == str(p)]
+    for path in named + [p for p in paths if p not in named]:  # the file DuckDB named first
+        found = first_bad_line(path, int(said.group(2)) if said and path in named else None)
         if found:
             number, why = found
             return ExportBroken(f"{label(path)} 第 {number} 行：{why}——拒绝发布，请修正导出后重试")
