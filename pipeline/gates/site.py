@@ -58,7 +58,7 @@ def broken_links_text(broken: list[tuple[str, str]]) -> list[str]:
         if used + len(line) > MESSAGE_BUDGET and lines:
             break
         lines.append(line)
-        used += len(line)
+        used += len(line) + 3  # and "\n  " before it
     rest = list(targets.values())[len(lines) :]
     if rest:
         lines.append(
