@@ -125,6 +125,7 @@ def publish(staging: Path, site_dir: Path, base_id: str) -> str:
         if live_id(site_dir) != release_id:
             os.rename(final, staging)
         raise
+    pause_for_fault_tests("mark_published")
     _mark_published(final)
     return release_id
 
@@ -140,9 +141,9 @@ def _mark_published(release: Path) -> bool:
 
 
 def pause_for_fault_tests(point: str) -> None:
-    """``APPROVALS_PAUSE_BEFORE=swap_current``: print a marker and sleep between moving the
-    release folder in and the swap, so that a fault test can kill the build there (as
-    ``pipeline.build`` does before each step)."""
+    """``APPROVALS_PAUSE_BEFORE=swap_current`` (the release folder is in, not yet live) or
+    ``mark_published`` (live, ``report.json`` not yet named): print a marker and sleep, so
+    that a fault test can kill the build there (as ``pipeline.build`` does before each step)."""
     if os.environ.get("APPROVALS_PAUSE_BEFORE") == point:
         print(f"paused-before={point}", file=sys.stderr, flush=True)
         time.sleep(float(os.environ.get("APPROVALS_PAUSE_SECONDS", "30")))
