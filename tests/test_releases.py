@@ -117,7 +117,7 @@ def test_releases_named_the_old_way_still_list_roll_back_and_prune(tmp_path):
     for n, (release, name) in enumerate(zip(built, old, strict=True)):
         release.rename(releases / name)
         os.utime(releases / name / "report.json", ns=(0, (1_700_000_000 + n * 86_400) * 10**9))
-    (releases / ".sequence").unlink(missing_ok=True)
+    (site / ".release-sequence").unlink(missing_ok=True)
     (site / "current").unlink()
     (site / "current").symlink_to(f"releases/{old[-1]}")
 

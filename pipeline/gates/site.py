@@ -52,7 +52,8 @@ def target_line(href: str, pages: list[str]) -> str:
 def broken_links_text(broken: list[tuple[str, str]]) -> list[str]:
     """One line per missing target with the pages that link to it, within ``MESSAGE_BUDGET``
     characters; then how many targets and links are not listed."""
-    targets, lines, used = by_target(broken), [], 0
+    targets, used = by_target(broken), 0
+    lines: list[str] = []
     for href, pages in targets.items():
         line = target_line(href, pages)
         if used + len(line) > MESSAGE_BUDGET and lines:

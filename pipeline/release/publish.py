@@ -5,7 +5,7 @@
 ``current`` as it was: its staging folder is removed and nothing else is touched.
 
 Release ids are ``r<n>-<exported_at>-<export_id>``: ``n`` counts every release this site ever
-published (``releases/.sequence``), so an id is never given twice, not even after its release
+published (``DIR/.release-sequence``), so an id is never given twice, not even after its release
 was pruned, and ids order the releases by publication. Folders named the old way
 (``<exported_at>-<export_id>[.2]``) still list, roll back and prune: they come before every
 new one, in the order their ``report.json`` was written (their names were reused after
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 STAGING_PREFIX = ".staging-"
 RELEASE_DONE = "report.json"
 PUBLISHING = "report.json.publishing"
-SEQUENCE_FILE = ".sequence"
+SEQUENCE_FILE = ".release-sequence"
 NEW_STYLE = re.compile(r"r(\d+)-")
 
 
@@ -62,25 +62,30 @@ def sequence_of(release_id: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _last_sequence(releases: Path) -> int:
+def _last_sequence(site_dir: Path) -> int:
     """The highest number ever given: the counter file, or a folder's id if higher (the file
     may be lost in a restore; the folders may have been pruned)."""
     try:
-        counted = int((releases / SEQUENCE_FILE).read_text("ascii").strip() or 0)
+        counted = int((site_dir / SEQUENCE_FILE).read_text("ascii").strip() or 0)
     except (OSError, ValueError):
         counted = 0
+    releases = site_dir / "releases"
     found = [sequence_of(p.name) or 0 for p in releases.iterdir()] if releases.is_dir() else []
     return max([counted, *found])
 
 
 def next_release_id(site_dir: Path, base: str) -> str:
     """``r<n>-<base>`` with ``n`` one more than any number given before on this site; the
-    counter is written (atomically) before the id is used. Called under the build lock."""
-    releases = site_dir / "releases"
-    number = _last_sequence(releases) + 1
-    temporary = releases / f"{SEQUENCE_FILE}-{os.getpid()}"
-    temporary.write_text(f"{number}\n", encoding="ascii")
-    os.replace(temporary, releases / SEQUENCE_FILE)
+    counter (``DIR/.release-sequence``, beside the releases so that they stay byte-identical)
+    is written atomically before the id is used. Called under the build lock."""
+    number = _last_sequence(site_dir) + 1
+    temporary = site_dir / f"{SEQUENCE_FILE}-{os.getpid()}"
+    try:
+        temporary.write_text(f"{number}\n", encoding="ascii")
+        os.replace(temporary, site_dir / SEQUENCE_FILE)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return f"r{number:06d}-{base}"
 
 

@@ -49,9 +49,9 @@ class ItemLinks:
         """``<a href>text</a>``, or the text marked 本次发布未包含 (escaped either way)."""
         href = self.href(code, page)
         if href is None:
-            return Markup('<strong>{}</strong> <span class="meta not-in-release">（{}）</span>').format(
-                text, self.marker(code)
-            )
+            return Markup(
+                '<strong>{}</strong> <span class="meta not-in-release">（{}）</span>'
+            ).format(text, self.marker(code))
         return Markup('<a href="{}">{}</a>').format(href, text)
 
 
