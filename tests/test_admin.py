@@ -304,7 +304,8 @@ def test_a_flood_of_triggers_runs_exactly_one_build(tmp_path, export):
         assert admin.post().status == 429  # still over the budget
 
         status = admin.wait_idle()
-        assert _releases(admin.site) == ["20261125T233000-test-export"]  # one build, one release
+        # one build, one release
+        assert _releases(admin.site) == ["r000001-20261125T233000-test-export"]
         runs = _runs(admin.site)
         assert len(runs) == 1 and runs[0]["pid"] == started[0]["pid"]
         assert runs[0]["exit_code"] == 0 and runs[0]["trigger"] == "admin endpoint"
@@ -316,7 +317,7 @@ def test_a_flood_of_triggers_runs_exactly_one_build(tmp_path, export):
         assert last["log"] == started[0]["log"] and "已发布版本" in Path(last["log"]).read_text(
             "utf-8"
         )
-        assert status["release"] == "20261125T233000-test-export" == last["release"]
+        assert status["release"] == "r000001-20261125T233000-test-export" == last["release"]
         assert status["data_as_of"] == EXPORTED_AT and status["counts"]["items"] == 3
         assert status["last_successful_build"] and status["schedule"] == "02:30"
         assert status["next_scheduled_run"][11:16] == "02:30"
@@ -377,6 +378,6 @@ def test_trigger_starts_a_detached_build_and_a_second_trigger_exits_8(tmp_path, 
     assert (
         run["exit_code"] == 0 and run["trigger"] == "approvals trigger" and run["log"] == str(log)
     )
-    assert len(_runs(site)) == 1 and _releases(site) == ["20261125T233000-test-export"]
+    assert len(_runs(site)) == 1 and _releases(site) == ["r000001-20261125T233000-test-export"]
     assert "已发布版本" in log.read_text("utf-8")
     assert json.loads((site / "status.json").read_text("utf-8"))["release"] == run["release"]

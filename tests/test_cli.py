@@ -83,7 +83,7 @@ def test_build_then_serve(tmp_path):
     export = small_export(tmp_path / "x")
     built = approvals("build", "--export", str(export), "--site", str(tmp_path / "site"))
     assert built.returncode == 0, built.stderr
-    assert "已发布版本 20261125T233000-test-export" in built.stdout
+    assert "已发布版本 r000001-20261125T233000-test-export" in built.stdout
     port = _free_port()
     server = subprocess.Popen(
         [

@@ -25,7 +25,7 @@ from pipeline.ops.status import EXIT_CODES, describe_exit, lock_holder, next_run
 from tests.fixtures import EXPORTED_AT, case, department, item, life_event, write_export
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASE = "20261125T233000-test-export"
+RELEASE = "r000001-20261125T233000-test-export"
 
 
 def approvals(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -185,7 +185,7 @@ def test_rollback_rewrites_status_json_for_the_release_now_live(built, tmp_path)
     _, built_site, _, _ = built
     site = tmp_path / "site"
     shutil.copytree(built_site, site, symlinks=True)
-    older = site / "releases" / f"{RELEASE}.2"
+    older = site / "releases" / "20261124T233000-another-export"  # named the old way
     shutil.copytree(site / "releases" / RELEASE, older)
     manifest = json.loads((older / "data/manifest.json").read_text("utf-8"))
     manifest["export_id"] = "another-export"

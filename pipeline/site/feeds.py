@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pipeline.history.changelog import aspects
 from pipeline.site.describe import describe, describe_schema, event_title
+from pipeline.site.item_links import ItemLinks
 
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_ENTRIES = 200
@@ -37,13 +38,10 @@ def html_list(lines: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
 
 
-def item_entry(entry: dict, event: dict, base_url: str, current: set[str]) -> FeedEntry:
+def item_entry(entry: dict, event: dict, base_url: str, items: ItemLinks) -> FeedEntry:
+    """The item's change history when it is in this release, else its line on the change page."""
     code = event["impl_code"]
-    link = (
-        f"{base_url}/changes/items/{code}.html"
-        if code in current
-        else f"{base_url}/changes/{entry['id']}.html#{code}"
-    )
+    link = items.href(code, "history") or f"{base_url}/changes/{entry['id']}.html#{code}"
     lines = [describe(c) for c in event["changes"]] or [event_title(event, [])]
     return FeedEntry(
         tag(base_url, entry["version"], f"changes/{entry['id']}/{code}"),
@@ -66,13 +64,13 @@ def schema_entry(entry: dict, base_url: str) -> FeedEntry:
     )
 
 
-def feed_entries(entries: list[dict], base_url: str, current: set[str]) -> Iterator[FeedEntry]:
+def feed_entries(entries: list[dict], base_url: str, items: ItemLinks) -> Iterator[FeedEntry]:
     """Newest release first; within a release, in implementation-code order."""
     for entry in reversed(entries):
         if entry["schema"]:
             yield schema_entry(entry, base_url)
         for event in entry["items"]:
-            yield item_entry(entry, event, base_url, current)
+            yield item_entry(entry, event, base_url, items)
 
 
 def sub(parent: ET.Element, name: str, text: str | None = None, **attributes: str) -> ET.Element:
@@ -112,12 +110,13 @@ def write_feeds(
     changelog: dict[str, Any],
     base_url: str,
     departments: dict[str, str],
-    current: set[str],
+    items: ItemLinks,
     author: str,
 ) -> None:
-    """``feeds/changes.atom`` and ``feeds/departments/<code>.atom`` through ``write(path, text)``."""
+    """``feeds/changes.atom`` and ``feeds/departments/<code>.atom`` through ``write(path, text)``;
+    ``items``: links to this release's items, from ``base_url``."""
     entries = changelog["entries"]
-    everything = list(feed_entries(entries, base_url, current))
+    everything = list(feed_entries(entries, base_url, items))
     updated = entries[-1]["exported_at"]
     write(
         "feeds/changes.atom",

@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.history.changelog import aspects
 from pipeline.site.describe import EVENT_WORDS, describe, describe_schema
 from pipeline.site.feeds import write_feeds
+from pipeline.site.item_links import ItemLinks, invalid_item_codes
 
 KIND_ORDER = ("added", "abolished", "removed", "changed")
 
@@ -87,16 +88,27 @@ class ItemHistories:
         )
 
 
+def item_links(release: Any, base: str) -> ItemLinks:
+    """Links to this release's items (URLs from ``base``); any other item is named as text."""
+    return ItemLinks(frozenset(release.items), base, invalid_item_codes(release.quality))
+
+
 def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, Any]]) -> None:
-    """A page per release and the feeds (the items' history pages: ``ItemHistories``)."""
+    """A page per release and the feeds (the items' history pages: ``ItemHistories``). They
+    name items of earlier releases: links to items go through ``ItemLinks``."""
     changelog = load_changelog(generator.release.root)
     if changelog is None:
         return
     entries = changelog["entries"]
     archived = archived_ids(entries, {r["version"] for r in releases})
+    links = item_links(generator.release, generator.settings.get("SITEURL", ""))
     for entry in entries:
         generator.write(
-            f"changes/{entry['id']}.html", "change", entry=entry_view(entry), archived=archived
+            f"changes/{entry['id']}.html",
+            "change",
+            entry=entry_view(entry),
+            archived=archived,
+            items=links,
         )
     names = {d.code: d.name for d in generator.release.departments.values()}
     write_feeds(
@@ -104,7 +116,7 @@ def write_history_pages(generator: Any, base_url: str, releases: list[dict[str, 
         changelog,
         base_url,
         names,
-        set(generator.release.items),
+        item_links(generator.release, base_url),
         generator.settings.get("SITENAME", "公开审批"),
     )
 
