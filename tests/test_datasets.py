@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -312,9 +313,12 @@ def test_datasette_inspects_the_database_and_searches_it(latest):
         assert response.status_code == 200
         return response.json()
 
-    result = asyncio.run(search("营业执照"))
-    assert [r["name"] for r in result["rows"]] == ["食品经营许可（新办）"]
-    assert asyncio.run(search("不存在的词"))["rows"] == []
+    # In a thread of its own: the session's Playwright browser (tests/conftest.py) keeps an
+    # event loop running in this process's main thread once a browser test has run here.
+    with ThreadPoolExecutor(1) as thread:
+        result = thread.submit(asyncio.run, search("营业执照")).result()
+        assert [r["name"] for r in result["rows"]] == ["食品经营许可（新办）"]
+        assert thread.submit(asyncio.run, search("不存在的词")).result()["rows"] == []
 
 
 # ------------------------------------------------------------------ metadata
