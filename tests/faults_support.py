@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -218,6 +219,14 @@ def left_behind(build: Build, timeout: float = 5) -> list[Proc]:
         if not alive or time.monotonic() >= deadline:
             return alive
         time.sleep(0.05)
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL what is left of a test's build in its session (after the assertions)."""
+    for process in processes():
+        if process.session == session and process.state not in "ZX":
+            with suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
 
 
 def wait_for_child(build: Build, name: str, timeout: float = 60) -> Proc:

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import suppress
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +38,9 @@ from tests.faults_support import (
     children,
     copy_site,
     fill_disk,
+    kill_session,
     left_behind,
     ok,
-    processes,
     reaped,
     release_entries,
     run_build,
@@ -87,6 +87,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
 def live(template: Template, tmp_path: Path) -> Live:
     site = copy_site(template.site, tmp_path / "site")
     return Live(site, snapshot(site), release_entries(site))
+
+
+@pytest.fixture
+def sessions() -> Iterator[list[int]]:
+    """Sessions of killed builds: whatever a failing test finds left in them is killed after it."""
+    started: list[int] = []
+    yield started
+    for session in started:
+        kill_session(session)
 
 
 # ------------------------------------------------------------------ the four checks
@@ -282,11 +291,12 @@ def test_sigkill_inside_extraction_leaves_the_live_site(template: Template, live
 
 @pytest.mark.parametrize("step", [name for name, _ in STEPS])
 def test_sigkill_at_each_step_leaves_no_process_and_the_next_run_publishes(
-    template: Template, live: Live, step: str
+    template: Template, live: Live, sessions: list[int], step: str
 ) -> None:
     """Killed as each step starts (the step hook holds it there): nothing of the build keeps
     running, the live site is as it was, and the next run takes the lock over and publishes."""
     build = start_build(template.export, live.site, pause_before=step)
+    sessions.append(build.pid)
     with reaped(build):
         build.wait_for(f"paused-before={step}")
         assert f".staging-{build.pid}" in release_entries(live.site)
@@ -300,7 +310,7 @@ WORKER_POOLS = {"datasets": "datasets", "render_site": "render", "privacy_gate":
 
 @pytest.mark.parametrize("step", sorted(WORKER_POOLS))
 def test_sigkill_while_the_workers_are_busy_leaves_no_worker_and_the_next_run_publishes(
-    template: Template, live: Live, step: str
+    template: Template, live: Live, sessions: list[int], step: str
 ) -> None:
     """Killed while the step's forked workers work (each holds its task, by the worker hook):
     they die with the build — they neither write into its staging folder nor keep the build
@@ -310,6 +320,7 @@ def test_sigkill_while_the_workers_are_busy_leaves_no_worker_and_the_next_run_pu
     build = start_build(
         template.export, live.site, APPROVALS_HOLD_WORKERS=pool, APPROVALS_WORKERS="2"
     )
+    sessions.append(build.pid)
     with reaped(build):
         build.wait_for(f"worker-busy={pool}")
         assert f"event=step_start step={step}" in build.stderr.rsplit("event=step_done", 1)[-1]
@@ -321,12 +332,16 @@ def test_sigkill_while_the_workers_are_busy_leaves_no_worker_and_the_next_run_pu
 
 
 def test_sigkill_while_pagefind_runs_leaves_no_pagefind_behind(
-    template: Template, live: Live
+    template: Template, live: Live, sessions: list[int]
 ) -> None:
-    """The browser search index is Pagefind, a command the build runs: killed with the build."""
+    """The browser search index is Pagefind, a command the build runs: killed with the build.
+    Pagefind is stopped (SIGSTOP) as soon as it is seen, so that it is surely still there when
+    the build is killed: only the kernel's parent-death signal can end it then."""
     build = start_build(template.export, live.site)
+    sessions.append(build.pid)
     with reaped(build):
         pagefind = wait_for_child(build, "pagefind")
+        os.kill(pagefind.pid, signal.SIGSTOP)
         assert "event=step_start step=browser_search_index" in build.stderr
         assert build.kill() == -signal.SIGKILL
     assert left_behind(build) == [], f"still running: {left_behind(build)} ({pagefind})"
@@ -375,10 +390,7 @@ def test_the_lock_is_judged_by_its_holder_process_not_by_what_it_forked(
         if holder.poll() is None:
             holder.kill()
             holder.wait(10)
-        for process in processes():  # the child, started in the holder's session
-            if process.session == holder.pid and process.state not in "ZX":
-                with suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGKILL)
+        kill_session(holder.pid)  # the child, started in the holder's session
 
 
 def test_the_build_announces_each_step_and_reads_no_test_variable(
