@@ -32,7 +32,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -50,6 +50,9 @@ MAX_INFLATE = 256 << 20
 CELL_TEXT_CHARS = 1 << 20
 """Database cells are gathered into texts of about this many characters (then scanned as one
 text, chunk by chunk)."""
+
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
+"""How a reader gets a content's bytes, as often as it needs: ``with opener() as f``."""
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
@@ -99,7 +102,7 @@ def scan_path(
     with open(path, "rb") as f:
         data = f.read(small + 1)
     if len(data) <= small:  # read once: most files are small
-        opener: Callable[[], IO[bytes]] = lambda: io.BytesIO(data)  # noqa: E731
+        opener: Opener = lambda: io.BytesIO(data)  # noqa: E731
     else:
         opener = lambda: open(path, "rb")  # noqa: E731
     if data:
@@ -108,7 +111,7 @@ def scan_path(
 
 def _dispatch(
     scanner: PiiScanner,
-    opener: Callable[[], IO[bytes]],
+    opener: Opener,
     path: Path | None,
     name: str,
     head: bytes,
@@ -123,17 +126,8 @@ def _dispatch(
     if container and path is None:
         with _spooled(opener) as spooled:
             _dispatch(scanner, lambda: open(spooled, "rb"), spooled, name, head, place, hits, depth)
-        return
-    if container == "zip":
-        _scan_zip(scanner, path, place, hits, depth)
-    elif container == "tar":
-        _scan_tar(scanner, path, place, hits, depth)
-    elif container == "sqlite":
-        _scan_sqlite(scanner, path, place, hits)
-    elif container == "parquet":
-        _scan_parquet(scanner, path, place, hits)
-    elif container == "pdf":
-        _scan_pdf(scanner, path, place, hits)
+    elif container and path is not None:
+        _scan_container(scanner, container, path, place, hits, depth)
     elif head.startswith(b"\x1f\x8b"):
         _scan_compressed(
             scanner,
@@ -162,6 +156,21 @@ def _dispatch(
             _scan_binary(scanner, opener, place, hits)
         else:
             _scan_text(scanner, opener, encoding, place, hits)
+
+
+def _scan_container(
+    scanner: PiiScanner, container: str, path: Path, place: Place, hits: Hits, depth: int
+) -> None:
+    if container == "zip":
+        _scan_zip(scanner, path, place, hits, depth)
+    elif container == "tar":
+        _scan_tar(scanner, path, place, hits, depth)
+    elif container == "sqlite":
+        _scan_sqlite(scanner, path, place, hits)
+    elif container == "parquet":
+        _scan_parquet(scanner, path, place, hits)
+    elif container == "pdf":
+        _scan_pdf(scanner, path, place, hits)
 
 
 def _scan_text(scanner: PiiScanner, opener, encoding: str, place: Place, hits: Hits) -> None:
@@ -276,12 +285,12 @@ def _scan_tar(scanner: PiiScanner, path: Path, place: Place, hits: Hits, depth: 
                 scanner._scan_name(info.name, member, "成员名", hits)
                 if not info.isfile():
                     continue
-                with archive.extractfile(info) as f:
+                with _extracted(archive, info) as f:
                     head = f.read(65536)
                 if head:
                     _dispatch(
                         scanner,
-                        lambda info=info: archive.extractfile(info),
+                        partial(_extracted, archive, info),
                         None,
                         info.name,
                         head,
@@ -292,6 +301,14 @@ def _scan_tar(scanner: PiiScanner, path: Path, place: Place, hits: Hits, depth: 
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         hits.add(place.file, UNSCANNABLE, "", place.where(f"归档损坏（{type(error).__name__}）"))
         _scan_binary(scanner, lambda: open(path, "rb"), place, hits)
+
+
+def _extracted(archive: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
+    """A regular file's bytes in a tar archive."""
+    extracted = archive.extractfile(info)
+    if extracted is None:  # not a regular file
+        raise tarfile.ExtractError(f"{info.name} 不是普通文件")
+    return extracted
 
 
 # ---------------------------------------------------------------- databases
@@ -507,7 +524,7 @@ class _Joined:
         return text
 
 
-def _through(wrapper, opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
+def _through(wrapper, opener: Opener) -> Opener:
     """An opener for a decompressing reader that closes the underlying file with it."""
 
     @contextmanager
@@ -551,7 +568,7 @@ def _text_encoding(head: bytes) -> str | None:
     return None
 
 
-def _decoded(opener: Callable[[], IO[bytes]], encoding: str, errors: str) -> Iterator[str]:
+def _decoded(opener: Opener, encoding: str, errors: str) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder(encoding)(errors)
     with opener() as f:
         while block := f.read(READ_BYTES):
@@ -560,7 +577,7 @@ def _decoded(opener: Callable[[], IO[bytes]], encoding: str, errors: str) -> Ite
 
 
 @contextmanager
-def _spooled(opener: Callable[[], IO[bytes]]) -> Iterator[Path]:
+def _spooled(opener: Opener) -> Iterator[Path]:
     """An archive member copied to a temporary file, for readers that need a path."""
     folder = tempfile.mkdtemp(prefix="approvals-pii-")
     try:

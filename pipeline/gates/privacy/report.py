@@ -8,6 +8,7 @@ in the order the serial scan would have made them (the parallel scan, ``workers`
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
 from dataclasses import dataclass
 
 from pipeline.errors import GateRefused
@@ -78,7 +79,7 @@ class Hits:
     is appended to it instead, unfiltered, to be replayed into the release's hits later (see
     the parallel scan, ``workers``)."""
 
-    def __init__(self, log: list | None = None) -> None:
+    def __init__(self, log: MutableSequence[tuple] | None = None) -> None:
         self.hits: list[Hit] = []
         self._seen: set[tuple[str, str, str, str]] = set()
         self._kinds_by_file: set[tuple[str, str, str]] = set()

@@ -149,7 +149,7 @@ class PiiScanner:
     def _find_folded(self, text: str, binary: bool) -> list[Match]:
         matches = [m for m in _raw_detections(text, binary) if not self._allowed(m, text)]
         if self._automaton is not None:
-            matches += self._personal(text, binary)
+            matches += self._personal(self._automaton, text, binary)
         return _resolve(matches)
 
     def _allowed(self, m: Match, text: str) -> bool:
@@ -162,11 +162,11 @@ class PiiScanner:
             return _lower(value) in self._allow_text
         return _alnum(value) in self._allow_keys
 
-    def _personal(self, text: str, binary: bool) -> list[Match]:
+    def _personal(self, automaton: ahocorasick.Automaton, text: str, binary: bool) -> list[Match]:
         low = _lower(text)
         n = len(low)
         out = []
-        for end, (length, left, right, digits, short_han) in self._automaton.iter(low):
+        for end, (length, left, right, digits, short_han) in automaton.iter(low):
             start = end - length + 1
             if (
                 short_han
@@ -215,7 +215,7 @@ class PiiScanner:
         if self.workers > 1:
             return ParallelScan(self, self.workers).run(root, published)
         hits = Hits()
-        self._seen_contents: set[bytes] = set()
+        self._seen_contents = set()
         for folder, files in walk_once(os.fspath(root)):
             for name in files:
                 path = Path(folder, name)

@@ -177,6 +177,7 @@ def _line_views(chunk: str) -> list[tuple[str, list[int] | None]]:
     line end, as the bare view then has fewer lines; when tags are on most lines, gathering the
     lines would cost more than it saves)."""
     views: list[tuple[str, list[int] | None]] = [(chunk, None)]
+    numbers: list[int] | None  # the chunk's index of each line of a view; None: all, in order
     if "\\u" in chunk or "&" in chunk or "%" in chunk:
         lines, numbers = _marked_lines(chunk, "\\&%", _ANY_ESCAPE)
         decoded, matters = _unescape(lines)

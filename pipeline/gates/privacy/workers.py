@@ -149,6 +149,8 @@ class _Slot:
         """The log (waiting for the worker); raises what the worker raised, or BrokenProcessPool
         when it died."""
         if self.log is None:
+            if self.future is None:
+                raise RuntimeError("unit taken before it was sent")
             self.log = self.future.result()[self.index]
             self.future = None
         return self.log
