@@ -132,8 +132,8 @@ def write_tables(
     folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime
 ) -> dict[str, int]:
     """Every table in every format. Two halves of about equal work run at once when the build
-    may use two processes (:mod:`pipeline.workers`; each makes the rows of a table again: cheaper than holding all tables'
-    rows); the files do not depend on which process wrote them."""
+    may use two processes (:mod:`pipeline.workers`; each half makes the rows of a table again:
+    cheaper than holding all tables' rows); the files do not depend on which process wrote them."""
     main = partial(write_main_formats, folder, tables, source)
     side = partial(write_side_formats, folder, tables, source, when)
     if process_count(configured_workers()) < 2:
