@@ -13,6 +13,7 @@ in length, so one 5 MB field becomes a problem on one record, not a 5 MB page.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -27,18 +28,47 @@ from pydantic import (
     HttpUrl,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from pipeline.contract.credit_code import is_valid_credit_code
-from pipeline.contract.sanitise import clean_text, sanitise_rich_text
+from pipeline.contract.sanitise import (
+    INVISIBLE_CHARS,
+    clean_text_noting,
+    needs_cleaning,
+    sanitise_rich_text,
+)
 
 SCHEMA_VERSION = "1"
 MAX_TEXT_CHARS = 4_000
 MAX_RICH_CHARS = 100_000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNSAFE_IN_FILE_NAME = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{INVISIBLE_CHARS}]")
+"""Control characters (``\\n`` in a name became a header line), line separators, bidi controls
+(U+202E shows ``fdp.exe`` as ``exe.pdf``) and zero-width characters: refused in file names."""
+CLEANED = "cleaned"
+"""The validation context's key that a text validator sets when it removed invisible characters
+or normalised (``model_validate(data, context={})``): the caller reports which fields."""
+
+
+def _note(info: ValidationInfo) -> None:
+    if info.context is not None:
+        info.context[CLEANED] = True
+
+
+def _plain(value: str, info: ValidationInfo) -> str:
+    cleaned, changed = clean_text_noting(value)
+    if changed:
+        _note(info)
+    return cleaned
+
+
+def _rich(value: str, info: ValidationInfo) -> str:
+    if needs_cleaning(value):
+        _note(info)
+    return sanitise_rich_text(value)
 
 
 def _not_empty(value: str) -> str:
@@ -50,13 +80,13 @@ def _not_empty(value: str) -> str:
 Text = Annotated[
     str,
     StringConstraints(max_length=MAX_TEXT_CHARS),
-    AfterValidator(clean_text),
+    AfterValidator(_plain),
     AfterValidator(_not_empty),
 ]
 RichText = Annotated[
     str,
     StringConstraints(max_length=MAX_RICH_CHARS),
-    AfterValidator(sanitise_rich_text),
+    AfterValidator(_rich),
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.-]{1,64}$")]
 """An identifier that is also safe as a file name: letters, digits, ``_ . -``."""
@@ -472,10 +502,10 @@ class File(Contract):
             or "\\" in value
             or value in {".", ".."}
             or value.startswith(".")
-            or _CONTROL.search(value)
+            or _UNSAFE_IN_FILE_NAME.search(value)
         ):
-            raise ValueError("文件名不能包含路径（/ \\ ..）或控制字符")
-        return value
+            raise ValueError("文件名不能包含路径（/ \\ ..）、控制字符、方向控制字符或零宽字符")
+        return unicodedata.normalize("NFC", value)
 
     @property
     def extension(self) -> str:

@@ -142,8 +142,8 @@ def write_parquet(canonical: Path, path: Path, table: Table) -> None:
             con.execute(
                 f"""COPY (SELECT * FROM read_csv(?, header = true, auto_detect = false,
                 delim = ',', quote = '"', escape = '"', columns = {columns}, parallel = false))
-                TO '{path}' (FORMAT parquet, COMPRESSION zstd)""",
-                [str(canonical)],
+                TO ? (FORMAT parquet, COMPRESSION zstd)""",
+                [str(canonical), str(path)],
             )
     finally:
         con.close()

@@ -18,10 +18,16 @@ def anonymity_gate(staging: Path, k: int) -> None:
         return
     quasi = "impl_code, department_code, applicant_type, channel, street_code, submitted_month, closed_month"
     con = duckdb.connect()
-    small = con.execute(f"""SELECT count(*) FROM (SELECT count(*) AS n FROM read_parquet('{table}')
-        GROUP BY {quasi}, result) WHERE n < {int(k)}""").fetchone()[0]
-    adverse = con.execute(f"""SELECT count(*) FROM (SELECT bool_and(result IN ('denied', 'not_accepted', 'withdrawn')) AS a
-        FROM read_parquet('{table}') GROUP BY {quasi}) WHERE a""").fetchone()[0]
+    small = con.execute(
+        f"""SELECT count(*) FROM (SELECT count(*) AS n FROM read_parquet(?)
+        GROUP BY {quasi}, result) WHERE n < ?""",
+        [str(table), int(k)],
+    ).fetchone()[0]
+    adverse = con.execute(
+        f"""SELECT count(*) FROM (SELECT bool_and(result IN ('denied', 'not_accepted', 'withdrawn')) AS a
+        FROM read_parquet(?) GROUP BY {quasi}) WHERE a""",
+        [str(table)],
+    ).fetchone()[0]
     if small or adverse:
         raise GateRefused(
             f"匿名化办件记录未通过检查：{small} 个组合少于 k={k} 条，{adverse} 个组合全部为不利结果；拒绝发布"

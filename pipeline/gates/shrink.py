@@ -45,7 +45,9 @@ def _stored_cases(release: Path) -> int:
     store = release / "state" / "cases.parquet"
     if not store.is_file():
         return 0
-    return duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{store}')").fetchone()[0]
+    return (
+        duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(store)]).fetchone()[0]
+    )
 
 
 def shrink_guard(live: Path | None, staging: Path, settings: GateSettings) -> list[str]:

@@ -9,13 +9,17 @@ too and the next run starts from what is live.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.extract import ExportSource
+from pipeline.extract.folder import MAX_LINE_BYTES, first_bad_line
 from pipeline.validate.problems import Problem, Report, excerpt
 
 ENUMS = {
@@ -97,6 +101,7 @@ def _optional_ts(column: str) -> str:
 # for a bad row, SQL of the value shown — never a personal field).
 CASE_CHECKS = (
     ("case_id", "缺少办件编号", "nullif(trim(case_id), '') IS NULL", "NULL"),
+    ("case_id", "办件编号超过 64 字符", "length(case_id) > 64", "left(case_id, 40)"),
     (
         "impl_code",
         "事项不在本次导出的事项清单中",
@@ -120,6 +125,13 @@ CASE_CHECKS = (
         "不是允许的代码值",
         f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})",
         "applicant_type",
+    ),
+    (
+        "street_code",
+        "不是有效的街道代码（只允许字母、数字和 _ . -，至多 64 个）",
+        "nullif(trim(street_code), '') IS NOT NULL"
+        " AND NOT regexp_full_match(trim(street_code), '[0-9A-Za-z_.-]{1,64}')",
+        "left(street_code, 40)",
     ),
     (
         "channel",
@@ -195,7 +207,12 @@ class CaseIntake:
     personal_values: set[str] = field(default_factory=set)
 
 
+MEMORY_LIMIT = re.compile(r"[0-9]+(?:\.[0-9]+)?\s*(?:[KMGT]i?B|B)", re.IGNORECASE)
+
+
 def connect(threads: int = 2, memory_limit: str = "1500MB") -> duckdb.DuckDBPyConnection:
+    if not MEMORY_LIMIT.fullmatch(memory_limit):
+        raise ConfigurationError(f"DuckDB 内存上限格式不对：{memory_limit!r}（应如 1500MB、2GB）")
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -219,18 +236,47 @@ def spool_records(source: ExportSource, entity: str, folder: Path) -> list[Path]
 
 
 def _read_jsonl(
-    con: duckdb.DuckDBPyConnection, table: str, paths: list[Path], fields: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    paths: list[Path],
+    fields: tuple[str, ...],
+    label: Callable[[Path], str] = lambda path: path.name,
 ) -> int:
+    """``paths`` into ``table`` (every field VARCHAR). The paths are a bound parameter, never
+    SQL text: a file named ``x'); COPY … TO '…'`` stays a file name. A file DuckDB cannot read
+    raises ExportBroken naming the file and line (``label`` names a path as the export does)."""
     columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
     if not paths:
         con.execute(
             f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(f'NULL::VARCHAR AS {f}' for f in fields)} LIMIT 0"
         )
         return 0
-    files = "[" + ", ".join(f"'{str(p)}'" for p in paths) + "]"
-    con.execute(f"""CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json({files},
-        format = 'newline_delimited', columns = {columns}, maximum_object_size = 1048576)""")
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json(?,
+            format = 'newline_delimited', records = true, columns = {columns},
+            maximum_object_size = {MAX_LINE_BYTES})""",
+            [[str(p) for p in paths]],
+        )
+    except (duckdb.Error, UnicodeDecodeError) as exc:  # DuckDB's message may cut a character
+        raise _unreadable(paths, label, exc) from exc
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _unreadable(paths: list[Path], label: Callable[[Path], str], exc: Exception) -> ExportBroken:
+    """What the admin needs when DuckDB refuses a JSONL file: which file, which line, why.
+    DuckDB's own line number is not the file's (one too high for a syntax error, blank lines not
+    counted), so the file is read again to find the line it means, or the first bad one."""
+    said = re.search(r'file "(.*?)".*? in line (\d+)', str(exc))
+    named = [p for p in paths if said and said.group(1) == str(p)]
+    for path in named + [p for p in paths if p not in named]:  # the file DuckDB named first
+        found = first_bad_line(path, int(said.group(2)) if said and path in named else None)
+        if found:
+            number, why = found
+            return ExportBroken(f"{label(path)} 第 {number} 行：{why}——拒绝发布，请修正导出后重试")
+    shown = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    names = "、".join(label(p) for p in paths[:5])
+    return ExportBroken(f"{names}: 无法读取（{shown}）——拒绝发布")
 
 
 def _reason_case(checks) -> tuple[str, str]:
@@ -316,7 +362,9 @@ def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
     if previous is None or not previous.is_file():
         _first_store(con)
         return
-    con.execute(f"CREATE OR REPLACE TABLE old_cases AS SELECT * FROM read_parquet('{previous}')")
+    con.execute(
+        "CREATE OR REPLACE TABLE old_cases AS SELECT * FROM read_parquet(?)", [str(previous)]
+    )
     con.execute("""CREATE OR REPLACE TABLE cases AS
         SELECT * EXCLUDE (rank_) FROM (
           SELECT *, row_number() OVER (PARTITION BY case_id ORDER BY updated_at DESC, fresh DESC) AS rank_
@@ -339,31 +387,39 @@ def save_store(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """The accumulated store for the next run (no personal fields are in it)."""
     folder.mkdir(parents=True, exist_ok=True)
     con.execute(
-        f"COPY (SELECT * FROM cases ORDER BY case_id) TO '{folder / 'cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+        "COPY (SELECT * FROM cases ORDER BY case_id) TO ? (FORMAT parquet, COMPRESSION zstd)",
+        [str(folder / "cases.parquet")],
     )
     con.execute(
-        f"COPY (SELECT * FROM evaluations ORDER BY case_id, rated_at, level) TO '{folder / 'evaluations.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+        "COPY (SELECT * FROM evaluations ORDER BY case_id, rated_at, level) TO ? (FORMAT parquet, COMPRESSION zstd)",
+        [str(folder / "evaluations.parquet")],
     )
 
 
 def load_evaluations(
-    con: duckdb.DuckDBPyConnection, paths: list[Path], report: Report, previous: Path | None
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    report: Report,
+    previous: Path | None,
+    label: Callable[[Path], str] = lambda path: path.name,
 ) -> int:
     """Evaluations accumulate too: the previous store's and this export's, one row per
     (case, time, level)."""
-    read = _read_jsonl(con, "raw_evaluations", paths, EVALUATION_FIELDS)
+    read = _read_jsonl(con, "raw_evaluations", paths, EVALUATION_FIELDS, label)
     con.execute(f"""CREATE OR REPLACE TABLE new_evaluations AS SELECT case_id,
         CAST(rated_at AS TIMESTAMPTZ) AS rated_at, CAST(level AS INTEGER) AS level,
         channel FROM raw_evaluations
         WHERE case_id IS NOT NULL AND {_ts("rated_at")} AND try_cast(level AS INTEGER) BETWEEN 1 AND 5
           AND (channel IS NULL OR channel IN ({_list(EVALUATION_CHANNELS)}))""")
     kept = con.execute("SELECT count(*) FROM new_evaluations").fetchone()[0]
-    sources = ["SELECT * FROM new_evaluations"]
     if previous and previous.is_file():
-        sources.append(f"SELECT * FROM read_parquet('{previous}')")
-    con.execute(
-        f"CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM ({' UNION ALL '.join(sources)})"
-    )
+        con.execute(
+            """CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM (
+            SELECT * FROM new_evaluations UNION ALL SELECT * FROM read_parquet(?))""",
+            [str(previous)],
+        )
+    else:
+        con.execute("CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM new_evaluations")
     con.execute("DROP TABLE raw_evaluations")
     if read - kept:
         report.add(
@@ -389,9 +445,11 @@ def ingest_cases(
 ) -> CaseIntake:
     """Read, validate and accumulate one export's cases and evaluations. ``previous_store`` is
     the live release's ``state/`` folder (or None on the first run)."""
+    label = getattr(source, "label", None) or (lambda path: f"{path.stem}（导出接口的数据）")
     with tempfile.TemporaryDirectory(prefix="approvals-cases-") as spool:
         register_items(con, items)
-        _read_jsonl(con, "raw_cases", spool_records(source, "cases", Path(spool)), CASE_FIELDS)
+        cases = spool_records(source, "cases", Path(spool))
+        _read_jsonl(con, "raw_cases", cases, CASE_FIELDS, label)
         intake = validate_cases(con, report, collect_personal)
         accumulate(con, previous_store / "cases.parquet" if previous_store else None)
         intake.evaluations_read = load_evaluations(
@@ -399,6 +457,7 @@ def ingest_cases(
             spool_records(source, "evaluations", Path(spool)),
             report,
             previous_store / "evaluations.parquet" if previous_store else None,
+            label,
         )
         con.execute("DROP TABLE raw_cases")
         con.execute("DROP TABLE checked")

@@ -74,9 +74,12 @@ def write_anonymised(con, folder: Path, result: AnonymisationResult) -> None:
     # ORDER BY in the COPY itself: DuckDB's parallel CSV writer does not keep the table's order
     # (two builds of the demo export wrote the same rows in different orders).
     ordered = "(SELECT * FROM anonymised_cases ORDER BY row_id)"
-    con.execute(f"COPY {ordered} TO '{folder / 'anonymised_cases.csv'}' (HEADER, DELIMITER ',')")
     con.execute(
-        f"COPY {ordered} TO '{folder / 'anonymised_cases.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+        f"COPY {ordered} TO ? (HEADER, DELIMITER ',')", [str(folder / "anonymised_cases.csv")]
+    )
+    con.execute(
+        f"COPY {ordered} TO ? (FORMAT parquet, COMPRESSION zstd)",
+        [str(folder / "anonymised_cases.parquet")],
     )
     (folder / "anonymised_cases.metadata.json").write_text(
         json.dumps(result.metadata(), ensure_ascii=False, indent=1, sort_keys=True) + "\n",

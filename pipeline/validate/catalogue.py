@@ -24,7 +24,7 @@ from pipeline.contract.models import (
 )
 from pipeline.errors import ExportBroken
 from pipeline.extract import ExportSource
-from pipeline.validate.filetypes import content_matches
+from pipeline.validate.filetypes import content_matches, unsafe_content
 from pipeline.validate.mapping import MappingProfile
 from pipeline.validate.problems import Problem, Report, excerpt
 from pipeline.validate.records import validate_record
@@ -109,6 +109,9 @@ def _accept_file(source: ExportSource, file: File, report: Report, sink: FileSin
         return problem("sha256 与 files.json 声明不符", file.sha256[:12] + "…")
     if not content_matches(file.media_type, data):
         return problem(f"文件内容不是声明的类型 {file.media_type}", excerpt(data[:8]))
+    unsafe = unsafe_content(file.media_type, data)
+    if unsafe:
+        return problem(unsafe, file.filename)
     sink(file, data)
     return True
 

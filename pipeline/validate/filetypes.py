@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import zipfile
 
+from pipeline.validate.archives import zip_problem
+from pipeline.validate.pdf import pdf_problem
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -42,3 +45,13 @@ def content_matches(declared: str, data: bytes) -> bool:
     if sniffed == "application/x-ole-storage":
         return declared in ("application/msword", "application/vnd.ms-excel")
     return sniffed == declared
+
+
+def unsafe_content(media_type: str, data: bytes) -> str | None:
+    """Why a file of a matching type may still not be published: a PDF with active content, a
+    ZIP-based document that inflates past the caps. None when it may."""
+    if media_type == "application/pdf":
+        return pdf_problem(data)
+    if data.startswith(b"PK\x03\x04"):
+        return zip_problem(data)
+    return None

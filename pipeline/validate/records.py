@@ -7,15 +7,21 @@ excerpt of the offending value.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.contract.models import ENTITY_KEYS, ENTITY_MODELS, Contract
+from pipeline.contract.models import CLEANED, ENTITY_KEYS, ENTITY_MODELS, Contract
+from pipeline.contract.sanitise import INVISIBLE_CHARS, needs_cleaning
 from pipeline.extract import RawRecord
 from pipeline.validate.mapping import MappingProfile
 from pipeline.validate.problems import Problem, excerpt
+
+logger = logging.getLogger(__name__)
+_SHOWN_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 
 MESSAGES = {
     "missing": "缺少必填字段",
@@ -98,12 +104,50 @@ def validate_record(
                 raw.where,
             )
         ]
+    context: dict[str, Any] = {}
     try:
-        model = ENTITY_MODELS[raw.entity].model_validate(data)
+        model = ENTITY_MODELS[raw.entity].model_validate(data, context=context)
     except ValidationError as exc:
         return None, list(problems_from(exc, raw.entity, rid, raw, department))
     extra = list(_profile_checks(raw, model, profile, rid, department))
-    return (None if extra else model), extra
+    if extra:
+        return None, extra
+    if context.get(CLEANED):
+        return model, list(_cleaned_text(raw, data, rid, department))
+    return model, []
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _strings(inner, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _strings(inner, f"{path}.{index}")
+
+
+def _cleaned_text(raw: RawRecord, data: dict, rid: str, department: str) -> Iterator[Problem]:
+    """A warning per text field that lost invisible characters or was NFC-normalised (only
+    for the records whose validation said so: most records are never walked)."""
+    for path, value in _strings(data, ""):
+        why = needs_cleaning(value)
+        if not why:
+            continue
+        logger.warning(
+            "text=cleaned entity=%s record=%s field=%s chars=%s", raw.entity, rid, path, why
+        )
+        removed = "NFC" != why
+        message = (
+            f"含不可见的方向控制或零宽字符（{why.removesuffix(' NFC')}），已移除"
+            if removed
+            else "已规范化为 Unicode NFC 形式"
+        )
+        shown = _SHOWN_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+        yield Problem(
+            raw.entity, rid, path, message, excerpt(shown), "warning", raw.where, department
+        )
 
 
 def _profile_checks(
