@@ -111,7 +111,9 @@ def build_lock(site_dir: Path) -> Iterator[None]:
 
 def lock_holder(site_dir: Path) -> str | None:
     """Who holds the build lock now: its text (pid, start time), or ``pid N`` when the text does
-    not name the holder yet; None when no process holds it (a killed build's text may remain)."""
+    not name the holder yet; None when no process holds it (a killed build's text may remain).
+    For other processes (``trigger``, ``GET /status``): in the build itself, closing the file
+    would let the lock go."""
     try:
         handle = (site_dir / LOCK_NAME).open("r", encoding="utf-8")
     except OSError:
