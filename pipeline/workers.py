@@ -198,9 +198,11 @@ class ForkPool(Generic[C, T, R]):
             for _ in range(max(1, processes)):
                 task_reader, task_writer = fork.Pipe(duplex=False)
                 result_reader, result_writer = fork.Pipe(duplex=False)
+                parent_ends = [task_writer, result_reader]
+                parent_ends += [end for w in self._workers for end in (w.tasks, w.results)]
                 process = fork.Process(  # type: ignore[attr-defined]
                     target=_serve,
-                    args=(parent, name, work, context, task_reader, result_writer),
+                    args=(parent, name, work, context, task_reader, result_writer, parent_ends),
                     name=f"approvals-{name}",
                     daemon=True,
                 )
@@ -329,9 +331,17 @@ def _serve(
     context: Any,
     tasks: Connection,
     results: Connection,
+    parent_ends: list[Connection],
 ) -> None:
-    """A worker's life: die with the parent, then run the tasks that come until told to stop."""
+    """A worker's life: die with the parent, then run the tasks that come until told to stop.
+
+    The pipes' ends that the parent holds (this worker's and the earlier workers') are closed
+    here, so that the parent is the only writer of the tasks: if it dies and the kernel's
+    signal does not come (no ``prctl``), the next read ends in end-of-file, and the worker
+    ends after its task."""
     die_with_parent(parent)
+    for end in parent_ends:
+        end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
     while True:
         try:
@@ -346,9 +356,18 @@ def _serve(
         except BaseException as error:  # sent back, raised in the build
             outcome = (False, error, traceback.format_exc())
         try:
-            results.send(outcome)
-        except Exception as error:  # a result or an error that cannot be pickled
-            results.send((False, RuntimeError(repr(error)), traceback.format_exc()))
+            _send(results, outcome)
+        except OSError:  # the parent is gone
+            return
+
+
+def _send(results: Connection, outcome: tuple[bool, Any, str]) -> None:
+    try:
+        results.send(outcome)
+    except OSError:
+        raise
+    except Exception as error:  # a result or an error that cannot be pickled
+        results.send((False, RuntimeError(repr(error)), traceback.format_exc()))
 
 
 # ---------------------------------------------------------------- a few calls at once

@@ -130,10 +130,25 @@ import os, sys, time
 from pipeline.workers import run_parallel
 
 def worker():
-    print(os.getpid(), flush=True)
+    os.write(1, b"%d\\n" % os.getpid())  # one write: two workers print at once
     time.sleep(60)
 
 run_parallel([lambda: time.sleep(60), worker, worker])
+"""
+
+POOL_WITHOUT_PRCTL_THEN_KILLED = """
+import os, time
+import pipeline.workers as workers
+
+workers._PRCTL = None  # as on a system without prctl: the pipes are all that is left
+
+def work(context, seconds):
+    os.write(1, b"%d\\n" % os.getpid())  # one write: two workers print at once
+    time.sleep(seconds)
+
+with workers.ForkPool("test", 2, work, None) as pool:
+    [pool.submit(1.0) for _ in range(2)]
+    time.sleep(60)
 """
 
 COMMAND_THEN_KILLED = """
@@ -185,3 +200,10 @@ def test_workers_die_with_the_process_that_forked_them():
 
 def test_a_command_started_with_dies_with_this_process_dies_with_it():
     assert _kill_and_watch(COMMAND_THEN_KILLED, 1) == []
+
+
+def test_without_the_kernels_signal_a_worker_ends_after_its_task_when_its_parent_is_gone():
+    """The fallback where ``prctl`` is missing: the parent is the only writer of a worker's
+    tasks, so its death is an end of file for the worker, which stops after the task it holds
+    (before, a worker also held its own task pipe open and waited on it for ever)."""
+    assert _kill_and_watch(POOL_WITHOUT_PRCTL_THEN_KILLED, 2) == []
