@@ -26,8 +26,6 @@ PAGE_SAVE_AS = "pages/{slug}.html"
 PLUGINS = ["pipeline.site"]
 APPROVALS_RELEASE_DATA = ""
 APPROVALS_CONTRACT_DOCS = str(HERE / "docs")
-# Item pages are rendered by this many processes (forked; 0 = one per available CPU, at most 4).
-APPROVALS_RENDER_PROCESSES = 0
 
 # Our generator writes the home page and every data page; Pelican's blog pages are off.
 DIRECT_TEMPLATES: list[str] = []

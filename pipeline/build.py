@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from blinker import Signal
 
 from pipeline.canonical_json import dump_json
 from pipeline.config import DEFAULTS
@@ -244,23 +244,22 @@ def run_build(options: BuildOptions) -> BuildResult:
     return result
 
 
+step_starting = Signal(
+    doc="Sent by ``run_build`` before each step, the step's name as the sender. Nothing in the "
+    "pipeline listens; the fault and admin tests connect a listener that holds the build at a "
+    "step (tests/hooks/sitecustomize.py).",
+)
+
+
 def _run_step(
     name: str, step: Callable[[BuildContext], None], ctx: BuildContext, progress: StepProgress
 ) -> None:
-    pause_for_fault_tests(name)
+    step_starting.send(name)
     progress.start(name)
     started = time.perf_counter()
     step(ctx)
     ctx.result.timings[name] = round(time.perf_counter() - started, 3)
     progress.done(name, ctx.result.timings[name])
-
-
-def pause_for_fault_tests(step: str) -> None:
-    """``APPROVALS_PAUSE_BEFORE=<step>``: print a marker and sleep before that step, so that the
-    fault tests can kill the build at a known point (documented in docs/operations.md)."""
-    if os.environ.get("APPROVALS_PAUSE_BEFORE") == step:
-        print(f"paused-before={step}", file=sys.stderr, flush=True)
-        time.sleep(float(os.environ.get("APPROVALS_PAUSE_SECONDS", "30")))
 
 
 def refuse_if_unchanged(options: BuildOptions) -> None:

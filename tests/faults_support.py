@@ -1,11 +1,13 @@
 """Helpers for tests/test_faults.py: run ``approvals build`` as a real process, pause it at a
-step (``APPROVALS_PAUSE_BEFORE``) and wait for its marker, snapshot the live site, and mount a
-small tmpfs to fill."""
+step or hold its workers busy (the test hooks of ``tests/hooks/sitecustomize.py``) and wait for
+the marker, find the processes it leaves, snapshot the live site, and mount a small tmpfs to
+fill."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOOKS = Path(__file__).resolve().parent / "hooks"
 
 # Short limits for the export API client (read by the CLI, see pipeline/cli.py): a fault test
 # gives up in about a second instead of minutes.
@@ -27,13 +30,19 @@ FAST_HTTP = {
 }
 
 
+def with_hooks(pythonpath: str | None = None) -> str:
+    """A ``PYTHONPATH`` with the test hooks first (``tests/hooks/sitecustomize.py``)."""
+    return os.pathsep.join([str(HOOKS), *filter(None, [pythonpath])])
+
+
 def build_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("APPROVALS_PAUSE", "APPROVALS_HTTP_"))
+        if not k.startswith(("APPROVALS_PAUSE", "APPROVALS_HOLD", "APPROVALS_HTTP_"))
     }
     env.update(FAST_HTTP)
+    env["PYTHONPATH"] = with_hooks(os.environ.get("PYTHONPATH"))
     env.update(extra)
     return env
 
@@ -148,6 +157,7 @@ def start_build(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its session holds every process it starts (see ``left_behind``)
     )
     build = Build(process)
     build.reader = threading.Thread(target=build._read, daemon=True)
@@ -164,6 +174,72 @@ def reaped(*builds: Build) -> Iterator[None]:
         for build in builds:
             if build.process.poll() is None:
                 build.kill()
+
+
+# ------------------------------------------------------------------ processes left behind
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    session: int
+    state: str
+    name: str
+
+
+def processes() -> list[Proc]:
+    """Every process in ``/proc`` (those that end while being read are skipped)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]  # the name may hold spaces, ")"
+        state, ppid, _group, session = text[text.rindex(")") + 2 :].split()[:4]
+        found.append(Proc(int(entry), int(ppid), int(session), state, name))
+    return found
+
+
+def children(pid: int) -> list[Proc]:
+    return [p for p in processes() if p.ppid == pid and p.state not in "ZX"]
+
+
+def left_behind(build: Build, timeout: float = 5) -> list[Proc]:
+    """The processes of a killed build's session (it is started as a session leader, so every
+    process it starts is in it, wherever it is re-parented) still running after ``timeout``
+    seconds — a killed worker takes a moment to go. Zombies are not running: the container's
+    first process may never reap them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in processes() if p.session == build.pid and p.state not in "ZX"]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL what is left of a test's build in its session (after the assertions)."""
+    for process in processes():
+        if process.session == session and process.state not in "ZX":
+            with suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+
+
+def wait_for_child(build: Build, name: str, timeout: float = 60) -> Proc:
+    """Poll until the build runs a child process called ``name`` (e.g. Pagefind)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children(build.pid):
+            if child.name.startswith(name):
+                return child
+        if build.process.poll() is not None:
+            break
+        time.sleep(0.002)
+    raise AssertionError(f"the build never ran {name!r}:\n{build.stderr}")
 
 
 # ------------------------------------------------------------------ the live site

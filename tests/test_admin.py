@@ -1,8 +1,9 @@
 """The admin endpoint (``approvals admin-serve``) and ``approvals trigger``, driven as the ops
 console and an admin drive them: real server processes, real sockets, real builds.
 
-The builds are held open with the build's own test hook (``APPROVALS_PAUSE_BEFORE=publish``) so
-that a flood of triggers or a second ``trigger`` arrives while one is running.
+The builds are held open with the test hook (tests/hooks/sitecustomize.py on ``PYTHONPATH``,
+``APPROVALS_PAUSE_BEFORE=publish``) so that a flood of triggers or a second ``trigger`` arrives
+while one is running.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults_support import with_hooks
 from tests.fixtures import EXPORTED_AT, small_export
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "admin-test-token-0123456789abcdef"
-HOLD = {"APPROVALS_PAUSE_BEFORE": "publish", "APPROVALS_PAUSE_SECONDS": "3"}
+HOOKS = {"PYTHONPATH": with_hooks(os.environ.get("PYTHONPATH"))}
+HOLD = {**HOOKS, "APPROVALS_PAUSE_BEFORE": "publish", "APPROVALS_PAUSE_SECONDS": "3"}
 
 
 def _free_port() -> int:
@@ -330,7 +333,7 @@ def test_status_shows_a_failed_build_and_a_killed_one(tmp_path, export):
         assert last["exit_code"] == 3 and last["outcome"] == "refused"
         assert "导出目录不存在" in last["message"] and not (admin.site / "current").exists()
 
-    hold = {"APPROVALS_PAUSE_BEFORE": "publish", "APPROVALS_PAUSE_SECONDS": "60"}
+    hold = {**HOOKS, "APPROVALS_PAUSE_BEFORE": "publish", "APPROVALS_PAUSE_SECONDS": "60"}
     (tmp_path / "killed").mkdir()
     with admin_server(tmp_path / "killed", export, env=hold, admin_rate_limit=100) as admin:
         build = admin.post().json()

@@ -1,12 +1,14 @@
 """Fault tests of the nightly run (issue 6, "Must show"): real ``approvals build`` processes, a
 real local HTTP export server (tests/export_server.py) where the fault is upstream, SIGKILL at
-known points (``APPROVALS_PAUSE_BEFORE``), a small tmpfs that fills up, and two builds at once.
+known points (the test hooks of tests/hooks/sitecustomize.py: before any step, or while a pool's
+workers are busy), a small tmpfs that fills up, and two builds at once.
 
 Every test asserts the same four things: (a) the exit code and a clear message (never a raw
 traceback), (b) the live site — the ``current`` symlink and every byte of the tree it points
 to — is exactly what it was, (c) no partial release is left (no new ``releases/*`` folder, no
 temporary ``current`` link; a killed build's ``.staging-<pid>`` goes with the next run), and
-(d) the next good run publishes.
+(d) the next good run publishes. A killed build also leaves no process running (its workers
+and commands die with it) and no lock behind.
 """
 
 from __future__ import annotations
@@ -20,19 +22,24 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pipeline.build import STEPS
 from tests.export_server import ExportServer, Fault
 from tests.faults_support import (
     PROJECT_ROOT,
     Snapshot,
     build_env,
     can_mount_tmpfs,
+    children,
     copy_site,
     fill_disk,
+    kill_session,
+    left_behind,
     ok,
     reaped,
     release_entries,
@@ -41,6 +48,7 @@ from tests.faults_support import (
     snapshot,
     start_build,
     tmpfs,
+    wait_for_child,
 )
 from tests.fixtures import small_export
 
@@ -79,6 +87,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
 def live(template: Template, tmp_path: Path) -> Live:
     site = copy_site(template.site, tmp_path / "site")
     return Live(site, snapshot(site), release_entries(site))
+
+
+@pytest.fixture
+def sessions() -> Iterator[list[int]]:
+    """Sessions of killed builds: whatever a failing test finds left in them is killed after it."""
+    started: list[int] = []
+    yield started
+    for session in started:
+        kill_session(session)
 
 
 # ------------------------------------------------------------------ the four checks
@@ -251,19 +268,9 @@ def _assert_killed_build_recovers(
     assert (live.site / ".build.lock").read_text("utf-8") == ""  # released after the run
 
 
-def test_sigkill_just_before_the_swap_leaves_the_live_site(template: Template, live: Live) -> None:
-    """Killed with the whole release staged, before ``publish``. (Killed inside extraction:
-    the next test; during the site render: test_a_build_while_one_runs_exits_8_…)"""
-    build = start_build(template.export, live.site, pause_before="publish")
-    with reaped(build):
-        build.wait_for("paused-before=publish")
-        assert f".staging-{build.pid}" in release_entries(live.site)
-        assert build.kill() == -signal.SIGKILL
-    _assert_killed_build_recovers(template.export, live, build.pid)
-
-
 def test_sigkill_inside_extraction_leaves_the_live_site(template: Template, live: Live) -> None:
-    """Killed while the second page of /v1/items is on its way."""
+    """Killed while the second page of /v1/items is on its way. (Killed as each step starts:
+    test_sigkill_at_each_step_…; during the site render: test_a_build_while_one_runs_exits_8_…)"""
     with ExportServer(template.export, page_size=PAGE_SIZE) as server:
         server.faults.append(Fault("/v1/items", "delay", seconds=30, page=2))
         build = start_build(server.url, live.site, APPROVALS_HTTP_TIMEOUT="5,60")
@@ -277,6 +284,138 @@ def test_sigkill_inside_extraction_leaves_the_live_site(template: Template, live
             assert build.kill() == -signal.SIGKILL
         server.faults.clear()
         _assert_killed_build_recovers(server.url, live, build.pid)
+
+
+# ------------------------------------------------------------------ SIGKILL at every step (#13)
+
+
+@pytest.mark.parametrize("step", [name for name, _ in STEPS])
+def test_sigkill_at_each_step_leaves_no_process_and_the_next_run_publishes(
+    template: Template, live: Live, sessions: list[int], step: str
+) -> None:
+    """Killed as each step starts (the step hook holds it there): nothing of the build keeps
+    running, the live site is as it was, and the next run takes the lock over and publishes."""
+    build = start_build(template.export, live.site, pause_before=step)
+    sessions.append(build.pid)
+    with reaped(build):
+        build.wait_for(f"paused-before={step}")
+        assert f".staging-{build.pid}" in release_entries(live.site)
+        assert build.kill() == -signal.SIGKILL
+    assert left_behind(build) == []
+    _assert_killed_build_recovers(template.export, live, build.pid)
+
+
+WORKER_POOLS = {"datasets": "datasets", "render_site": "render", "privacy_gate": "privacy"}
+
+
+@pytest.mark.parametrize("step", sorted(WORKER_POOLS))
+def test_sigkill_while_the_workers_are_busy_leaves_no_worker_and_the_next_run_publishes(
+    template: Template, live: Live, sessions: list[int], step: str
+) -> None:
+    """Killed while the step's forked workers work (each holds its task, by the worker hook):
+    they die with the build — they neither write into its staging folder nor keep the build
+    lock — and the next run publishes at once. (Before: the privacy gate's workers survived a
+    killed build, held its ``flock``, and the next nightly exited 8.)"""
+    pool = WORKER_POOLS[step]
+    build = start_build(
+        template.export, live.site, APPROVALS_HOLD_WORKERS=pool, APPROVALS_WORKERS="2"
+    )
+    sessions.append(build.pid)
+    with reaped(build):
+        build.wait_for(f"worker-busy={pool}")
+        assert f"event=step_start step={step}" in build.stderr.rsplit("event=step_done", 1)[-1]
+        workers = children(build.pid)
+        assert workers, build.stderr
+        assert build.kill() == -signal.SIGKILL
+    assert left_behind(build) == [], f"still running: {left_behind(build)} (workers {workers})"
+    _assert_killed_build_recovers(template.export, live, build.pid)
+
+
+def test_sigkill_while_pagefind_runs_leaves_no_pagefind_behind(
+    template: Template, live: Live, sessions: list[int]
+) -> None:
+    """The browser search index is Pagefind, a command the build runs: killed with the build.
+    Pagefind is stopped (SIGSTOP) as soon as it is seen, so that it is surely still there when
+    the build is killed: only the kernel's parent-death signal can end it then."""
+    build = start_build(template.export, live.site)
+    sessions.append(build.pid)
+    with reaped(build):
+        pagefind = wait_for_child(build, "pagefind")
+        os.kill(pagefind.pid, signal.SIGSTOP)
+        assert "event=step_start step=browser_search_index" in build.stderr
+        assert build.kill() == -signal.SIGKILL
+    assert left_behind(build) == [], f"still running: {left_behind(build)} ({pagefind})"
+    _assert_killed_build_recovers(template.export, live, build.pid)
+
+
+HOLD_AND_FORK = """
+import os, sys, time
+from pathlib import Path
+from pipeline.release.lock import build_lock
+with build_lock(Path(sys.argv[1])):
+    if os.fork() == 0:  # a child that outlives its parent (not one of our workers)
+        time.sleep(60)
+        os._exit(0)
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_the_lock_is_judged_by_its_holder_process_not_by_what_it_forked(
+    template: Template, live: Live
+) -> None:
+    """A build holding the lock forks a process that outlives it: once the build is killed the
+    lock is free — the next build publishes, and ``lock_holder`` names nobody. (With a ``flock``
+    the child shared the lock, and the next build exited 8.)"""
+    from pipeline.ops.status import lock_holder
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AND_FORK, str(live.site)],
+        cwd=PROJECT_ROOT,
+        env=build_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (child,) = children(holder.pid)
+        assert lock_holder(live.site) is not None
+        holder.kill()
+        holder.wait(10)
+        assert os.path.exists(f"/proc/{child.pid}")  # the child lives on …
+        assert lock_holder(live.site) is None  # … but holds no lock
+        assert_next_run_publishes(template.export, live)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
+        kill_session(holder.pid)  # the child, started in the holder's session
+
+
+def test_the_build_announces_each_step_and_reads_no_test_variable(
+    template: Template, tmp_path: Path
+) -> None:
+    """The step hook the tests hold builds with: ``step_starting`` is sent once per step, in
+    order; and no production module reads the tests' variables (they live in tests/hooks/)."""
+    from pipeline.build import BuildOptions, step_starting
+    from pipeline.build import run_build as build_in_process
+
+    seen: list[str] = []
+
+    def listen(step: str) -> None:
+        seen.append(step)
+
+    step_starting.connect(listen)
+    try:
+        build_in_process(BuildOptions(export=str(template.export), site_dir=tmp_path / "site"))
+    finally:
+        step_starting.disconnect(listen)
+    assert seen == [name for name, _ in STEPS]
+    production = [*(PROJECT_ROOT / "pipeline").rglob("*.py"), PROJECT_ROOT / "pelicanconf.py"]
+    for path in production:
+        text = path.read_text("utf-8")
+        assert "APPROVALS_PAUSE" not in text and "APPROVALS_HOLD" not in text, path
 
 
 # ------------------------------------------------------------------ the disk fills
@@ -440,12 +579,13 @@ def test_a_lock_held_before_its_holder_wrote_its_name_is_not_blamed_on_a_dead_bu
     dead_pid = int(dead.stdout)
     path = live.site / ".build.lock"
     path.write_text(f"pid {dead_pid}，开始于 2026-01-01 02:30:00", encoding="utf-8")
-    with path.open("r") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, name not yet written
+    with path.open("a") as handle:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, name not yet written
         done = run_build(template.export, live.site)
     assert_refused(done, 8, "另一个构建正在进行")
     assert f"pid {dead_pid}" not in done.stderr.split("approvals build:")[-1], done.stderr
     assert "持有者尚未登记" in done.stderr
+    assert f"pid {os.getpid()}" in done.stderr  # the holder, as the kernel names it
     assert_live_unchanged(live)
 
 

@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.contract.credit_code import credit_check_char
+from pipeline.errors import ConfigurationError
+from pipeline.gates.privacy import detectors, readers, views
 from pipeline.gates.privacy import scanner as pii
+from pipeline.gates.privacy import workers as scan_workers
 from pipeline.gates.privacy.scanner import (
     PiiFound,
     PiiScanner,
@@ -35,6 +38,7 @@ from pipeline.gates.privacy.scanner import (
     resident_id_check_char,
     scan_release,
 )
+from pipeline.workers import MAX_AUTOMATIC, WORKERS_ENV, available_cpus
 from tests.fixtures import credit_code as government_code
 
 # ---------------------------------------------------------------- identifiers made here
@@ -687,7 +691,7 @@ def test_values_across_chunk_edges_are_found_once(tmp_path, monkeypatch):
     """Small chunks, one long line (so chunks overlap rather than end at a line end), and a value
     every 97 characters: each lands once at every offset from a chunk edge."""
     monkeypatch.setattr(pii, "CHUNK_CHARS", 4096)
-    monkeypatch.setattr(pii, "READ_BYTES", 1000)
+    monkeypatch.setattr(readers, "READ_BYTES", 1000)
     filler = ("办事指南文字" * 20)[:86]
     mobiles = [f"1390000{i:04d}" for i in range(1500)]
     ids = [resident_id(f"31010119900307{i:03d}") for i in range(0, 1000, 7)]
@@ -933,7 +937,7 @@ def _chunk_as_written_and_in_every_view_whole(
 ) -> list:
     """The chunk scan without its shortcuts: every view whole, every window searched afresh."""
     found = []
-    for view in [pii._fold(chunk)] if binary else pii._views(pii._fold(chunk)):
+    for view in [views._fold(chunk)] if binary else views._views(views._fold(chunk)):
         low = 0 if clean_start else scanner._reach
         high = len(view) if clean_end else len(view) - scanner._reach
         for m in scanner.find(view, binary=binary):
@@ -964,22 +968,22 @@ def test_chunk_shortcuts_find_what_every_view_whole_finds():
 def test_number_windows_give_the_same_identifiers_with_and_without_the_window_cache():
     rng = random.Random(7)
     for _ in range(300):
-        text = pii._fold(_generated_text(rng, rng.randrange(1, 200)))
-        windows = pii._number_windows(text)
+        text = views._fold(_generated_text(rng, rng.randrange(1, 200)))
+        windows = detectors._number_windows(text)
         for binary in (False, True):
-            pii._WINDOW_CACHE[binary].clear()
+            detectors._WINDOW_CACHE[binary].clear()
             expected = sorted(
                 [
-                    *pii._resident_ids(text, windows, binary),
-                    *pii._mobiles(text, windows, binary),
-                    *pii._bank_cards(text, windows, binary),
+                    *detectors._resident_ids(text, windows, binary),
+                    *detectors._mobiles(text, windows, binary),
+                    *detectors._bank_cards(text, windows, binary),
                 ],
                 key=lambda m: (m.start, m.end, m.kind),
             )
             for _ in range(2):  # computed, then from the cache
                 assert (
                     sorted(
-                        pii._number_detections(text, windows, binary),
+                        detectors._number_detections(text, windows, binary),
                         key=lambda m: (m.start, m.end, m.kind),
                     )
                     == expected
@@ -990,18 +994,18 @@ def test_number_windows_give_the_same_identifiers_with_and_without_the_window_ca
 def forked_workers(monkeypatch):
     """Real worker processes even for a small tree (and under pytest-xdist, whose I/O thread
     would otherwise keep the scan in this process), with a short planning window."""
-    monkeypatch.setattr(pii, "BATCH_UNITS", 3)
-    monkeypatch.setattr(pii, "PENDING_UNITS", 7)
-    monkeypatch.setattr(pii, "FORK_WITH_THREADS", True)
+    monkeypatch.setattr(scan_workers, "BATCH_UNITS", 3)
+    monkeypatch.setattr(scan_workers, "PENDING_UNITS", 7)
+    monkeypatch.setattr(scan_workers, "FORK_WITH_THREADS", True)
     submitted = []
-    real = pii.ProcessPoolExecutor
+    real = scan_workers.ForkPool
 
     class Counting(real):
         def submit(self, *args, **kwargs):
             submitted.append(args)
             return super().submit(*args, **kwargs)
 
-    monkeypatch.setattr(pii, "ProcessPoolExecutor", Counting)
+    monkeypatch.setattr(scan_workers, "ForkPool", Counting)
     return submitted
 
 
@@ -1059,7 +1063,7 @@ def test_scan_across_worker_processes_reports_exactly_what_the_serial_scan_repor
 
 def test_scan_in_one_process_when_the_release_is_smaller_than_a_batch(tmp_path, monkeypatch):
     submitted = []
-    monkeypatch.setattr(pii, "ProcessPoolExecutor", lambda *a, **k: submitted.append(a))
+    monkeypatch.setattr(scan_workers, "ForkPool", lambda *a, **k: submitted.append(a))
     write_html(tmp_path, MOBILE)
     assert [h.kind for h in PiiScanner([], ALLOW, workers=2).scan_release(tmp_path)] == ["mobile"]
     assert not submitted
@@ -1067,7 +1071,7 @@ def test_scan_in_one_process_when_the_release_is_smaller_than_a_batch(tmp_path, 
 
 def test_a_process_with_other_threads_is_not_forked(tmp_path, forked_workers, monkeypatch):
     """A lock another thread holds would stay held in a fork: such a process scans by itself."""
-    monkeypatch.setattr(pii, "FORK_WITH_THREADS", False)
+    monkeypatch.setattr(scan_workers, "FORK_WITH_THREADS", False)
     write_varied_release(tmp_path)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
@@ -1083,14 +1087,14 @@ def test_a_process_with_other_threads_is_not_forked(tmp_path, forked_workers, mo
 
 def _dies_in_worker_on(monkeypatch, name: str, how) -> None:
     parent = os.getpid()
-    real = pii._run_unit
+    real = scan_workers._run_unit
 
     def run_unit(scanner, unit):
         if os.getpid() != parent and unit[1].endswith(name):
             how()
         return real(scanner, unit)
 
-    monkeypatch.setattr(pii, "_run_unit", run_unit)
+    monkeypatch.setattr(scan_workers, "_run_unit", run_unit)
 
 
 def test_a_worker_process_that_dies_refuses_the_release(tmp_path, forked_workers, monkeypatch):
@@ -1123,13 +1127,17 @@ def test_a_worker_that_fails_refuses_the_release(tmp_path, forked_workers, monke
 
 
 def test_worker_count(monkeypatch):
-    monkeypatch.setenv(pii.WORKERS_ENV, "3")
+    """The scan's processes follow the build's one knob and CPU rule (pipeline.workers):
+    ``APPROVALS_WORKERS`` when above 0, else one per available CPU, at most four."""
+    monkeypatch.setenv(WORKERS_ENV, "3")
     assert PiiScanner().workers == 3
-    monkeypatch.setenv(pii.WORKERS_ENV, "0")
+    monkeypatch.setenv(WORKERS_ENV, "1")
     assert PiiScanner().workers == 1
-    monkeypatch.setenv(pii.WORKERS_ENV, "two")
-    with pytest.raises(pii.ConfigurationError):
+    monkeypatch.setenv(WORKERS_ENV, "0")
+    assert PiiScanner().workers == max(1, min(MAX_AUTOMATIC, available_cpus()))
+    monkeypatch.setenv(WORKERS_ENV, "two")
+    with pytest.raises(ConfigurationError):
         PiiScanner()
-    monkeypatch.delenv(pii.WORKERS_ENV)
-    assert 1 <= PiiScanner().workers <= pii.MAX_DEFAULT_WORKERS
+    monkeypatch.delenv(WORKERS_ENV)
+    assert 1 <= PiiScanner().workers <= MAX_AUTOMATIC
     assert PiiScanner(workers=1).workers == 1

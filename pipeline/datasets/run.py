@@ -40,7 +40,7 @@ from pipeline.datasets.schema import Table
 from pipeline.datasets.tables import DatasetSource, tables_in
 from pipeline.errors import ConfigurationError
 from pipeline.release.data import ReleaseData, load_release_data, version_of
-from pipeline.workers import available_cpus, run_parallel
+from pipeline.workers import configured_workers, process_count, run_parallel
 
 logger = logging.getLogger(__name__)
 
@@ -132,14 +132,14 @@ def write_tables(
     folder: Path, tables: tuple[Table, ...], source: DatasetSource, when: datetime
 ) -> dict[str, int]:
     """Every table in every format. Two halves of about equal work run at once when the build
-    may use two CPUs (each makes the rows of a table again: cheaper than holding all tables'
-    rows); the files do not depend on which process wrote them."""
+    may use two processes (:mod:`pipeline.workers`; each half makes the rows of a table again:
+    cheaper than holding all tables' rows); the files do not depend on which process wrote them."""
     main = partial(write_main_formats, folder, tables, source)
     side = partial(write_side_formats, folder, tables, source, when)
-    if available_cpus() < 2:
+    if process_count(configured_workers()) < 2:
         side()
         return main()
-    return run_parallel([main, side])[0]
+    return run_parallel([main, side], name="datasets")[0]
 
 
 # ---------------------------------------------------------------- the folder

@@ -17,7 +17,6 @@ export id, counts), so it is deterministic; it links to ``status.json`` for the 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from typing import Any
 
 from pipeline.errors import ApprovalsError, ConfigurationError
 from pipeline.release.lock import LOCK_NAME
+from pipeline.release.lock import lock_holder as current_holder
 from pipeline.release.publish import live_release
 
 logger = logging.getLogger(__name__)
@@ -331,26 +331,10 @@ def lock_text(site_dir: Path) -> str:
 
 
 def lock_holder(site_dir: Path) -> str | None:
-    """The holder's text (pid, start time) if a build holds the lock now, else None.
-
-    The build lock writes its holder's text once it has the lock and empties the file when it
-    lets go, so an empty file means nobody holds it and no lock is even tried. Otherwise a
-    non-blocking shared ``flock`` tells a live holder from the text a killed build left behind
-    (that attempt takes the lock for microseconds only when nobody holds it)."""
-    text = lock_text(site_dir)
-    if not text:
-        return None
-    try:
-        handle = (site_dir / LOCK_NAME).open("r", encoding="utf-8")
-    except OSError:
-        return None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return text
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
+    """The holder's text (pid, start time) if a build holds the lock now, else None: the lock
+    is a record lock of the build's own process, which the kernel names
+    (:func:`pipeline.release.lock.lock_holder`); a killed build's text is not a holder."""
+    return current_holder(site_dir)
 
 
 def holder_pid(text: str) -> int | None:

@@ -1,8 +1,18 @@
-"""One build at a time: an advisory lock (``flock``) on ``DIR/.build.lock``.
+"""One build at a time: a POSIX record lock (``fcntl`` ``F_SETLK``) on ``DIR/.build.lock``, held
+by the build's own process.
 
-The kernel releases a flock when its process dies, however it dies, so a lock left by a killed
-build is stale by construction and the next build simply takes it; the file's text (pid and
-start time of the holder) is only for the message a second build prints.
+A record lock belongs to the process that took it: a forked worker does not inherit it, the
+kernel releases it when that process dies, however it dies, and ``F_GETLK`` names the process
+that holds it. So whether a build runs is whether its *build process* is alive — not its render
+or privacy workers. (A ``flock`` belongs to the open file instead, which every forked worker
+shares: a build killed during the privacy gate left its workers holding the lock, and the next
+build found it taken.) A lock left by a killed build is therefore free by construction and the
+next build simply takes it.
+
+The file's text (pid and start time of the holder) is only for the messages: a second build's,
+and ``GET /status``'s (:func:`lock_holder`). One rule comes with record locks: closing *any*
+descriptor of the file in the holding process releases the lock, so the build opens it only
+here, once.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import fcntl
 import logging
 import os
 import re
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,41 +35,55 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = ".build.lock"
 HOLDER_PID = re.compile(r"pid (\d+)")
 UNCLEAR_WAIT = 1.0
-"""Seconds a second build keeps looking when the lock is held but its text names no live
-process (see :func:`_take`)."""
+"""Seconds a second build keeps looking when the lock is held but its text does not name the
+holder yet (see :func:`_take`)."""
+
+_FLOCK = struct.Struct("@hhqqi")
+"""``struct flock`` (l_type, l_whence, l_start, l_len, l_pid) with 64-bit offsets, as Linux and
+Python's large-file build have it."""
+
+
+def holder_of(handle: IO[str]) -> int | None:
+    """The pid of the process holding the lock on ``handle``'s file, or None when nobody does
+    (``F_GETLK``: a question to the kernel; it takes no lock)."""
+    query = _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0) + bytes(8)
+    answer = fcntl.fcntl(handle, fcntl.F_GETLK, query)
+    kind, _, _, _, pid = _FLOCK.unpack_from(answer)
+    return None if kind == fcntl.F_UNLCK else pid
+
+
+def _text(handle: IO[str]) -> str:
+    handle.seek(0)
+    return handle.read().strip()
+
+
+def _named(text: str, pid: int) -> bool:
+    match = HOLDER_PID.search(text)
+    return match is not None and int(match.group(1)) == pid
 
 
 def _take(handle: IO[str]) -> None:
     """Take the lock, or raise BuildLocked naming the holder (pid, start time) at once.
 
     A holder writes its text just after it takes the lock, so a build that looks in between
-    finds the file empty, or still naming the killed build the holder took over from; a brief
-    shared lock (a status probe) looks the same. Then it looks again, for up to
-    ``UNCLEAR_WAIT`` seconds, rather than blame nobody or a dead pid."""
+    finds the file empty, or still naming the killed build the holder took over from. Then it
+    looks again, for up to ``UNCLEAR_WAIT`` seconds, rather than name a dead build; after that
+    it names the holder by the pid the kernel gives."""
     deadline = time.monotonic() + UNCLEAR_WAIT
     while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip()
-        match = HOLDER_PID.search(holder)
-        if match and _alive(int(match.group(1))):
-            raise BuildLocked(f"另一个构建正在进行（{holder}），本次不启动")
+        except (BlockingIOError, PermissionError):  # EAGAIN or EACCES: held
+            pass
+        pid = holder_of(handle)
+        text = _text(handle)
+        if pid is not None and _named(text, pid):
+            raise BuildLocked(f"另一个构建正在进行（{text}），本次不启动")
         if time.monotonic() >= deadline:
-            raise BuildLocked("另一个构建正在进行（持有者尚未登记 pid），本次不启动")
+            who = f"pid {pid}；" if pid is not None else ""
+            raise BuildLocked(f"另一个构建正在进行（{who}持有者尚未登记开始时间），本次不启动")
         time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager
@@ -68,8 +93,7 @@ def build_lock(site_dir: Path) -> Iterator[None]:
     handle = path.open("a+", encoding="utf-8")
     try:
         _take(handle)
-        handle.seek(0)
-        previous = handle.read().strip()
+        previous = _text(handle)
         if previous:
             logger.warning("event=stale_lock_taken_over holder=%r", previous)
         handle.seek(0)
@@ -83,3 +107,20 @@ def build_lock(site_dir: Path) -> Iterator[None]:
             handle.truncate()
     finally:
         handle.close()
+
+
+def lock_holder(site_dir: Path) -> str | None:
+    """Who holds the build lock now: its text (pid, start time), or ``pid N`` when the text does
+    not name the holder yet; None when no process holds it (a killed build's text may remain).
+    For other processes (``trigger``, ``GET /status``): in the build itself, closing the file
+    would let the lock go."""
+    try:
+        handle = (site_dir / LOCK_NAME).open("r", encoding="utf-8")
+    except OSError:
+        return None
+    with handle:
+        pid = holder_of(handle)
+        if pid is None:
+            return None
+        text = _text(handle)
+    return text if _named(text, pid) else f"pid {pid}"

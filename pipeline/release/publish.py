@@ -23,10 +23,10 @@ import logging
 import os
 import re
 import shutil
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from blinker import Signal
 
 from pipeline.errors import ConfigurationError
 
@@ -112,6 +112,13 @@ def swap_current(site_dir: Path, release_id: str) -> None:
     _fsync_dir(site_dir)
 
 
+publish_point = Signal(
+    doc="Sent inside ``publish`` with the point's name as sender: ``swap_current`` (the release "
+    "folder is in place, not yet live) and ``mark_published`` (live, its ``report.json`` not yet "
+    "named). Nothing in the pipeline listens; the fault tests do (``tests/hooks/``)."
+)
+
+
 def publish(staging: Path, site_dir: Path, base_id: str) -> str:
     """Move the staged release to ``releases/<id>`` and swap ``current`` to it; then its
     ``report.json`` gets its name. If the swap fails, the folder goes back to ``staging``
@@ -124,13 +131,13 @@ def publish(staging: Path, site_dir: Path, base_id: str) -> str:
     os.rename(staging, final)
     try:
         _fsync_dir(final.parent)
-        pause_for_fault_tests("swap_current")
+        publish_point.send("swap_current")
         swap_current(site_dir, release_id)
     except BaseException:
         if live_id(site_dir) != release_id:
             os.rename(final, staging)
         raise
-    pause_for_fault_tests("mark_published")
+    publish_point.send("mark_published")
     _mark_published(final)
     return release_id
 
@@ -143,15 +150,6 @@ def _mark_published(release: Path) -> bool:
         return False
     _fsync_dir(release)
     return True
-
-
-def pause_for_fault_tests(point: str) -> None:
-    """``APPROVALS_PAUSE_BEFORE=swap_current`` (the release folder is in, not yet live) or
-    ``mark_published`` (live, ``report.json`` not yet named): print a marker and sleep, so
-    that a fault test can kill the build there (as ``pipeline.build`` does before each step)."""
-    if os.environ.get("APPROVALS_PAUSE_BEFORE") == point:
-        print(f"paused-before={point}", file=sys.stderr, flush=True)
-        time.sleep(float(os.environ.get("APPROVALS_PAUSE_SECONDS", "30")))
 
 
 def live_release(site_dir: Path) -> Path | None:

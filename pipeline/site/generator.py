@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -34,20 +33,13 @@ from pipeline.site.performance import (
     volume_trend,
 )
 from pipeline.site.text import initial_letter, pinyin_key, pinyin_slug
-from pipeline.workers import available_cpus, run_parallel
+from pipeline.workers import configured_workers, process_count, run_parallel
 
 logger = logging.getLogger(__name__)
 
 
-def _share(
-    function: Callable[[Any], Any], values: list[Any], indices: list[int], parent: int
-) -> list[Any]:
-    results = []
-    for index in indices:
-        if parent and os.getppid() != parent:  # the build was killed: stop writing into its staging
-            raise SystemExit(1)
-        results.append(function(values[index]))
-    return results
+def _share(function: Callable[[Any], Any], values: list[Any], indices: list[int]) -> list[Any]:
+    return [function(values[index]) for index in indices]
 
 
 def share_indices(count: int, shares: int) -> list[list[int]]:
@@ -66,12 +58,6 @@ def share_indices(count: int, shares: int) -> list[list[int]]:
         ]
         for share in range(shares)
     ]
-
-
-def render_processes(settings: dict[str, Any]) -> int:
-    """``APPROVALS_RENDER_PROCESSES``: 0 (the default) = one per available CPU, at most 4."""
-    wanted = int(settings.get("APPROVALS_RENDER_PROCESSES") or 0)
-    return wanted if wanted > 0 else max(1, min(4, available_cpus()))
 
 
 class ApprovalsGenerator(Generator):
@@ -243,19 +229,17 @@ class ApprovalsGenerator(Generator):
                 self.by_audience[audience.value].append(item)
 
     def map_each(self, values: list[Any], function: Callable[[Any], Any]) -> list[Any]:
-        """``[function(v) for v in values]``, in ``render_processes`` forked processes, each
-        taking the values ``share_indices`` gives it; results (picklable) come back in order.
+        """``[function(v) for v in values]``, in as many forked processes as the build's worker
+        count (:mod:`pipeline.workers`), each taking the values ``share_indices`` gives it;
+        results (picklable) come back in order.
         ``function`` may only write files and return values: what it changes in memory stays in
         its process. Pages do not depend on which process wrote them, so the output is the same
         for any number of processes. An error in any process (disk full, a bad record) is
         raised here, as it would be without them."""
-        processes = max(1, min(render_processes(self.settings), len(values)))
+        processes = max(1, min(process_count(configured_workers()), len(values)))
         indices = share_indices(len(values), processes)
         shares = run_parallel(
-            [
-                partial(_share, function, values, taken, os.getpid() if n else 0)
-                for n, taken in enumerate(indices)
-            ]
+            [partial(_share, function, values, taken) for taken in indices], name="render"
         )
         results: list[Any] = [None] * len(values)
         for taken, share in zip(indices, shares, strict=True):

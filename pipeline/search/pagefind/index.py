@@ -46,6 +46,7 @@ from pipeline.search.documents import FILTERS, SearchDocument
 from pipeline.search.pagefind.bundle import UnexpectedFormat, rewrite_bundle
 from pipeline.search.pagefind.merge import merge_bundles
 from pipeline.search.text import QUOTES, STOPWORDS, to_simplified
+from pipeline.workers import dies_with_this_process
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,12 @@ def run_pagefind(source: Path, bundle: Path) -> None:
     ]
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+            preexec_fn=dies_with_this_process(),  # a killed build leaves no Pagefind running
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ExportBroken(f"Pagefind 建立站内搜索索引失败：{exc}") from exc
