@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +213,17 @@ STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
     ("publish", step_publish),
 )
 """The build, in order. A test pins the names; each step is a function of the context."""
+
+
+@contextmanager
+def gc_threshold(threshold: tuple[int, int, int]) -> Iterator[None]:
+    """``gc.set_threshold(*threshold)`` for the duration, the previous threshold restored after."""
+    before = gc.get_threshold()
+    gc.set_threshold(*threshold)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 BUILD_GC_THRESHOLD = (50_000, 50, 1000)
