@@ -215,14 +215,15 @@ def build_options(settings: Settings, args: argparse.Namespace) -> BuildOptions:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from pipeline.build import run_build, summary
+    from pipeline.build import BUILD_GC_THRESHOLD, gc_threshold, run_build, summary
     from pipeline.ops.status import RunRecorder
 
     options = build_options(settings_from(args), args)
     with RunRecorder(
         options.site_dir
     ) as run:  # logs/runs.jsonl however it ends; status.json on success
-        result = run_build(options)
+        with gc_threshold(BUILD_GC_THRESHOLD):
+            result = run_build(options)
         run.succeeded(result.release_id, result.timings)
     for problem in result.report.problems:
         print(problem, file=sys.stderr)
