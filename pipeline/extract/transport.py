@@ -91,10 +91,6 @@ class Deadline:
             for connection in list(self._connections):
                 _shut(connection)
 
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
 
 def _shut(connection: HTTPConnection) -> None:
     sock = getattr(connection, "sock", None)
