@@ -26,6 +26,7 @@ import gzip
 import hashlib
 import json
 import mimetypes
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ class ExportServer:
         }
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -272,6 +273,14 @@ class ExportServer:
         if not path.is_file():
             return _json({"error": "not found"}, 404)
         return _Reply(200, path.read_bytes(), {"Content-Type": media_type})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a timeout or deadline test) is not an error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(server: ExportServer) -> type[BaseHTTPRequestHandler]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +32,47 @@ RSS_BOUND_MIB = 256
 answer it may hold is ``http_max_page_bytes`` (32 MiB by default)."""
 
 
+WATCH = r"""
+import json, os, signal, subprocess, sys, time
+
+bound_mib, timeout, log = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+command = sys.argv[4:]
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            line = next(x for x in status if x.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0.0
+    return int(line.split()[1]) / 1024
+
+
+with open(log, "wb") as err:
+    started = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+    killed_for = ""
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if not killed_for and rss_mib(proc.pid) > bound_mib:
+            killed_for = f"RSS over {bound_mib:g} MiB"
+            os.kill(proc.pid, signal.SIGKILL)
+        elif not killed_for and time.monotonic() - started > timeout:
+            killed_for = f"still running after {timeout:g} s"
+            os.kill(proc.pid, signal.SIGKILL)
+        time.sleep(0.02)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "killed_for": killed_for,
+                  "seconds": time.monotonic() - started, "peak_rss_mib": usage.ru_maxrss / 1024}))
+"""
+"""The watcher: a small process that starts the build, kills it when its RSS passes the bound
+or it outlives the timeout, and reports the build's ``ru_maxrss`` from ``wait4``. (Linux carries
+the spawning process's peak RSS into a child's ``ru_maxrss`` across fork and exec, so the build
+must be spawned by a small process — the watcher, ~10 MiB — not by pytest, whose RSS is in the
+hundreds of MiB.)"""
+
+
 @dataclass
 class Child:
     code: int
@@ -43,49 +83,28 @@ class Child:
 
 
 def build_child(export: str, site: Path, env: dict[str, str], timeout: float = 60.0) -> Child:
-    """``approvals build`` in a child process, watched: killed when its RSS passes the bound or
-    it outlives ``timeout``; its exit code, stderr, wall time and peak RSS."""
+    """``approvals build`` in a watched child process: its exit code, stderr, wall time and
+    peak RSS; killed when its RSS passes RSS_BOUND_MIB or it outlives ``timeout``."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("APPROVALS_")}
     log = site.parent / f"{site.name}.stderr"
-    command = [sys.executable, "-m", "pipeline.cli", "build", "--export", export]
-    with log.open("wb") as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [*command, "--site", str(site)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env={**environment, **env},
-        )
-        killed_for = ""
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if _rss_mib(proc.pid) > RSS_BOUND_MIB and not killed_for:
-                killed_for = f"RSS over {RSS_BOUND_MIB} MiB"
-                os.kill(proc.pid, signal.SIGKILL)
-            elif time.monotonic() - started > timeout and not killed_for:
-                killed_for = f"still running after {timeout:g} s"
-                os.kill(proc.pid, signal.SIGKILL)
-            time.sleep(0.02)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return Child(
-        proc.returncode,
-        log.read_text("utf-8", errors="replace"),
-        time.monotonic() - started,
-        usage.ru_maxrss / 1024,
-        killed_for,
+    build = [sys.executable, "-m", "pipeline.cli", "build", "--export", export, "--site", str(site)]
+    watched = subprocess.run(
+        [sys.executable, "-c", WATCH, str(RSS_BOUND_MIB), str(timeout), str(log), *build],
+        cwd=ROOT,
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+        check=True,
     )
-
-
-def _rss_mib(pid: int) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
-    return int(line.split()[1]) / 1024
+    result = json.loads(watched.stdout)
+    return Child(
+        result["code"],
+        log.read_text("utf-8", errors="replace"),
+        result["seconds"],
+        result["peak_rss_mib"],
+        result["killed_for"],
+    )
 
 
 @pytest.fixture

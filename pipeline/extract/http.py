@@ -342,9 +342,10 @@ class HttpSource:
         seen = f"最后一次 HTTP {status}" if status else "没有收到 HTTP 响应"
         reason = f"：{_reason(exc)}" if exc is not None else ""
         if self.clock.expired():
+            last = f"（最后一次 HTTP {status}）" if status else ""
             return UpstreamUnavailable(
                 f"导出接口超过整体时限（{self.clock.seconds:g} 秒，设置 http_deadline）："
-                f"{url} 未读完（{seen}）"
+                f"{url} 未能在时限内读完{last}"
             )
         return UpstreamUnavailable(
             f"导出接口不可用：{url}（重试 {self.retries} 次后仍失败，{seen}{reason}）"
