@@ -416,7 +416,16 @@ def _explain(exc: ValidationError, values: dict[str, Any], origins: dict[str, st
         info = SETTING.get(name)
         shown = "***" if info and info.secret else repr(values.get(name, error.get("input")))
         expect = info.expect if info else error["msg"]
-        lines.append(
-            f"设置 {name} 的值 {shown} 无效（来自{origins.get(name, '默认值')}）：应为{expect}"
-        )
+        where = _where(origins.get(name, "默认值"), name, shown)
+        lines.append(f"设置 {name} 无效：{where}——应为{expect}")
     return "配置有误：\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
+
+
+def _where(origin: str, name: str, shown: str) -> str:
+    """The value as the admin wrote it, where they wrote it: ``环境变量 X='many'``,
+    ``配置文件 F 中的 k: 'five'``, ``命令行 --k 'x'``."""
+    if origin.startswith("环境变量"):
+        return f"{origin}={shown}"
+    if origin.startswith("配置文件"):
+        return f"{origin} 中的 {name}: {shown}"
+    return f"{origin} {shown}"

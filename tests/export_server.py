@@ -28,6 +28,7 @@ import json
 import mimetypes
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,6 +93,9 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    at: float = 0.0
+    """``time.monotonic()`` when the request arrived (the clock is the machine's, shared by
+    every process)."""
 
 
 @dataclass
@@ -298,7 +302,7 @@ class _ExportHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.export.requests.append(RecordedRequest(parts.path, query, headers))
+        self.export.requests.append(RecordedRequest(parts.path, query, headers, time.monotonic()))
         fault = self.export.take_fault(parts.path, self.export.page_number(parts.path, query))
         try:
             self._respond(parts.path, query, headers, fault)

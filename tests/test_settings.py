@@ -108,7 +108,9 @@ def test_a_bad_value_in_the_file_names_the_setting_its_source_and_the_value(
     with pytest.raises(ConfigurationError) as caught:
         load_settings(config, {}, {})
     message = str(caught.value)
-    assert message.startswith(f"设置 {setting} 的值 {shown} 无效（来自配置文件 {config}）：应为")
+    assert message.startswith(
+        f"设置 {setting} 无效：配置文件 {config} 中的 {setting}: {shown}——应为"
+    )
     assert expect in message
 
 
@@ -121,12 +123,12 @@ def test_every_bad_value_is_reported_at_once():
         )
     lines = str(caught.value).splitlines()
     assert lines[0] == "配置有误："
-    assert [line.split(" 的值")[0].strip() for line in lines[1:]] == [
+    assert [line.split(" 无效")[0].strip() for line in lines[1:]] == [
         "设置 k",
         "设置 keep_releases",
         "设置 http_backoff",
     ]
-    assert "来自环境变量 APPROVALS_HTTP_BACKOFF" in lines[3]
+    assert "环境变量 APPROVALS_HTTP_BACKOFF='slow'——应为数值" in lines[3]
 
 
 def test_unknown_keys_and_secrets_in_the_file_are_refused(tmp_path):
@@ -147,7 +149,7 @@ def test_a_bad_yaml_value_is_exit_5_not_a_traceback(tmp_path):
     result = approvals("build", "--config", str(config))
     assert result.returncode == 5, result.stderr
     assert "Traceback" not in result.stderr
-    assert f"设置 k 的值 'five' 无效（来自配置文件 {config}）：应为整数，且 ≥ 2" in result.stderr
+    assert f"设置 k 无效：配置文件 {config} 中的 k: 'five'——应为整数，且 ≥ 2" in result.stderr
     assert not (tmp_path / "site" / "current").exists()
 
 
@@ -155,7 +157,7 @@ def test_a_bad_option_value_is_exit_5_naming_the_option(tmp_path):
     export = small_export(tmp_path / "x")
     result = approvals("build", "--export", str(export), "--site", str(tmp_path / "s"), "--k", "x")
     assert result.returncode == 5, result.stderr
-    assert "设置 k 的值 'x' 无效（来自命令行 --k）" in result.stderr
+    assert "设置 k 无效：命令行 --k 'x'——应为整数" in result.stderr
 
 
 def test_a_bad_environment_value_is_exit_5_naming_the_variable(tmp_path):
@@ -166,9 +168,7 @@ def test_a_bad_environment_value_is_exit_5_naming_the_variable(tmp_path):
         env={"APPROVALS_HTTP_DEADLINE": "-5"},
     )
     assert result.returncode == 5, result.stderr
-    assert "设置 http_deadline 的值 '-5' 无效（来自环境变量 APPROVALS_HTTP_DEADLINE）" in (
-        result.stderr
-    )
+    assert "设置 http_deadline 无效：环境变量 APPROVALS_HTTP_DEADLINE='-5'——应为" in result.stderr
 
 
 def test_a_setting_from_the_file_reaches_the_stage_and_an_option_overrides_it(tmp_path):

@@ -344,8 +344,8 @@ class HttpSource:
         if self.clock.expired():
             last = f"（最后一次 HTTP {status}）" if status else ""
             return UpstreamUnavailable(
-                f"导出接口超过整体时限（{self.clock.seconds:g} 秒，设置 http_deadline）："
-                f"{url} 未能在时限内读完{last}"
+                f"导出接口超过整体时限（{self.clock.seconds:g} 秒）：{url} 未能在时限内读完{last}"
+                "——时限由设置 http_deadline 决定"
             )
         return UpstreamUnavailable(
             f"导出接口不可用：{url}（重试 {self.retries} 次后仍失败，{seen}{reason}）"
