@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -312,9 +313,15 @@ def test_datasette_inspects_the_database_and_searches_it(latest):
         assert response.status_code == 200
         return response.json()
 
-    result = asyncio.run(search("营业执照"))
+    def run(term: str) -> dict:
+        # In a thread of its own: after a browser test, Playwright's event loop is running in
+        # this one (session fixture), and asyncio.run refuses to start a second loop here.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, search(term)).result()
+
+    result = run("营业执照")
     assert [r["name"] for r in result["rows"]] == ["食品经营许可（新办）"]
-    assert asyncio.run(search("不存在的词"))["rows"] == []
+    assert run("不存在的词")["rows"] == []
 
 
 # ------------------------------------------------------------------ metadata
