@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from pipeline.search.steps import step_browser_search_index, step_search_index
 from pipeline.site.render import render_site
 from pipeline.validate.catalogue import Catalogue, build_catalogue
 from pipeline.validate.mapping import load_profile
+from pipeline.workers import workers_in_use
 from pipeline.validate.problems import Report
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ class BuildOptions:
     source_options: dict[str, Any] = field(default_factory=dict)
     gates: GateSettings = field(default_factory=GateSettings)
     keep_releases: int = DEFAULTS["keep_releases"]
+    workers: int = 0
+    """Processes for the parallel parts (``pipeline.workers``): 0 automatic, 1 none."""
     if_changed: bool = False
     progress: bool = False
 
@@ -213,17 +218,30 @@ STEPS: tuple[tuple[str, Callable[[BuildContext], None]], ...] = (
 """The build, in order. A test pins the names; each step is a function of the context."""
 
 
+@contextmanager
+def gc_threshold(threshold: tuple[int, int, int]) -> Iterator[None]:
+    """``gc.set_threshold(*threshold)`` for the duration, the previous threshold restored after."""
+    before = gc.get_threshold()
+    gc.set_threshold(*threshold)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 BUILD_GC_THRESHOLD = (50_000, 50, 1000)
-"""A build allocates millions of small, long-lived objects (models, rows, rendered pages); the
-default young-generation threshold (700) collects them over and over. Measured with
-bench/bench_build.py: 5,000 items 62.7 → 52.7 s, 20,000 items 230 → 215 CPU-s, same peak memory
-(``gc.disable()`` was no faster and raised the peak from 688 to 1,104 MiB)."""
+"""The collector's thresholds while ``approvals build`` runs (``cmd_build`` applies them with
+:func:`gc_threshold`). A build keeps millions of small, long-lived objects (models, rows, pages);
+with the default young-generation threshold (700) they are collected over and over. Measured
+with bench/bench_gc.py at 5,000 items: the build process's GC time 2.6 → 0.5 CPU-s (no full
+collection left), peak memory +1 MiB; the whole-build gain (~3%) was below the shared machine's
+noise (docs/benchmarks.md)."""
 
 
 def run_build(options: BuildOptions) -> BuildResult:
     """Run STEPS in order under the build lock. On any error the staging folder is removed and
     the live site is untouched; after a publish, releases beyond ``keep_releases`` are pruned."""
-    with build_lock(options.site_dir):
+    with build_lock(options.site_dir), workers_in_use(options.workers):
         discard_dead_stagings(options.site_dir)  # a killed build's files must not fill the disk
         if options.if_changed:
             refuse_if_unchanged(options)

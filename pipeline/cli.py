@@ -1,16 +1,13 @@
-"""``approvals``: the command line. The only place where errors become messages and exit codes.
+"""``approvals``: the command line. The only place where errors become messages and exit codes,
+and the one place where the settings (:mod:`pipeline.config`: command line over environment over
+the YAML file over the defaults) become what each stage receives.
 
 Exit codes (docs/operations.md): 0 published / done; 1 the export has invalid records
 (``validate``); 2 usage error; 3 refused — the export is broken or a gate refused it, nothing was
-published; 4 the export API could not be reached; 5 bad configuration; 6 the disk is full (ENOSPC
-or EDQUOT while writing the release: nothing was published, the staging folder is removed);
-7 nothing changed (``--if-changed``); 8 another build is running.
-
-The export API client's limits come from the environment (unset: the defaults of
-:class:`pipeline.extract.http.HttpSource`): ``APPROVALS_HTTP_TIMEOUT`` (seconds per request, one
-number or ``CONNECT,READ``; default 5,30), ``APPROVALS_HTTP_RETRIES`` (default 4),
-``APPROVALS_HTTP_BACKOFF`` (seconds, default 0.5) and ``APPROVALS_HTTP_DEADLINE`` (seconds for the
-whole extraction, default 900). A value that is not a number is a configuration error (exit 5).
+published; 4 the export API could not be reached; 5 bad configuration (a message names the
+setting, where its value came from and the value); 6 the disk is full (ENOSPC or EDQUOT while
+writing the release: nothing was published, the staging folder is removed); 7 nothing changed
+(``--if-changed``); 8 another build is running.
 """
 
 from __future__ import annotations
@@ -18,62 +15,53 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config import DEFAULTS, load_config
+from pipeline.config import DEFAULTS, SETTING, Settings, default_text, load_settings
 from pipeline.errors import ApprovalsError, ConfigurationError
 from pipeline.gates.manifest import Limits
+from pipeline.gates.shrink import GateSettings
 from pipeline.outcomes.run import OutcomeSettings
 from pipeline.search.cli import add_search_command, cmd_search
 
+if TYPE_CHECKING:
+    from pipeline.build import BuildOptions
+
 DEFAULT_SITE = DEFAULTS["site"]
-OPTION_SETTINGS = (
-    "export",
-    "site",
-    "profile",
-    "max_invalid_share",
-    "token_env",
-    "k",
-    "lag_days",
-    "holidays",
-    "keep_releases",
-)
 
 
-def resolved(args: argparse.Namespace) -> dict:
-    """The config file's settings (or defaults), overridden by the options given."""
-    values = load_config(args.config)
-    for name in OPTION_SETTINGS:
-        if getattr(args, name, None) is not None:
-            values[name] = getattr(args, name)
-    if not values.get("export"):
+def settings_from(args: argparse.Namespace, require_export: bool = True) -> Settings:
+    """The settings of this run: the options given on the command line over the environment
+    over the ``--config`` file over the defaults (exit 5 on any bad value)."""
+    given = {name: value for name, value in vars(args).items() if name in SETTING}
+    settings = load_settings(getattr(args, "config", None), given)
+    if require_export and not settings.export:
         raise ConfigurationError("缺少导出位置：请给出 --export，或在配置文件中设置 export")
-    return values
+    return settings
+
+
+def _add_setting(parser: argparse.ArgumentParser, name: str) -> None:
+    """The command-line option of a setting, with its help and default from the model."""
+    info = SETTING[name]
+    if info.option is None:
+        raise ValueError(f"setting {name} has no command-line option")
+    default = "" if info.default is None else f"（默认 {default_text(info.default)}）"
+    parser.add_argument(
+        info.option, dest=name, default=None, metavar=name.upper(), help=info.help + default
+    )
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, default=None, help="管理员的 YAML 配置文件（命令行参数优先于文件）"
-    )
-    parser.add_argument("--export", default=None, help="导出目录，或导出接口的 http(s):// 基础地址")
-    parser.add_argument(
-        "--profile",
+        "--config",
+        type=Path,
         default=None,
-        help="映射配置：内置 contract（默认）、gbt39046，或 YAML 文件路径",
+        help="管理员的 YAML 配置文件（命令行参数优先于环境变量，环境变量优先于文件）",
     )
-    parser.add_argument(
-        "--max-invalid-share",
-        type=float,
-        default=None,
-        help=f"无效记录占比超过此值即拒绝发布（默认 {DEFAULTS['max_invalid_share']}）",
-    )
-    parser.add_argument(
-        "--token-env",
-        default=None,
-        help=f"存放导出接口 Bearer 令牌的环境变量名（默认 {DEFAULTS['token_env']}）",
-    )
+    for name in ("export", "profile", "max_invalid_share", "token_env"):
+        _add_setting(parser, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,39 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="抽取 → 校验 → 发布数据 → 生成网站 → 检查 → 原子切换 current",
     )
     _add_source_arguments(build)
-    build.add_argument(
-        "--site",
-        default=None,
-        type=Path,
-        help=f"网站目录：releases/<id>/ 与指向当前版本的 current（默认 {DEFAULT_SITE}）",
-    )
-    build.add_argument(
-        "--settings",
-        type=Path,
-        default=None,
-        help="Pelican 配置文件（默认为项目的 pelicanconf.py）",
-    )
-    build.add_argument(
-        "--k", type=int, default=None, help=f"匿名化与统计隐藏的阈值 k（默认 {DEFAULTS['k']}）"
-    )
-    build.add_argument(
-        "--lag-days",
-        type=int,
-        default=None,
-        help=f"月份结束后再等待多少天才公布该月（默认 {DEFAULTS['lag_days']}）",
-    )
-    build.add_argument(
-        "--holidays",
-        type=Path,
-        default=None,
-        help="管理员的节假日 YAML（补充 chinesecalendar 尚未收录的年份）",
-    )
-    build.add_argument(
-        "--keep-releases",
-        type=int,
-        default=None,
-        help=f"保留最近多少个版本供回滚（默认 {DEFAULTS['keep_releases']}）",
-    )
+    for name in ("site", "pelican_settings", "k", "lag_days", "holidays", "keep_releases"):
+        _add_setting(build, name)
     build.add_argument(
         "--allow-shrink",
         action="store_true",
@@ -184,12 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="供审批系统运维台调用的 HTTP 接口（令牌认证、合并请求、限流；默认只监听本机）",
     )
     admin.add_argument("--config", type=Path, default=None, help="管理员的 YAML 配置文件（必填）")
-    admin.add_argument(
-        "--host", default=None, help=f"监听地址（默认 admin_host：{DEFAULTS['admin_host']}）"
-    )
-    admin.add_argument(
-        "--port", default=None, type=int, help=f"端口（默认 admin_port：{DEFAULTS['admin_port']}）"
-    )
+    _add_setting(admin, "admin_host")
+    _add_setting(admin, "admin_port")
 
     contract = commands.add_parser(
         "contract",
@@ -202,82 +155,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _source_options(values: dict) -> dict:
-    if str(values["export"]).startswith(("http://", "https://")):
-        return {"token_env": values["token_env"], **http_settings_from_env()}
-    return {}
+# ------------------------------------------------------------------ settings → the stages
+# The one place where the settings become the objects each stage receives.
 
 
-HTTP_ENV = {
-    "APPROVALS_HTTP_TIMEOUT": "timeout",
-    "APPROVALS_HTTP_RETRIES": "retries",
-    "APPROVALS_HTTP_BACKOFF": "backoff",
-    "APPROVALS_HTTP_DEADLINE": "deadline_seconds",
-}
+def source_options(settings: Settings) -> dict[str, Any]:
+    """The export source's options: the HTTP client's limits for an export API, else none."""
+    if not str(settings.export).startswith(("http://", "https://")):
+        return {}
+    return {
+        "token_env": settings.token_env,
+        "timeout": settings.http_timeout,
+        "retries": settings.http_retries,
+        "backoff": settings.http_backoff,
+        "deadline_seconds": settings.http_deadline,
+        "max_page_bytes": int(settings.http_max_page_bytes),
+        "max_export_bytes": int(settings.http_max_export_bytes),
+    }
 
 
-def http_settings_from_env() -> dict:
-    """The HttpSource limits set in the environment (see the module docstring)."""
-    options: dict = {}
-    for name, key in HTTP_ENV.items():
-        text = os.environ.get(name, "").strip()
-        if not text:
-            continue
-        try:
-            if key == "timeout":
-                parts = [float(part) for part in text.split(",")]
-                value, ok = (parts[0], parts[-1]), len(parts) <= 2 and min(parts) > 0
-            elif key == "retries":
-                value = int(text)
-                ok = value >= 0
-            else:
-                value = float(text)
-                ok = value > 0 if key == "deadline_seconds" else value >= 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ConfigurationError(
-                f"环境变量 {name}={text!r} 无效（应为非负数值；超时可写作 连接,读取 秒）"
-            )
-        options[key] = value
-    return options
+def limits(settings: Settings) -> Limits:
+    return Limits(max_invalid_share=settings.max_invalid_share)
 
 
-def _outcome_settings(values: dict) -> OutcomeSettings:
-    if int(values["k"]) < 2:
-        raise ConfigurationError(f"k 至少为 2（得到 {values['k']}）")
-    if int(values["lag_days"]) < 0:
-        raise ConfigurationError(f"lag_days 不能为负（得到 {values['lag_days']}）")
-    holidays = Path(values["holidays"]) if values.get("holidays") else None
-    return OutcomeSettings(
-        k=int(values["k"]), lag_days=int(values["lag_days"]), holidays_file=holidays
+def gate_settings(settings: Settings, allow_shrink: bool) -> GateSettings:
+    return GateSettings(
+        shrink_items=settings.shrink_items,
+        shrink_departments=settings.shrink_departments,
+        shrink_cases=settings.shrink_cases,
+        allow_shrink=allow_shrink,
     )
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from pipeline.build import DEFAULT_SETTINGS, BuildOptions, run_build, summary
-    from pipeline.gates.shrink import gate_settings
+def outcome_settings(settings: Settings) -> OutcomeSettings:
+    return OutcomeSettings(
+        k=settings.k, lag_days=settings.lag_days, holidays_file=settings.holidays
+    )
 
-    values = resolved(args)
-    options = BuildOptions(
-        export=str(values["export"]),
-        site_dir=Path(values["site"]),
-        profile=values["profile"],
-        settings_file=args.settings or DEFAULT_SETTINGS,
-        limits=Limits(float(values["max_invalid_share"])),
-        outcomes=_outcome_settings(values),
-        source_options=_source_options(values),
-        gates=gate_settings(values, args.allow_shrink),
-        keep_releases=int(values["keep_releases"]),
+
+def build_options(settings: Settings, args: argparse.Namespace) -> BuildOptions:
+    from pipeline.build import DEFAULT_SETTINGS, BuildOptions
+
+    return BuildOptions(
+        export=str(settings.export),
+        site_dir=settings.site,
+        profile=settings.profile,
+        settings_file=settings.pelican_settings or DEFAULT_SETTINGS,
+        limits=limits(settings),
+        outcomes=outcome_settings(settings),
+        source_options=source_options(settings),
+        gates=gate_settings(settings, args.allow_shrink),
+        keep_releases=settings.keep_releases,
+        workers=settings.workers,
         if_changed=args.if_changed,
         progress=True,
     )
+
+
+# ------------------------------------------------------------------ the commands
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pipeline.build import BUILD_GC_THRESHOLD, gc_threshold, run_build, summary
     from pipeline.ops.status import RunRecorder
 
+    options = build_options(settings_from(args), args)
     with RunRecorder(
         options.site_dir
     ) as run:  # logs/runs.jsonl however it ends; status.json on success
-        result = run_build(options)
+        with gc_threshold(BUILD_GC_THRESHOLD):
+            result = run_build(options)
         run.succeeded(result.release_id, result.timings)
     for problem in result.report.problems:
         print(problem, file=sys.stderr)
@@ -290,15 +237,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline.build import validate_export
     from pipeline.gates.manifest import check_export
 
-    values = resolved(args)
+    settings = settings_from(args)
     catalogue, report = validate_export(
-        str(values["export"]), values["profile"], None, **_source_options(values)
+        str(settings.export), settings.profile, None, **source_options(settings)
     )
     for problem in report.problems:
         print(problem)
     kept = "，".join(f"{k} {report.kept[k]}/{report.read[k]}" for k in sorted(report.read))
     print(f"读取/通过：{kept}；错误 {len(report.errors)} 个，提示 {len(report.warnings)} 个")
-    check_export(catalogue, report, Limits(float(values["max_invalid_share"])))
+    check_export(catalogue, report, limits(settings))
     return 1 if report.errors else 0
 
 
@@ -343,14 +290,15 @@ DISK_FULL_EXIT = 6
 def cmd_trigger(args: argparse.Namespace) -> int:
     from pipeline.ops.admin import trigger_build
 
-    values = resolved(args)
-    return trigger_build(args.config, Path(values["site"]))
+    return trigger_build(args.config, settings_from(args).site)
 
 
 def cmd_admin_serve(args: argparse.Namespace) -> int:
     from pipeline.ops.admin import serve_admin
 
-    serve_admin(resolved(args), args.config, args.host, args.port)
+    settings = settings_from(args)
+    values = {name: getattr(settings, name) for name in SETTING}
+    serve_admin(values, args.config, None, None)  # --host/--port are in the settings
     return 0
 
 

@@ -4,7 +4,9 @@ gate's scan (``gates/privacy/workers.py``).
 
 * **How many.** :func:`process_count` is the one rule: the configured count when above 0, else
   one process per CPU this process may run on, at most :data:`MAX_AUTOMATIC`.
-  :func:`configured_workers` is the one place that reads the knob (``APPROVALS_WORKERS``).
+  The count comes from the ``workers`` setting (``pipeline/config.py``: the YAML file or
+  ``APPROVALS_WORKERS``); the build makes it this process's with :func:`workers_in_use`, and
+  :func:`configured_workers` is where the parallel parts read it.
 * **Forked, not spawned.** A worker starts with the build's memory (the release data, the
   compiled templates, the privacy scanner's automaton) instead of pickling it: the ``context``
   of a :class:`ForkPool` reaches its workers through the fork, and only the tasks and their
@@ -28,7 +30,8 @@ import os
 import signal
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -41,7 +44,6 @@ from blinker import Signal
 
 from pipeline.errors import ConfigurationError
 
-WORKERS_ENV = "APPROVALS_WORKERS"
 MAX_AUTOMATIC = 4
 """At most this many processes when the count is automatic (``0``): beyond four, the build's
 parallel parts gain little and each fork costs memory."""
@@ -58,21 +60,29 @@ R = TypeVar("R")
 # ---------------------------------------------------------------- how many
 
 
+_configured = 0
+
+
 def configured_workers() -> int:
-    """The configured number of worker processes: ``APPROVALS_WORKERS`` (``0`` or unset: automatic,
-    see :func:`process_count`; ``1``: no worker, everything in the build's own process)."""
-    text = os.environ.get(WORKERS_ENV, "").strip()
-    if not text:
-        return 0
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
+    """The configured number of worker processes (``0``: automatic, see :func:`process_count`;
+    ``1``: no worker, everything in the build's own process)."""
+    return _configured
+
+
+@contextmanager
+def workers_in_use(count: int) -> Iterator[None]:
+    """The build's ``workers`` setting for the run inside (restored after, so one process may run
+    builds with different settings one after another)."""
+    global _configured
+    if count < 0:
         raise ConfigurationError(
-            f"{WORKERS_ENV} 应为非负整数（0 = 按 CPU 数自动，1 = 不另起进程），得到 {text!r}"
+            f"workers 应为非负整数（0 = 按 CPU 数自动，1 = 不另起进程），得到 {count!r}"
         )
-    return value
+    before, _configured = _configured, count
+    try:
+        yield
+    finally:
+        _configured = before
 
 
 def available_cpus() -> int:

@@ -11,6 +11,9 @@ test through :attr:`ExportServer.faults`; every request is recorded in
         server.faults.append(Fault("/v1/items", "status", status=500, times=2))
         HttpSource(server.url).iter_records("items")
 
+Hostile answers (what an adversary's server does) are faults too: ``gzip_bomb``, ``endless``,
+``trickle``, ``redirect``, ``html`` and ``body`` (see :class:`Fault`).
+
 Command line (manual demo)::
 
     python -m tests.export_server examples/demo-export --port 8765 [--page-size 50] [--token T]
@@ -19,17 +22,20 @@ Command line (manual demo)::
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import mimetypes
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 LIST_ENTITIES = {  # endpoint → (entity file stem, line-delimited?)
     "/v1/departments": ("departments", False),
@@ -52,6 +58,13 @@ class Fault:
     ``delay`` (sleep ``seconds`` before answering normally), ``drop`` (send the headers and half
     of the body, then close the connection), ``truncate`` (a complete response whose body is the
     first half of the real one, with a matching Content-Length).
+
+    Hostile kinds: ``gzip_bomb`` (a ``Content-Encoding: gzip`` body of about 1 KiB per MiB that
+    inflates to ``size`` bytes), ``endless`` (a chunked body that never ends), ``trickle`` (the
+    real answer one byte every ``seconds`` — its status line and headers too when ``whole``),
+    ``redirect`` (``status`` 302 by default, to ``location``, where ``{path}`` is the request's
+    path and query and ``{tail}`` what follows ``path_prefix``), ``html`` (a login page with
+    status 200), ``body`` (the raw ``bodies`` as JSON answers, one a request, in order).
     """
 
     path_prefix: str
@@ -62,6 +75,10 @@ class Fault:
     times: int | None = None
     page: int | None = None
     used: int = 0
+    size: int = 0
+    whole: bool = False
+    location: str = ""
+    bodies: list[bytes] = field(default_factory=list)
 
     def matches(self, path: str, page: int | None) -> bool:
         if not path.startswith(self.path_prefix):
@@ -76,6 +93,9 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    at: float = 0.0
+    """``time.monotonic()`` when the request arrived (the clock is the machine's, shared by
+    every process)."""
 
 
 @dataclass
@@ -154,7 +174,7 @@ class ExportServer:
         }
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -259,6 +279,14 @@ class ExportServer:
         return _Reply(200, path.read_bytes(), {"Content-Type": media_type})
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a timeout or deadline test) is not an error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _handler_for(server: ExportServer) -> type[BaseHTTPRequestHandler]:
     class Handler(_ExportHandler):
         export = server
@@ -274,7 +302,7 @@ class _ExportHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.export.requests.append(RecordedRequest(parts.path, query, headers))
+        self.export.requests.append(RecordedRequest(parts.path, query, headers, time.monotonic()))
         fault = self.export.take_fault(parts.path, self.export.page_number(parts.path, query))
         try:
             self._respond(parts.path, query, headers, fault)
@@ -284,6 +312,8 @@ class _ExportHandler(BaseHTTPRequestHandler):
     def _respond(
         self, path: str, query: dict[str, str], headers: dict[str, str], fault: Fault | None
     ) -> None:
+        if fault and fault.kind in HOSTILE:
+            return HOSTILE[fault.kind](self, fault, path, query, headers)
         if fault and fault.kind == "status":
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return self._send(_json({"error": f"injected {fault.status}"}, fault.status, **extra))
@@ -312,6 +342,83 @@ class _ExportHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — stdlib signature
         pass
+
+    # -- hostile answers -------------------------------------------------------------------
+
+    def _gzip_bomb(self, fault: Fault, *_: Any) -> None:
+        body = b"".join(_bomb_members(fault.size))
+        self._send(
+            _Reply(200, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        )
+
+    def _endless(self, fault: Fault, *_: Any) -> None:
+        """``{"data": [{…}, {…}, …`` in 64 KiB chunks, never closed."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        record = b'{"impl_code": "' + b"9" * 40 + b'", "name": "endless"},'
+        chunk = record * (64 * 1024 // len(record))
+        frames = [b'10\r\n{"data": [      \r\n', f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"]
+        self.wfile.write(frames[0])
+        while not self.export._stopping.is_set():  # noqa: SLF001 — the server's own flag
+            self.wfile.write(frames[1])
+        self.close_connection = True
+
+    def _trickle(
+        self, fault: Fault, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> None:
+        reply = self.export.answer(path, query, headers)
+        head = f"HTTP/1.1 {reply.status} OK\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in {**reply.headers, "Content-Length": len(reply.body)}.items()
+        )
+        raw = head.encode("latin-1") + b"\r\n" + reply.body
+        if not fault.whole:
+            split = len(head) + 2
+            self.wfile.write(raw[:split])
+            raw = raw[split:]
+        for byte in raw:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            if self.export._stopping.wait(fault.seconds):  # noqa: SLF001
+                break
+        self.close_connection = True
+
+    def _redirect(self, fault: Fault, path: str, query: dict[str, str], *_: Any) -> None:
+        target = path + ("?" + urlencode(query) if query else "")
+        location = fault.location.format(
+            path=target, tail=target[len(fault.path_prefix) :], server=self.export.url
+        )
+        status = fault.status if 300 <= fault.status < 400 else 302
+        self._send(_Reply(status, b"", {"Location": location}))
+
+    def _html(self, *_: Any) -> None:
+        page = "<!DOCTYPE html><html><head><title>统一身份认证 登录</title></head><body>请登录</body></html>"
+        self._send(_Reply(200, page.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"}))
+
+    def _body(self, fault: Fault, *_: Any) -> None:
+        body = fault.bodies[min(fault.used, len(fault.bodies)) - 1]
+        self._send(_Reply(200, body, {"Content-Type": "application/json"}))
+
+
+HOSTILE = {
+    "gzip_bomb": _ExportHandler._gzip_bomb,
+    "endless": _ExportHandler._endless,
+    "trickle": _ExportHandler._trickle,
+    "redirect": _ExportHandler._redirect,
+    "html": _ExportHandler._html,
+    "body": _ExportHandler._body,
+}
+MIB = 1024 * 1024
+
+
+def _bomb_members(size: int) -> Iterator[bytes]:
+    """Concatenated gzip members (a valid gzip stream) inflating to ``size`` bytes of JSON-ish
+    text: ``{"export_id": "AAAA…``."""
+    yield gzip.compress(b'{"export_id": "')
+    member = gzip.compress(b"A" * MIB, compresslevel=9)
+    for _ in range(size // MIB):
+        yield member
 
 
 def serve_export(

@@ -14,10 +14,10 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
+from pipeline.config import load_settings
 from pipeline.errors import ConfigurationError
 from pipeline.workers import (
     MAX_AUTOMATIC,
-    WORKERS_ENV,
     ForkPool,
     RemoteTraceback,
     available_cpus,
@@ -25,6 +25,7 @@ from pipeline.workers import (
     die_with_parent,
     process_count,
     run_parallel,
+    workers_in_use,
 )
 from tests.faults_support import PROJECT_ROOT, processes
 
@@ -38,17 +39,25 @@ def test_one_rule_for_the_number_of_processes():
     assert 1 <= process_count(0) <= MAX_AUTOMATIC
 
 
-def test_one_knob_read_in_one_place(monkeypatch):
-    monkeypatch.delenv(WORKERS_ENV, raising=False)
+def test_the_workers_setting_reaches_the_pools_and_is_checked_once():
+    """``workers`` is a setting (file or ``APPROVALS_WORKERS``, checked by the typed model); the
+    build makes it the process's for its run and restores the one before."""
+    assert configured_workers() == 0
+    with workers_in_use(2):
+        assert configured_workers() == 2
+        with workers_in_use(1):
+            assert configured_workers() == 1
+        assert configured_workers() == 2
     assert configured_workers() == 0
     for text, value in (("2", 2), (" 0 ", 0), ("1", 1)):
-        monkeypatch.setenv(WORKERS_ENV, text)
-        assert configured_workers() == value
+        assert (
+            load_settings(options={"export": "x"}, environ={"APPROVALS_WORKERS": text}).workers
+            == value
+        )
     for text in ("-1", "two", "1.5"):
-        monkeypatch.setenv(WORKERS_ENV, text)
         with pytest.raises(ConfigurationError) as error:
-            configured_workers()
-        assert WORKERS_ENV in str(error.value) and repr(text) in str(error.value)
+            load_settings(options={"export": "x"}, environ={"APPROVALS_WORKERS": text})
+        assert "APPROVALS_WORKERS" in str(error.value) and text in str(error.value)
 
 
 # ---------------------------------------------------------------- tasks and errors

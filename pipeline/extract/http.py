@@ -1,11 +1,13 @@
 """The HTTP source: the approval system's export API (see the contract's "Transport").
 
-Every request goes through one :class:`requests.Session` whose adapter retries connection
-errors, read timeouts and 429/5xx with exponential backoff, honouring ``Retry-After`` but never
-sleeping longer than ``retry_after_cap`` (urllib3 alone would wait up to six hours). A
-whole-extraction deadline bounds everything: each request's timeout is the configured one or the
-time left, whichever is shorter, retries stop when it has passed, and a request that would start
-after it raises :class:`UpstreamUnavailable`.
+Requests go through :mod:`pipeline.extract.transport` (retries with capped backoff, a
+whole-extraction deadline that cuts open connections, same-origin redirects only). Every body is
+read as a stream and counted after decompression, so no server can make the build hold more than
+``max_page_bytes`` of one JSON response (the manifest or a page of records), more than the
+contract's 20 MiB of one file, or read more than ``max_export_bytes`` in all: a gzip bomb or an
+endless response stops at the limit as :class:`ExportBroken` (exit 3) naming the setting to
+raise. An answer that is not the JSON the contract promises (an HTML login page with status 200,
+a redirect to another host or to ``file://``) is named as such.
 """
 
 from __future__ import annotations
@@ -19,16 +21,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, NewConnectionError
+from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
-from urllib3.util.retry import Retry
 
+from pipeline.config import DEFAULTS
+from pipeline.contract.models import MAX_FILE_BYTES
 from pipeline.errors import ConfigurationError, ExportBroken, UpstreamUnavailable
 from pipeline.extract import RawRecord
+from pipeline.extract.transport import (
+    RETRY_STATUSES,
+    CappedRetry,
+    Deadline,
+    adapter,
+    origin,
+    origin_text,
+)
+
+__all__ = ["CappedRetry", "FileMissing", "HttpSource"]
 
 ENDPOINTS = {
     "departments": "/v1/departments",
@@ -39,78 +52,12 @@ ENDPOINTS = {
     "evaluations": "/v1/evaluations",
 }
 INCREMENTAL = {"cases", "evaluations"}
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-MAX_FILE_BYTES = 20 * 1024 * 1024
 CHUNK = 64 * 1024
+SNIPPET = 1024
+MAX_REDIRECTS = 5
+HTML_TYPES = ("text/html", "application/xhtml+xml")
 DROPPED = (requests.exceptions.ChunkedEncodingError,)
 T = TypeVar("T")
-
-
-class _Clock:
-    """The whole-extraction deadline (started by the first request) and the last HTTP status
-    the retries saw, shared by every copy urllib3 makes of the retry policy."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.ends_at: float | None = None
-        self.last_status: int | None = None
-
-    def start(self) -> None:
-        if self.ends_at is None:
-            self.ends_at = time.monotonic() + self.seconds
-
-    def left(self) -> float:
-        if self.ends_at is None:
-            return self.seconds
-        return max(0.0, self.ends_at - time.monotonic())
-
-    def expired(self) -> bool:
-        return self.ends_at is not None and time.monotonic() >= self.ends_at
-
-
-class CappedRetry(Retry):
-    """urllib3's Retry with ``Retry-After`` and backoff capped (and cut to the time left), and
-    no retry once the extraction deadline has passed."""
-
-    def __init__(
-        self, *args: Any, retry_after_cap: float = 30.0, clock: _Clock | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.retry_after_cap = retry_after_cap
-        self.clock = clock or _Clock(float("inf"))
-
-    def new(self, **kw: Any) -> CappedRetry:
-        retry = super().new(**kw)
-        retry.retry_after_cap, retry.clock = self.retry_after_cap, self.clock
-        return retry
-
-    def get_retry_after(self, response: Any) -> float | None:
-        try:
-            seconds = super().get_retry_after(response)
-        except InvalidHeader:
-            return None  # an unreadable Retry-After falls back to the backoff
-        if seconds is None:
-            return None
-        return min(seconds, self.retry_after_cap, self.clock.left())
-
-    def get_backoff_time(self) -> float:
-        return min(super().get_backoff_time(), self.clock.left())
-
-    def increment(
-        self,
-        method: Any = None,
-        url: Any = None,
-        response: Any = None,
-        error: Any = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> CappedRetry:
-        if response is not None:
-            self.clock.last_status = response.status
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    def is_exhausted(self) -> bool:
-        return super().is_exhausted() or self.clock.expired()
 
 
 class FileMissing(ExportBroken):
@@ -127,6 +74,16 @@ class _Fetched:
     size: int
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A JSON endpoint's answer, read: the whole body when 200, else its first SNIPPET bytes."""
+
+    status: int
+    url: str
+    headers: CaseInsensitiveDict[str]
+    body: bytes
+
+
 def _reason(exc: Exception) -> str:
     """Why a request failed: 超时, or 连接失败 with the urllib3 error's name. (urllib3's
     NewConnectionError, a refused or unroutable connection, subclasses its timeout error.)"""
@@ -136,7 +93,16 @@ def _reason(exc: Exception) -> str:
         isinstance(cause, Urllib3Timeout) and not isinstance(cause, NewConnectionError)
     ):
         return "超时"
-    return f"连接失败（{type(cause or exc).__name__}）"
+    name = type(cause).__name__ if isinstance(cause, BaseException) else type(exc).__name__
+    return f"连接失败（{name}）"
+
+
+def _shown(text: str | bytes, limit: int = 200) -> str:
+    """Upstream text for a message: cut, with control characters escaped."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    cut = text[:limit]
+    return repr(cut) + ("…" if len(text) > limit else "")
 
 
 def _iso(value: str | datetime | None) -> str | None:
@@ -150,55 +116,49 @@ class HttpSource:
         self,
         base_url: str,
         *,
-        token_env: str = "APPROVALS_EXPORT_TOKEN",
-        timeout: tuple[float, float] = (5, 30),
-        retries: int = 4,
-        backoff: float = 0.5,
+        token_env: str = DEFAULTS["token_env"],
+        timeout: tuple[float, float] = DEFAULTS["http_timeout"],
+        retries: int = DEFAULTS["http_retries"],
+        backoff: float = DEFAULTS["http_backoff"],
         retry_after_cap: float = 30.0,
-        deadline_seconds: float = 900.0,
+        deadline_seconds: float = DEFAULTS["http_deadline"],
+        max_page_bytes: int = DEFAULTS["http_max_page_bytes"],
+        max_export_bytes: int = DEFAULTS["http_max_export_bytes"],
         updated_since: str | datetime | None = None,
         etag_cache: dict[str, str] | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.description = self.base_url
+        self.origin = origin(self.base_url)
         self.token_env = token_env
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.max_page_bytes = int(max_page_bytes)
+        self.max_export_bytes = int(max_export_bytes)
+        self.received = 0
+        """Bytes read from the API so far (after decompression), against ``max_export_bytes``."""
         self.updated_since = _iso(updated_since)
         self.etag_cache = etag_cache if etag_cache is not None else {}
         self.not_modified: set[str] = set()
         self.fetched: dict[str, _Fetched] = {}
-        self.clock = _Clock(deadline_seconds)
+        self.clock = Deadline(deadline_seconds)
         self.session = session or requests.Session()
-        self.session.mount(self.base_url + "/", self._adapter(retry_after_cap))
-
-    def _adapter(self, retry_after_cap: float) -> HTTPAdapter:
-        retry = CappedRetry(
-            total=self.retries,
-            connect=self.retries,
-            read=self.retries,
-            status=self.retries,
-            backoff_factor=self.backoff,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            retry_after_cap=retry_after_cap,
-            clock=self.clock,
-        )
-        return HTTPAdapter(max_retries=retry)
+        transport = adapter(self.clock, retries, backoff, retry_after_cap)
+        parts = urlsplit(self.base_url)
+        for prefix in {f"{parts.scheme}://{parts.netloc}/", origin_text(self.base_url) + "/"}:
+            self.session.mount(prefix, transport)  # as written, and with the port explicit
 
     # -- the ExportSource protocol ---------------------------------------------------------
 
     def read_manifest(self) -> dict[str, Any]:
         url = f"{self.base_url}/v1/manifest"
-        response = self._get(url, "/v1/manifest")
-        if response.status_code == 404:
+        answer = self._get(url, "/v1/manifest")
+        if answer.status == 404:
             raise ExportBroken(f"{url}: 导出接口没有 manifest（HTTP 404）——检查导出接口地址")
-        self._check_status(response, url, "/v1/manifest")
-        manifest = self._parse_json(response, "/v1/manifest")
+        self._check_status(answer, "/v1/manifest")
+        manifest = self._parse_json(answer, "/v1/manifest")
         if not isinstance(manifest, dict):
             raise ExportBroken(f"{url}: manifest 顶层必须是对象")
         return manifest
@@ -236,40 +196,42 @@ class HttpSource:
         if entity in INCREMENTAL and self.updated_since:
             query["updated_since"] = self.updated_since
         url = self.base_url + ENDPOINTS[entity]
-        return requests.Request("GET", url, params=query).prepare().url
+        return requests.Request("GET", url, params=query).prepare().url or url
 
     def _pages(self, entity: str, first_url: str) -> Iterator[tuple[int, dict, str | None]]:
         """(page number, page body, ETag) for every page, following ``next``."""
         url: str | None = first_url
-        page, seen = 1, set()
+        page, seen = 1, set[str]()
         while url:
             label = f"{ENDPOINTS[entity]} 第{page}页"
-            response = self._get_page(entity, url, page, label)
-            if response is None:
+            answer = self._get_page(entity, url, page, label)
+            if answer is None:
                 return
-            body = self._page_body(response, label)
-            yield page, body, response.headers.get("ETag")
+            body = self._page_body(answer, label)
+            yield page, body, answer.headers.get("ETag")
             cursor = self._next_cursor(body, url, label, seen)
-            url = self._with_cursor(first_url, cursor) if cursor else None
+            url = self._with_cursor(first_url, cursor, label) if cursor else None
             page += 1
 
-    def _get_page(self, entity: str, url: str, page: int, label: str) -> requests.Response | None:
+    def _get_page(self, entity: str, url: str, page: int, label: str) -> _Answer | None:
         """One page, or None when the entity is unchanged (304) or not carried (404)."""
         cached = self.etag_cache.get(url) if page == 1 else None
-        response = self._get(url, label, {"If-None-Match": cached} if cached else {})
-        if response.status_code == 304 and cached:
+        answer = self._get(url, label, {"If-None-Match": cached} if cached else {})
+        if answer.status == 304 and cached:
             self.not_modified.add(entity)
             return None
-        if response.status_code == 404 and page == 1:
+        if answer.status == 404 and page == 1:
             return None  # like a folder without the file: the entity is not in this export
-        self._check_status(response, url, label)
-        return response
+        self._check_status(answer, label)
+        return answer
 
-    def _page_body(self, response: requests.Response, label: str) -> dict[str, Any]:
-        body = self._parse_json(response, label)
+    def _page_body(self, answer: _Answer, label: str) -> dict[str, Any]:
+        body = self._parse_json(answer, label)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise ExportBroken(
-                f'{response.url}（{label}）：页面必须是 {{"data": [...], "next": …}} 对象'
+                f'{answer.url}（{label}）：页面必须是 {{"data": [...], "next": …}} 对象'
+                f"，收到的是 {type(body).__name__}"
+                + (f"（键：{_shown(', '.join(map(str, body)))}）" if isinstance(body, dict) else "")
             )
         return body
 
@@ -278,25 +240,35 @@ class HttpSource:
     ) -> str | None:
         cursor = body.get("next")
         if cursor is not None and not isinstance(cursor, str):
-            raise ExportBroken(f'{url}（{label}）："next" 必须是字符串或 null')
+            raise ExportBroken(
+                f'{url}（{label}）："next" 必须是字符串或 null，收到 {_shown(json.dumps(cursor))}'
+            )
         if cursor in seen:
             raise ExportBroken(f"{url}（{label}）：分页游标 {cursor!r} 重复——接口分页出错")
         if cursor:
             seen.add(cursor)
         return cursor
 
-    def _with_cursor(self, first_url: str, cursor: str) -> str:
-        return requests.Request("GET", first_url, params={"cursor": cursor}).prepare().url
+    def _with_cursor(self, first_url: str, cursor: str, label: str) -> str:
+        try:
+            cursor.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ExportBroken(
+                f"{first_url}（{label}）：分页游标 {_shown(cursor)} 不是有效的 Unicode 文本"
+            ) from exc
+        prepared = requests.Request("GET", first_url, params={"cursor": cursor}).prepare()
+        return prepared.url or first_url
 
     # -- one request -----------------------------------------------------------------------
 
-    def _get(
-        self, url: str, label: str, headers: dict[str, str] | None = None
-    ) -> requests.Response:
-        """GET a whole (JSON) response: retries by urllib3, plus a body cut off mid-way."""
+    def _get(self, url: str, label: str, headers: dict[str, str] | None = None) -> _Answer:
+        """GET a JSON endpoint: retries by urllib3, plus a body cut off mid-way."""
 
-        def attempt_once() -> requests.Response:
-            return self._send(url, headers or {}, stream=False)
+        def attempt_once() -> _Answer:
+            with self._send(url, label, headers or {}) as response:
+                ok = response.status_code == 200
+                body = self._read_json_body(response, label) if ok else self._snippet(response)
+                return _Answer(response.status_code, response.url, response.headers, body)
 
         return self._retry_dropped(url, label, "JSON 无法解析", attempt_once)
 
@@ -309,7 +281,9 @@ class HttpSource:
             try:
                 return attempt_once()
             except DROPPED as exc:
-                if attempt == self.retries or self.clock.expired():
+                if self.clock.expired():
+                    raise self._unavailable(url, exc) from exc
+                if attempt == self.retries:
                     raise ExportBroken(
                         f"{url}（{label}）：{problem}——响应被截断（连接在传输中断开，"
                         f"已重试 {attempt} 次）"
@@ -317,7 +291,24 @@ class HttpSource:
                 time.sleep(min(self.backoff * 2**attempt, self.clock.left()))
         raise AssertionError("unreachable")
 
-    def _send(self, url: str, headers: dict[str, str], stream: bool) -> requests.Response:
+    def _send(self, url: str, label: str, headers: dict[str, str]) -> requests.Response:
+        """A streamed response, after following redirects within the export's origin only."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._request(url, headers)
+            if not response.is_redirect:
+                return response
+            target = urljoin(response.url, response.headers.get("Location", ""))
+            response.close()
+            if self.origin is None or origin(target) != self.origin:
+                raise ExportBroken(
+                    f"{url}（{label}）：导出接口重定向到 {_shown(target)}（HTTP "
+                    f"{response.status_code}）——只跟随同一来源（{origin_text(self.base_url)}）"
+                    "内的重定向，已拒绝；若导出接口已搬迁，请修改 export 设置"
+                )
+            url = target
+        raise ExportBroken(f"{url}（{label}）：重定向超过 {MAX_REDIRECTS} 次——已停止")
+
+    def _request(self, url: str, headers: dict[str, str]) -> requests.Response:
         self.clock.start()
         self.clock.last_status = None
         if self.clock.expired():
@@ -326,7 +317,11 @@ class HttpSource:
             )
         try:
             return self.session.get(
-                url, headers={**self._auth(), **headers}, timeout=self._timeout(), stream=stream
+                url,
+                headers={**self._auth(), **headers},
+                timeout=self._timeout(),
+                stream=True,
+                allow_redirects=False,
             )
         except DROPPED:
             raise
@@ -347,23 +342,26 @@ class HttpSource:
         seen = f"最后一次 HTTP {status}" if status else "没有收到 HTTP 响应"
         reason = f"：{_reason(exc)}" if exc is not None else ""
         if self.clock.expired():
+            last = f"（最后一次 HTTP {status}）" if status else ""
             return UpstreamUnavailable(
-                f"导出接口超过整体时限（{self.clock.seconds:g} 秒）：{url}（{seen}{reason}）"
+                f"导出接口超过整体时限（{self.clock.seconds:g} 秒）：{url} 未能在时限内读完{last}"
+                "——时限由设置 http_deadline 决定"
             )
         return UpstreamUnavailable(
             f"导出接口不可用：{url}（重试 {self.retries} 次后仍失败，{seen}{reason}）"
         )
 
-    def _check_status(self, response: requests.Response, url: str, label: str) -> None:
-        status = response.status_code
+    def _check_status(self, answer: _Answer, label: str) -> None:
+        status = answer.status
         if status in (401, 403):
             raise self._refused(status)
         if status in RETRY_STATUSES or status >= 500:
             self.clock.last_status = status
-            raise self._unavailable(url, None)
+            raise self._unavailable(answer.url, None)
         if status != 200:
-            snippet = response.text[:200].strip()
-            raise ExportBroken(f"{url}（{label}）：意外的 HTTP {status}：{snippet}")
+            raise ExportBroken(
+                f"{answer.url}（{label}）：意外的 HTTP {status}：{_shown(answer.body.strip())}"
+            )
 
     def _refused(self, status: int) -> ConfigurationError:
         if os.environ.get(self.token_env):
@@ -374,21 +372,101 @@ class HttpSource:
             f"导出接口要求令牌（HTTP {status}），但环境变量 {self.token_env} 未设置"
         )
 
-    def _parse_json(self, response: requests.Response, label: str) -> Any:
+    # -- bodies ----------------------------------------------------------------------------
+
+    def _stream(
+        self, response: requests.Response, label: str, cap: int, setting: str, what: str = "响应"
+    ) -> Iterator[bytes]:
+        """The body's chunks after decompression, stopped at ``cap`` bytes (this response) and
+        at ``max_export_bytes`` (everything read from the API), and at the deadline."""
+        size = 0
         try:
-            text = response.content.decode("utf-8")
+            for chunk in response.iter_content(CHUNK):
+                size += len(chunk)
+                self.received += len(chunk)
+                if size > cap:
+                    raise ExportBroken(
+                        f"{response.url}（{label}）：{what}过大：超过上限 {cap} 字节（解压后计；"
+                        f"{setting}）——已停止读取（压缩炸弹或无尽的响应？）"
+                    )
+                if self.received > self.max_export_bytes:
+                    raise ExportBroken(
+                        f"{response.url}（{label}）：从导出接口读取的数据共超过上限 "
+                        f"{self.max_export_bytes} 字节（解压后计；设置 http_max_export_bytes）"
+                        "——已停止"
+                    )
+                if self.clock.expired():
+                    raise self._unavailable(response.url, None)
+                yield chunk
+        except requests.exceptions.ContentDecodingError as exc:
+            encoding = response.headers.get("Content-Encoding", "")
+            raise ExportBroken(
+                f"{response.url}（{label}）：压缩数据损坏（Content-Encoding: {encoding}）"
+            ) from exc
+        except DROPPED:
+            raise
+        except requests.exceptions.RequestException as exc:
+            raise self._unavailable(response.url, exc) from exc
+
+    def _read_json_body(self, response: requests.Response, label: str) -> bytes:
+        setting = "设置 http_max_page_bytes"
+        self._check_declared_size(response, label, self.max_page_bytes, setting)
+        stream = self._stream(response, label, self.max_page_bytes, setting)
+        return b"".join(stream)
+
+    def _snippet(self, response: requests.Response) -> bytes:
+        """The start of a body we will not use (an error page), never more than SNIPPET."""
+        try:
+            return next(response.iter_content(SNIPPET), b"")[:SNIPPET]
+        except requests.exceptions.RequestException:
+            return b""
+
+    def _check_declared_size(
+        self, response: requests.Response, label: str, cap: int, setting: str, what: str = "响应"
+    ) -> None:
+        declared = response.headers.get("Content-Length", "")
+        encoded = "Content-Encoding" in response.headers
+        if declared.isdigit() and int(declared) > cap and not encoded:
+            raise ExportBroken(
+                f"{response.url}（{label}）：{what}过大（Content-Length {int(declared)} 字节，"
+                f"上限 {cap} 字节；{setting}）"
+            )
+
+    def _parse_json(self, answer: _Answer, label: str) -> Any:
+        where = f"{answer.url}（{label}）"
+        self._refuse_html(answer, where)
+        if answer.body.startswith(b"\xef\xbb\xbf"):
+            raise ExportBroken(
+                f"{where}：JSON 以 UTF-8 BOM（EF BB BF）开头——导出接口必须返回不带 BOM 的 UTF-8"
+            )
+        try:
+            text = answer.body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ExportBroken(
-                f"{response.url}（{label}）：不是 UTF-8 编码（第 {exc.start} 字节起）"
-                "——导出接口必须返回 UTF-8"
+                f"{where}：不是 UTF-8 编码（第 {exc.start} 字节起）——导出接口必须返回 UTF-8"
             ) from exc
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
+            ends = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+            cut = "——响应被截断（JSON 在结尾处中断）" if ends else ""
+            kind = answer.headers.get("Content-Type", "（无）")
             raise ExportBroken(
-                f"{response.url}（{label}）：JSON 无法解析（第 {exc.lineno} 行第 {exc.colno} 列："
-                f"{exc.msg}）——响应被截断"
+                f"{where}：JSON 无法解析（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}；"
+                f"Content-Type: {kind}）{cut}"
             ) from exc
+        except RecursionError as exc:
+            raise ExportBroken(f"{where}：JSON 嵌套过深，无法解析——拒绝") from exc
+
+    def _refuse_html(self, answer: _Answer, where: str) -> None:
+        kind = answer.headers.get("Content-Type", "")
+        html = kind.split(";")[0].strip().lower() in HTML_TYPES
+        if html or answer.body.lstrip()[:1] == b"<":
+            raise ExportBroken(
+                f"{where}：导出接口返回的是 HTML 页面而不是 JSON（HTTP {answer.status}，"
+                f"Content-Type: {kind or '（无）'}）：{_shown(answer.body.strip(), 120)}"
+                "——检查导出接口地址，或是否被登录页、代理拦截"
+            )
 
     # -- files ---------------------------------------------------------------------------
 
@@ -398,40 +476,27 @@ class HttpSource:
         url = f"{self.base_url}/v1/files/{quote(file_id, safe='')}"
         label = f"/v1/files/{file_id}"
         return self._retry_dropped(
-            url, label, "文件下载中断", lambda: self._download_once(file_id, url, keep)
+            url, label, "文件下载中断", lambda: self._download_once(file_id, url, label, keep)
         )
 
-    def _download_once(self, file_id: str, url: str, keep: bool) -> bytes:
-        with self._send(url, {}, stream=True) as response:
+    def _download_once(self, file_id: str, url: str, label: str, keep: bool) -> bytes:
+        with self._send(url, label, {}) as response:
             if response.status_code == 404:
                 raise FileMissing(file_id, url)
-            self._check_status(response, url, f"/v1/files/{file_id}")
-            self._check_declared_size(response, url)
+            if response.status_code != 200:
+                body = self._snippet(response)
+                self._check_status(
+                    _Answer(response.status_code, response.url, response.headers, body), label
+                )
+            limit = "导出契约的文件上限"
+            self._check_declared_size(response, label, MAX_FILE_BYTES, limit, "文件")
             digest, kept, size = hashlib.sha256(), bytearray(), 0
-            for chunk in self._read_capped(response, url):
+            for chunk in self._stream(response, label, MAX_FILE_BYTES, limit, "文件"):
                 digest.update(chunk)
                 size += len(chunk)
                 kept += chunk if keep else b""
         self.fetched[file_id] = _Fetched(digest.hexdigest(), size)
         return bytes(kept)
-
-    def _check_declared_size(self, response: requests.Response, url: str) -> None:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
-            raise ExportBroken(
-                f"{url}: 文件过大（{int(declared)} 字节，上限 {MAX_FILE_BYTES} 字节）"
-            )
-
-    def _read_capped(self, response: requests.Response, url: str) -> Iterator[bytes]:
-        size = 0
-        try:
-            for chunk in response.iter_content(CHUNK):
-                size += len(chunk)
-                if size > MAX_FILE_BYTES:
-                    raise ExportBroken(f"{url}: 文件过大（超过上限 {MAX_FILE_BYTES} 字节）")
-                yield chunk
-        except requests.exceptions.ConnectionError as exc:
-            raise self._unavailable(url, exc) from exc
 
     def _verify_one(self, relative: str, expected: str) -> str | None:
         name = PurePosixPath(relative).name

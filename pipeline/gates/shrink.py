@@ -9,7 +9,6 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -21,19 +20,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class GateSettings:
+    """The shrink guard's thresholds; made from the settings by ``pipeline.cli``."""
+
     shrink_items: float = DEFAULTS["shrink_items"]
     shrink_departments: float = DEFAULTS["shrink_departments"]
     shrink_cases: float = DEFAULTS["shrink_cases"]
     allow_shrink: bool = False
-
-
-def gate_settings(values: dict[str, Any], allow_shrink: bool) -> GateSettings:
-    return GateSettings(
-        float(values["shrink_items"]),
-        float(values["shrink_departments"]),
-        float(values["shrink_cases"]),
-        allow_shrink,
-    )
 
 
 def _kept(release: Path) -> dict[str, int]:

@@ -252,7 +252,7 @@ def prune(site_dir: Path, keep: int) -> list[str]:
     build lock (so no other build is between its move and its swap)."""
     ids, current = release_ids(site_dir), live_id(site_dir)
     complete = [i for i in ids if is_complete(site_dir, i)]
-    kept = set(complete[len(complete) - keep :] if keep > 0 else []) | {current}
+    kept = set(complete[max(0, len(complete) - keep) :] if keep > 0 else []) | {current}
     doomed = [i for i in ids if i not in kept]
     for release_id in doomed:
         if not is_complete(site_dir, release_id):
