@@ -40,8 +40,8 @@ from pipeline.search.steps import step_browser_search_index, step_search_index
 from pipeline.site.render import render_site
 from pipeline.validate.catalogue import Catalogue, build_catalogue
 from pipeline.validate.mapping import load_profile
-from pipeline.workers import workers_in_use
 from pipeline.validate.problems import Report
+from pipeline.workers import workers_in_use
 
 logger = logging.getLogger(__name__)
 
