@@ -103,7 +103,7 @@ print(json.dumps({"documents": len(docs), "seconds": round(time.perf_counter() -
 SERVER = (
     PREAMBLE
     + """
-from pipeline.search.server_index import build_server_index
+from pipeline.search.server_write import build_server_index
 from pipeline.release.layout import RELATED
 from pipeline.search.steps import read_documents, related_items
 from pipeline.search.synonyms import load_synonyms
@@ -129,7 +129,7 @@ LATENCY = (
     + """
 import statistics
 from pipeline.search.relevance import load_cases
-from pipeline.search.server_index import ServerIndex
+from pipeline.search.server_query import ServerIndex
 started = time.perf_counter()
 index = ServerIndex(Path(sys.argv[1]))
 index.search("预热")  # jieba and OpenCC load on first use

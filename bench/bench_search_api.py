@@ -1,0 +1,246 @@
+"""Load benchmark of ``GET /api/search`` (not part of ``make test``).
+
+    .venv/bin/python bench/bench_search_api.py --site /tmp/bench-api/demo --clients 20 --requests 4000
+
+Starts ``approvals serve --site SITE`` in its own process (the production server, see
+``pipeline/ops/serve.py``; ``--url`` measures a server already running instead, e.g. nginx in
+front of it), asks every request of the mix once, one at a time (the reference answers), then
+runs ``--clients`` closed-loop clients (each sends its next request as soon as its previous
+answer has arrived, no think time) until ``--requests`` answers have arrived. Each request is a
+fresh HTTP/1.0 connection, as nginx opens to an upstream without ``keepalive``. The clients are
+one asyncio process (a few hundred microseconds of CPU per request, on the same machine).
+
+The mix: every query of ``tests/relevance.yaml`` (80), each also on page 2, and with a filter
+(department or item type, from the first answer's facets) — 240 distinct requests, so the
+answers are not all served from one warm path.
+
+Reports per run: answers per second, latency p50 / p95 / p99 / max (ms, from before the connect
+to the last byte), errors (anything but 200, or a dropped connection) and answers that differ
+from the reference answer. ``SITE`` missing: the demo is built there first
+(``approvals build --export examples/demo-export``). Results go to
+``bench/out/search-api-<time>.json`` and are printed as a Markdown row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PYTHON = sys.executable
+OUT = ROOT / "bench" / "out"
+RELEVANCE = ROOT / "tests" / "relevance.yaml"
+
+
+def demo_site(site: Path) -> Path:
+    if not (site / "current").exists():
+        subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "pipeline.cli",
+                "build",
+                "--export",
+                str(ROOT / "examples" / "demo-export"),
+                "--site",
+                str(site),
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+    return site
+
+
+def start_server(site: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
+    """``approvals serve`` on a free port; its base URL from the line it prints. Its log (the
+    traces of failed requests) goes to ``log``: a pipe nobody reads would fill and stop it."""
+    with log.open("w", encoding="utf-8") as errors:
+        process = subprocess.Popen(
+            [PYTHON, "-m", "pipeline.cli", "serve", "--site", str(site), "--port", "0"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    found = re.search(r"http://[^/\s]+", line)
+    if not found:
+        process.kill()
+        raise RuntimeError(f"serve did not start: {line!r} {log.read_text('utf-8')[-2000:]}")
+    return process, found.group(0)
+
+
+async def fetch(host: str, port: int, path: str) -> tuple[int, bytes]:
+    """One request on a fresh connection: (status, body); status -1 for a dropped connection."""
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return -1, b""
+    try:
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii"))
+        raw = await reader.read(-1)
+    except OSError:
+        return -1, b""
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return (int(match.group(1)) if match else -1), body
+
+
+def request_mix(base: str) -> list[str]:
+    """The 240 request paths (see the module's docstring)."""
+    import urllib.request
+
+    from pipeline.search.relevance import load_cases
+
+    paths = []
+    for case in load_cases(RELEVANCE):
+        first = f"/api/search?{urlencode({'q': case.query})}"
+        paths += [first, f"/api/search?{urlencode({'q': case.query, 'page': 2})}"]
+        with urllib.request.urlopen(base + first, timeout=30) as response:  # noqa: S310 - local
+            facets = json.load(response)["facets"]
+        key = "department" if facets.get("department") else "type"
+        value = sorted(facets.get(key, {"": 0}))[0]
+        paths.append(f"/api/search?{urlencode({'q': case.query, key: value})}")
+    return paths
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 1)
+
+
+async def load(
+    host: str,
+    port: int,
+    paths: list[str],
+    reference: dict[str, tuple[int, bytes]],
+    clients: int,
+    total: int,
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    differ = 0
+    issued = 0
+
+    async def client(number: int) -> None:
+        nonlocal issued, differ
+        at = number * len(paths) // clients
+        while issued < total:
+            issued += 1
+            path = paths[at % len(paths)]
+            at += 1
+            started = time.perf_counter()
+            status, body = await fetch(host, port, path)
+            latencies.append((time.perf_counter() - started) * 1000)
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if (status, body) != reference[path]:
+                differ += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    seconds = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "answers": len(latencies),
+        "seconds": round(seconds, 2),
+        "per_second": round(len(latencies) / seconds, 1),
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": percentile(latencies, 100),
+        "statuses": statuses,
+        "errors": len(latencies) - statuses.get("200", 0),
+        "differ": differ,
+    }
+
+
+def run(base: str, clients: list[int], total: int) -> list[dict[str, Any]]:
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    paths = request_mix(base)
+    reference = {}
+    sequential = []
+    for path in paths:
+        started = time.perf_counter()
+        reference[path] = asyncio.run(fetch(host, port, path))
+        sequential.append((time.perf_counter() - started) * 1000)
+    bad = [p for p, (status, _) in reference.items() if status != 200]
+    if bad:
+        raise RuntimeError(f"{len(bad)} reference answers are not 200, e.g. {bad[:3]}")
+    results = [
+        {
+            "clients": 1,
+            "answers": len(sequential),
+            "p50_ms": percentile(sequential, 50),
+            "p95_ms": percentile(sequential, 95),
+            "p99_ms": percentile(sequential, 99),
+            "max_ms": percentile(sequential, 100),
+            "errors": 0,
+            "differ": 0,
+            "note": "the reference pass, one request at a time",
+        }
+    ]
+    for count in clients:
+        results.append(asyncio.run(load(host, port, paths, reference, count, total)))
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--site", type=Path, default=Path("/tmp/bench-api/demo"))
+    parser.add_argument("--url", help="a server already running (its base URL), instead of --site")
+    parser.add_argument("--clients", type=int, nargs="+", default=[20])
+    parser.add_argument("--requests", type=int, default=4000, help="answers per run")
+    args = parser.parse_args(argv)
+    process = None
+    if args.url:
+        base = args.url.rstrip("/")
+    else:
+        process, base = start_server(demo_site(args.site), args.site / "serve.log")
+    try:
+        results = run(base, args.clients, args.requests)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    record = {
+        "started": stamp,
+        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "nproc": os.cpu_count(),
+        "loadavg_after": os.getloadavg(),
+        "results": results,
+    }
+    (OUT / f"search-api-{stamp}.json").write_text(json.dumps(record, indent=1), "utf-8")
+    print("| clients | answers/s | p50 ms | p95 ms | p99 ms | max ms | errors | differ |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['clients']} | {r.get('per_second', '–')} | {r['p50_ms']} | {r['p95_ms']} | "
+            f"{r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['differ']} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
