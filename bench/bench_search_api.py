@@ -16,7 +16,8 @@ answers are not all served from one warm path.
 
 Reports per run: answers per second, latency p50 / p95 / p99 / max (ms, from before the connect
 to the last byte), errors (anything but 200, or a dropped connection) and answers that differ
-from the reference answer. ``SITE`` missing: the demo is built there first
+from the reference answer, and the server's CPU time per answer (``/proc/<pid>/stat``: what
+one core can serve, whatever else the machine runs). ``SITE`` missing: the demo is built there first
 (``approvals build --export examples/demo-export``). Results go to
 ``bench/out/search-api-<time>.json`` and are printed as a Markdown row.
 """
@@ -122,6 +123,14 @@ def request_mix(base: str) -> list[str]:
     return paths
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (0 when not ours to read)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 1)
@@ -172,7 +181,7 @@ async def load(
     }
 
 
-def run(base: str, clients: list[int], total: int) -> list[dict[str, Any]]:
+def run(base: str, clients: list[int], total: int, pid: int | None = None) -> list[dict[str, Any]]:
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     paths = request_mix(base)
@@ -199,7 +208,12 @@ def run(base: str, clients: list[int], total: int) -> list[dict[str, Any]]:
         }
     ]
     for count in clients:
-        results.append(asyncio.run(load(host, port, paths, reference, count, total)))
+        cpu, load_before = cpu_seconds(pid), os.getloadavg()[0]
+        result = asyncio.run(load(host, port, paths, reference, count, total))
+        if pid is not None:  # the server's CPU per answer: what one core can serve
+            result["server_cpu_ms"] = round((cpu_seconds(pid) - cpu) * 1000 / result["answers"], 2)
+        result["loadavg_1min_before"] = load_before
+        results.append(result)
         print(json.dumps(results[-1]), flush=True)
     return results
 
@@ -217,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         process, base = start_server(demo_site(args.site), args.site / "serve.log")
     try:
-        results = run(base, args.clients, args.requests)
+        results = run(base, args.clients, args.requests, process.pid if process else None)
     finally:
         if process is not None:
             process.terminate()
@@ -232,12 +246,16 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     (OUT / f"search-api-{stamp}.json").write_text(json.dumps(record, indent=1), "utf-8")
-    print("| clients | answers/s | p50 ms | p95 ms | p99 ms | max ms | errors | differ |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| clients | answers/s | p50 ms | p95 ms | p99 ms | max ms | errors | differ "
+        "| server CPU ms/answer |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['clients']} | {r.get('per_second', '–')} | {r['p50_ms']} | {r['p95_ms']} | "
-            f"{r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['differ']} |"
+            f"{r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['differ']} "
+            f"| {r.get('server_cpu_ms', '–')} |"
         )
     return 0
 
