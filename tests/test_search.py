@@ -552,7 +552,7 @@ def test_api_errors_are_json_without_traces(api: str, site: Path, monkeypatch):
     def boom(self, request):
         raise RuntimeError("secret internals /etc/passwd")
 
-    monkeypatch.setattr(SearchService, "search", boom)
+    monkeypatch.setattr(SearchService, "answer", boom)
     status, kind, body = _get(f"{api}/api/search?q=abc")
     assert (status, kind) == (500, "application/json")
     assert "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)

@@ -371,30 +371,38 @@ def nginx_config(site: Path, listen: int, api: int, temp: Path) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def nginx(site: Path, server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """The real nginx with the sample config, in front of the test server; its port."""
-    binary = _nginx()
-    assert binary, "nginx is installed by `make test` (Debian nginx-light)"
-    temp = tmp_path_factory.mktemp("nginx")
-    port = _free_port()
-    conf = temp / "nginx.conf"
-    conf.write_text(nginx_config(site, port, server.port, temp), encoding="utf-8")
-    command = [binary, "-p", str(temp), "-e", str(temp / "error.log"), "-c", str(conf)]
-    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+class Nginx:
+    """The real nginx with the sample config, in front of the API on ``api_port``."""
+
+    def __init__(self, site: Path, api_port: int, temp: Path):
+        binary = _nginx()
+        assert binary, "nginx is installed by `make test` (Debian nginx-light)"
+        self.port = _free_port()
+        conf = temp / "nginx.conf"
+        conf.write_text(nginx_config(site, self.port, api_port, temp), encoding="utf-8")
+        command = [binary, "-p", str(temp), "-e", str(temp / "error.log"), "-c", str(conf)]
+        checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stderr
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(200):
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def nginx(site: Path, server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    running = Nginx(site, server.port, tmp_path_factory.mktemp("nginx"))
+    yield running.port
+    running.stop()
 
 
 def _through(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -441,3 +449,52 @@ def test_publishing_settings_send_no_js_search_to_the_api():
     published = read_settings(str(ROOT / "publishconf.py"))
     assert published["APPROVALS_SEARCH_API"] == "/api/search"
     assert read_settings(str(ROOT / "pelicanconf.py")).get("APPROVALS_SEARCH_API", "") == ""
+
+
+def test_nginx_answers_json_when_the_search_server_is_down(site: Path, tmp_path: Path):
+    running = Nginx(site, _free_port(), tmp_path)  # nothing listens on the API's port
+    try:
+        status, headers, body = _through(running.port, PATHS[0])
+    finally:
+        running.stop()
+    assert status == 503 and headers["content-type"].startswith("application/json")
+    assert "搜索暂时不可用" in json.loads(body)["error"]
+
+
+def test_the_systemd_unit_runs_the_server_nginx_proxies_to(site: Path, tmp_path: Path):
+    """``deploy/approvals-search.service``'s command, run as it is written (the checkout's
+    ``approvals`` instead of /opt's, this site instead of /srv's, a free port instead of 8600),
+    behind nginx with the sample config: the port and site folder agree with nginx.conf's, and
+    the search answers through both."""
+    import re
+    import shlex
+    import sys
+
+    unit = (ROOT / "deploy/approvals-search.service").read_text("utf-8")
+    (command,) = re.findall(r"^ExecStart=(.+)$", unit, re.M)
+    conf = (ROOT / "deploy/nginx.conf").read_text("utf-8")
+    words = shlex.split(command)
+    assert words[:2] == ["/opt/approvals/.venv/bin/approvals", "serve"]
+    assert words[words.index("--host") + 1] == "127.0.0.1"
+    port = words[words.index("--port") + 1]
+    assert f"proxy_pass http://127.0.0.1:{port};" in conf
+    assert f"root {words[words.index('--site') + 1]}/current/site;" in conf
+    assert "User=approvals" in unit and "Restart=always" in unit
+
+    api_port = _free_port()
+    words = [sys.executable, "-m", "pipeline.cli", *words[1:]]
+    words[words.index("--site") + 1] = str(site)
+    words[words.index("--port") + 1] = str(api_port)
+    server = subprocess.Popen(words, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    try:
+        assert f":{api_port}/" in server.stdout.readline()  # it says where it listens
+        front = Nginx(site, api_port, tmp_path)
+        try:
+            status, _, body = _through(front.port, PATHS[0])
+        finally:
+            front.stop()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert status == 200 and json.loads(body)["results"]

@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ MAX_FIELDS = 100
 SHOWN_CHARS = 30
 """What an error message quotes of a value it was sent, at most (then "…")."""
 SINGLE = ("q", "page", "page_size")
+ANSWERS_KEPT = 1024
+"""Answers kept per release, as JSON bytes (~5 KB each): asked again, they are sent as they are."""
 
 
 @dataclass
@@ -119,18 +122,51 @@ def parse_request(params: dict[str, list[str]]) -> SearchRequest:
     )
 
 
+@dataclass
+class _Live:
+    """One release's index as the service lends it, with the answers already given from it."""
+
+    release: Path
+    index: Any
+    users: int = 0
+    answers: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, request: SearchRequest) -> bytes:
+        """The request's answer as JSON bytes: the one given before, if it is still kept (a
+        release's index never changes), else searched and kept (:data:`ANSWERS_KEPT`)."""
+        key = (
+            request.query,
+            tuple(sorted((k, tuple(v)) for k, v in request.filters.items())),
+            request.page,
+            request.page_size,
+        )
+        with self.lock:
+            found = self.answers.get(key)
+            if found is not None:
+                self.answers.move_to_end(key)
+                return found
+        page = self.index.search(request.query, request.filters, request.page, request.page_size)
+        found = json.dumps(page.as_dict(), ensure_ascii=False).encode("utf-8")
+        with self.lock:
+            self.answers[key] = found
+            if len(self.answers) > ANSWERS_KEPT:
+                self.answers.popitem(last=False)
+        return found
+
+
 class SearchService:
     """The live release's server index, reopened when ``current`` moves to another release.
 
     Each request holds the index it was given (:meth:`lease`) until it has answered; an index
-    ``current`` has moved away from is closed when its last request is done, never under one."""
+    ``current`` has moved away from is closed when its last request is done, never under one.
+    The answers given from an index are kept with it (:data:`ANSWERS_KEPT`, most recent first),
+    so they go when it goes."""
 
     def __init__(self, site_dir: Path):
         self.site_dir = site_dir
         self._lock = threading.Lock()
-        self._release: Path | None = None
-        self._index: Any = None
-        self._users: dict[int, int] = {}  # id(index) → requests holding it
+        self._live: _Live | None = None
 
     def _open(self, release: Path) -> None:
         """Make ``release``'s index the one lent (under the lock)."""
@@ -138,51 +174,54 @@ class SearchService:
 
         if not (search_dir(release) / "whoosh").is_dir():
             raise SearchUnavailable(f"当前版本 {release.name} 没有搜索索引，请重新构建")
-        opened = ServerIndex(search_dir(release))
-        previous = self._index
-        self._index, self._release = opened, release
-        self._users[id(opened)] = 0
-        if previous is not None and not self._users.get(id(previous)):
-            self._users.pop(id(previous), None)
-            previous.close()
+        previous, self._live = self._live, _Live(release, ServerIndex(search_dir(release)))
+        if previous is not None and not previous.users:
+            previous.index.close()
 
     @contextmanager
-    def lease(self) -> Iterator[Any]:
-        """The live release's index, for one request."""
+    def lease(self) -> Iterator[_Live]:
+        """The live release's index (and its answers), for one request."""
         release = (self.site_dir / "current").resolve()
         with self._lock:
-            if release != self._release:
+            if self._live is None or release != self._live.release:
                 self._open(release)
-            index = self._index
-            self._users[id(index)] += 1
+            live = self._live
+            assert live is not None
+            live.users += 1
         try:
-            yield index
+            yield live
         finally:
             with self._lock:
-                self._users[id(index)] -= 1
-                if index is not self._index and not self._users[id(index)]:
-                    del self._users[id(index)]
-                    index.close()
+                live.users -= 1
+                if live is not self._live and not live.users:
+                    live.index.close()
 
     def index(self) -> Any:
         """The live release's index (for one caller at a time, as ``approvals search``)."""
-        with self.lease() as index:
-            return index
+        with self.lease() as live:
+            return live.index
 
     def departments(self) -> list[dict[str, Any]]:
         path = self.site_dir / "current" / "data" / "departments.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
-        with self.lease() as index:
-            page = index.search(request.query, request.filters, request.page, request.page_size)
+        with self.lease() as live:
+            page = live.index.search(
+                request.query, request.filters, request.page, request.page_size
+            )
         return page.as_dict()
+
+    def answer(self, request: SearchRequest) -> bytes:
+        """:meth:`search`'s answer as JSON bytes, kept for the next time it is asked."""
+        with self.lease() as live:
+            return live.answer(request)
 
     def close(self) -> None:
         with self._lock:
-            if self._index is not None:
-                self._index.close()
-                self._index, self._release = None, None
+            if self._live is not None:
+                self._live.index.close()
+                self._live = None
 
 
 def department_names(value: str, departments: list[dict[str, Any]]) -> list[str]:
@@ -201,7 +240,10 @@ def type_labels(value: str) -> list[str]:
 
 def send_json(handler: Any, status: int, payload: Any) -> None:
     """One JSON answer on a ``BaseHTTPRequestHandler``."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    send_body(handler, status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+def send_body(handler: Any, status: int, body: bytes) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json; charset=utf-8")
     handler.send_header("Content-Length", str(len(body)))
@@ -213,10 +255,9 @@ def send_json(handler: Any, status: int, payload: Any) -> None:
 
 def respond(handler: Any, service: SearchService) -> None:
     """Answer one ``GET /api/search`` on a ``BaseHTTPRequestHandler``."""
-    status, payload = 200, None
     try:
         request = parse_request(parse_query_string(urlsplit(handler.path).query))
-        payload = service.search(request)
+        body = service.answer(request)
     except BadSearchRequest as exc:
         status, payload = 400, {"error": str(exc)}
     except SearchUnavailable as exc:
@@ -226,4 +267,7 @@ def respond(handler: Any, service: SearchService) -> None:
     except Exception:  # noqa: BLE001 - the client gets a message, the log gets the trace
         logger.exception("search failed for %r", handler.path[:300])
         status, payload = 500, {"error": "搜索出错，请稍后再试"}
+    else:
+        send_body(handler, 200, body)
+        return
     send_json(handler, status, payload)

@@ -1,11 +1,9 @@
 """Querying the server index: :class:`ServerIndex`, shared by every thread of a server.
 
-* **Field boosts** name ≫ aliases ≫ colloquial keywords ≫ body, plus exact matches of the whole
-  query against a name (with or without its variant) or an alias.
-* **Pinyin**: full pinyin and initials of names, aliases and keywords, matched whole, as a
-  prefix, or within one edit for long ones (a slip in ``shipinjingying``).
-* **Coverage**: a result must match words making up at least half of the query's characters
-  (stop words aside), so 比特币挖矿许可 does not return every 许可 item.
+* **What a query matches** — field boosts, coverage, synonyms, exact names and phrases — is
+  planned by :mod:`pipeline.search.server_plan`; pinyin (full pinyin and initials of names,
+  aliases and keywords, matched whole, as a prefix, or within one edit for long ones: a slip in
+  ``shipinjingying``) is looked up here, in the index's terms.
 * **Facets**: department, item type, audience, online application, free of charge, visits.
 * **Speed** (Python Whoosh alone took ~400 ms for a broad query at 20,000 items): posting blocks
   are read whole (:func:`pipeline.search.whoosh_fast.leaf_ids`), each term's documents are
@@ -17,8 +15,8 @@
   so two threads in one searcher read each other's bytes (``struct.error``, ``KeyError``, other
   scores: #13). Each query borrows a searcher of its own from a pool (:class:`_Searchers`: opened
   once, reused, as many as queries run at once); what the queries share — the term → documents
-  cache, the facets, the stored documents — is built from whole reads and guarded by one lock
-  held only for the dictionary operations.
+  cache, the facets, the stored documents — is guarded by one lock held only for dictionary
+  operations.
 """
 
 from __future__ import annotations
@@ -43,24 +41,26 @@ from pipeline.errors import ConfigurationError
 from pipeline.search import whoosh_fast
 from pipeline.search.documents import FILTERS, ITEM
 from pipeline.search.server_index import INDEX_DIR, INDEX_META, SCHEMA_VERSION
-from pipeline.search.synonyms import Synonyms, parse_synonyms
+from pipeline.search.server_plan import (
+    MIN_COVERAGE,
+    PINYIN_BOOST,
+    Clause,
+    Group,
+    Plan,
+    covering,
+    plan_query,
+)
+from pipeline.search.synonyms import parse_synonyms
 from pipeline.search.text import (
     base_name,
     has_han,
-    is_pinyin_query,
     normalise,
-    query_words,
-    subwords,
     variant,
     words,
 )
 
 logger = logging.getLogger(__name__)
 
-MIN_COVERAGE = 0.5
-BOOSTS = {"name": 8.0, "aliases": 4.0, "keywords": 3.0, "body": 1.0}
-EXACT_NAME_BOOST, EXACT_ALIAS_BOOST, PHRASE_BOOST = 30.0, 12.0, 2.0
-PINYIN_BOOST = 6.0
 MAX_EXPANSIONS = 64
 """At most this many pinyin terms stand for one Latin query (its prefixes and slips)."""
 RELATED_MAX_DF = 500
@@ -71,7 +71,6 @@ DEPARTMENT_BONUS = 0.5
 """What sharing the department adds to a related item's score (more than 0, less than 1)."""
 RELATED_CACHE = 256
 """Names (without variant) and aliases whose related items' scores are kept."""
-MAX_GROUPS = 8
 CANDIDATE_SLACK = 15
 """BM25F re-scores the best ``limit + CANDIDATE_SLACK`` documents of the cheap pre-score."""
 RERANK_WINDOW = 30
@@ -125,92 +124,6 @@ class SearchPage:
             "facets": self.facets,
             "facet_names": FILTERS,
         }
-
-
-@dataclass(frozen=True)
-class Clause:
-    """A term (one word) or a phrase (several) in one field, with its boost."""
-
-    field: str
-    words: tuple[str, ...]
-    boost: float
-    part: bool = False  # a dictionary word inside a query word: it selects, it is not scored
-
-    def query(self) -> query.Query:
-        if len(self.words) == 1:
-            return query.Term(self.field, self.words[0], boost=self.boost)
-        return query.Phrase(self.field, list(self.words), boost=self.boost)
-
-
-@dataclass
-class Group:
-    """One part of the query: a document matches it through any of its clauses, and then
-    counts ``weight`` towards its coverage."""
-
-    clauses: list[Clause]
-    weight: float
-
-
-@dataclass
-class Plan:
-    groups: list[Group]
-    bonus: list[Clause]  # exact matches and phrases: they raise the score, never exclude
-    pinyin: str = ""  # the compact Latin query, when it may be pinyin
-
-
-def _word_clauses(word: str) -> list[Clause]:
-    clauses = [Clause(f, (word,), b) for f, b in BOOSTS.items()]
-    clauses += [
-        Clause(f, (piece,), b * 0.5, part=True)
-        for piece in subwords(word)
-        for f, b in BOOSTS.items()
-        if f != "body"
-    ]
-    return clauses
-
-
-def _synonym_clauses(targets: tuple[str, ...]) -> list[Clause]:
-    return [
-        Clause(f, tuple(words(t)), BOOSTS[f] * 0.5)
-        for t in targets
-        if words(t)
-        for f in ("name", "aliases")
-    ]
-
-
-def plan_query(text: str, synonyms: Synonyms) -> Plan:
-    """How a normalised query is searched: its groups (for coverage) and bonus clauses."""
-    if not text:
-        return Plan([], [])
-    bonus = [
-        Clause("exact_name", (text,), EXACT_NAME_BOOST),
-        Clause("exact_alias", (text,), EXACT_ALIAS_BOOST),
-    ]
-    if is_pinyin_query(text):
-        # Latin words are also looked up as words (KTV, GSP); pinyin clauses come from the index.
-        return Plan(
-            [Group(_word_clauses(w), 0.0) for w in words(text)], bonus, pinyin=text.replace(" ", "")
-        )
-    meaningful = query_words(text)
-    groups = [Group(_word_clauses(w), float(len(w))) for w, _, _ in meaningful]
-    for phrase, targets in synonyms.in_query(text):
-        extra = _synonym_clauses(targets)
-        start = text.find(phrase)
-        end = start + len(phrase)
-        # The words the phrase overlaps can be found through its targets too.
-        covered = [
-            g for (_, s, e), g in zip(meaningful, groups, strict=True) if s < end and e > start
-        ]
-        for group in covered:
-            group.clauses += extra
-        if extra and not covered:
-            groups.append(Group(extra, float(len(phrase))))
-    all_words = tuple(words(text))
-    if len(all_words) > 1:
-        # Phrases in the name and aliases only: phrase matching reads positions, which costs most
-        # in the long body, where coverage already keeps scattered words out.
-        bonus += [Clause(f, all_words, BOOSTS[f] * PHRASE_BOOST) for f in ("name", "aliases")]
-    return Plan(groups, bonus)
 
 
 class DocList(query.Query):
@@ -444,7 +357,7 @@ class ServerIndex:
         if plan.pinyin:  # pinyin or Latin words: any match will do
             allowed = set().union(*(docs for docs, _ in sets))
         else:
-            allowed = set(_covering(sets, sum(w for _, w in sets) * MIN_COVERAGE - 1e-9))
+            allowed = set(covering(sets, sum(w for _, w in sets) * MIN_COVERAGE - 1e-9))
         for clause in plan.bonus[:2]:
             allowed |= self._clause_docs(session, clause)
         for key, values in filters.items():
@@ -624,26 +537,6 @@ def _values(reader: Any, fieldname: str) -> list[str]:
     return sorted(
         {v.decode("utf-8") if isinstance(v, bytes) else v for v in reader.lexicon(fieldname)}
     )
-
-
-def _covering(sets: list[tuple[frozenset[int], float]], need: float) -> frozenset[int]:
-    """Documents in groups whose weights add up to ``need``: the union, over the smallest
-    combinations of groups that reach it, of their intersection — set operations in C instead
-    of a count per document (a common word is in thousands of documents)."""
-    if len(sets) > MAX_GROUPS:  # a long query: its longest words decide
-        sets = sorted(sets, key=lambda s: -s[1])[:MAX_GROUPS]
-        need = min(need, sum(w for _, w in sets) * MIN_COVERAGE)
-    found: set[int] = set()
-    minimal: list[int] = []
-    for size in range(1, len(sets) + 1):
-        for combination in itertools.combinations(range(len(sets)), size):
-            mask = sum(1 << i for i in combination)
-            if any(m & mask == m for m in minimal):
-                continue  # a smaller combination already reached the weight
-            if sum(sets[i][1] for i in combination) >= need:
-                minimal.append(mask)
-                found |= frozenset.intersection(*(sets[i][0] for i in combination))
-    return frozenset(found)
 
 
 def _variant_factor(name: str, text: str) -> float:
