@@ -1,6 +1,7 @@
 """Load benchmark of ``GET /api/search`` (not part of ``make test``).
 
     .venv/bin/python bench/bench_search_api.py --site /tmp/bench-api/demo --clients 20 --requests 4000
+    .venv/bin/python bench/bench_search_api.py --site /tmp/bench-api/demo --clients 1 5 20 --variant no-cache
 
 Starts ``approvals serve --site SITE`` in its own process (the production server, see
 ``pipeline/ops/serve.py``; ``--url`` measures a server already running instead, e.g. nginx in
@@ -11,8 +12,11 @@ fresh HTTP/1.0 connection, as nginx opens to an upstream without ``keepalive``. 
 one asyncio process (a few hundred microseconds of CPU per request, on the same machine).
 
 The mix: every query of ``tests/relevance.yaml`` (80), each also on page 2, and with a filter
-(department or item type, from the first answer's facets) — 240 distinct requests, so the
-answers are not all served from one warm path.
+(department or item type, from the first answer's facets) — 240 distinct requests, asked in
+turn. The server keeps the answers it gave (``pipeline/search/api.py``, ``ANSWERS_KEPT``), so
+after the reference pass they are memory reads: ``--variant no-cache`` makes it search every
+request anew (the worst case: every request a new one), ``--variant lock`` puts one lock around
+the index instead of a searcher per query (the alternative the design weighed).
 
 Reports per run: answers per second, latency p50 / p95 / p99 / max (ms, from before the connect
 to the last byte), errors (anything but 200, or a dropped connection) and answers that differ
@@ -66,12 +70,32 @@ def demo_site(site: Path) -> Path:
     return site
 
 
-def start_server(site: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
+LAUNCH = """
+import sys, threading
+from contextlib import contextmanager
+from pipeline.search import api, server_query
+if "no-cache" in sys.argv[1]:  # every answer searched anew
+    api.ANSWERS_KEPT = 0
+if "lock" in sys.argv[1]:  # the alternative to a searcher per query: one at a time
+    one_at_a_time, session = threading.Lock(), server_query._Searchers.session
+    @contextmanager
+    def locked(self):
+        with one_at_a_time, session(self) as taken:
+            yield taken
+    server_query._Searchers.session = locked
+from pipeline.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def start_server(site: Path, log: Path, variant: str = "") -> tuple[subprocess.Popen[str], str]:
     """``approvals serve`` on a free port; its base URL from the line it prints. Its log (the
-    traces of failed requests) goes to ``log``: a pipe nobody reads would fill and stop it."""
+    traces of failed requests) goes to ``log``: a pipe nobody reads would fill and stop it.
+    ``variant`` (for comparison only): ``no-cache`` (no answer kept), ``lock`` (one query at a
+    time on the index instead of a searcher per query), or both."""
     with log.open("w", encoding="utf-8") as errors:
         process = subprocess.Popen(
-            [PYTHON, "-m", "pipeline.cli", "serve", "--site", str(site), "--port", "0"],
+            [PYTHON, "-c", LAUNCH, variant or "-", "serve", "--site", str(site), "--port", "0"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -224,12 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a server already running (its base URL), instead of --site")
     parser.add_argument("--clients", type=int, nargs="+", default=[20])
     parser.add_argument("--requests", type=int, default=4000, help="answers per run")
+    parser.add_argument(
+        "--variant",
+        default="",
+        help="for comparison: no-cache (no answer kept), lock (one query at a time), or "
+        "no-cache,lock",
+    )
     args = parser.parse_args(argv)
     process = None
     if args.url:
         base = args.url.rstrip("/")
     else:
-        process, base = start_server(demo_site(args.site), args.site / "serve.log")
+        process, base = start_server(demo_site(args.site), args.site / "serve.log", args.variant)
     try:
         results = run(base, args.clients, args.requests, process.pid if process else None)
     finally:
@@ -243,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
         "nproc": os.cpu_count(),
         "loadavg_after": os.getloadavg(),
+        "variant": args.variant,
         "results": results,
     }
     (OUT / f"search-api-{stamp}.json").write_text(json.dumps(record, indent=1), "utf-8")

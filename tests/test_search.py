@@ -25,7 +25,7 @@ from pipeline.gates.privacy import check_search_privacy
 from pipeline.search import documents, server_index, server_query, server_write, whoosh_fast
 from pipeline.search.api import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SearchService, parse_request
 from pipeline.search.pagefind import index as pagefind_index
-from pipeline.search.server_index import INDEX_DIR, JiebaTokenizer
+from pipeline.search.server_index import JiebaTokenizer
 from pipeline.search.server_query import ServerIndex
 from pipeline.search.server_write import build_server_index
 from pipeline.search.steps import build_search, read_documents
@@ -379,17 +379,6 @@ def test_related_items_are_other_variants_first(index):
         "食品经营许可（注销）",
     }
     assert all(h.kind == documents.ITEM for h in related)
-
-
-def test_fast_posting_reader_matches_whoosh(search_folder: Path):
-    ix = whoosh_index.open_dir(search_folder / INDEX_DIR)
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        for fieldname, text in (("body", "营业执照"), ("name", "许可"), ("pinyin", "spjy")):
-            whooshs = list(reader.postings(fieldname, text).all_ids())
-            assert len(whooshs) > 1
-            assert whoosh_fast.leaf_ids(reader, fieldname, text, blocks=True) == whooshs
-            assert whoosh_fast.leaf_ids(reader, fieldname, text, blocks=False) == whooshs
 
 
 def test_same_documents_give_byte_identical_indexes(docs, tmp_path: Path):

@@ -82,6 +82,11 @@ def _bounded_int(value: str | None, name: str, default: int, highest: int) -> in
     return int(value)
 
 
+def _first(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[0] if values else None
+
+
 def parse_query_string(raw: str) -> dict[str, list[str]]:
     """A URL's query string → its parameters (BadSearchRequest when too long or too many)."""
     if len(raw) > MAX_QUERY_STRING:
@@ -115,10 +120,8 @@ def parse_request(params: dict[str, list[str]]) -> SearchRequest:
     return SearchRequest(
         query,
         filters,
-        _bounded_int((params.get("page") or [None])[0], "page", 1, MAX_PAGE),
-        _bounded_int(
-            (params.get("page_size") or [None])[0], "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-        ),
+        _bounded_int(_first(params, "page"), "page", 1, MAX_PAGE),
+        _bounded_int(_first(params, "page_size"), "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     )
 
 

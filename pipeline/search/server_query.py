@@ -5,9 +5,8 @@
   aliases and keywords, matched whole, as a prefix, or within one edit for long ones: a slip in
   ``shipinjingying``) is looked up here, in the index's terms.
 * **Facets**: department, item type, audience, online application, free of charge, visits.
-* **Speed** (Python Whoosh alone took ~400 ms for a broad query at 20,000 items): posting blocks
-  are read whole (:func:`pipeline.search.whoosh_fast.leaf_ids`), each term's documents are
-  cached as a set, coverage, filters and facet counts are set operations, and BM25F is computed
+* **Speed** (Python Whoosh alone took ~400 ms for a broad query at 20,000 items): each term's
+  documents are read once and cached as a set, coverage, filters and facet counts are set operations, and BM25F is computed
   by Whoosh only for the few dozen candidates that a cheap pre-score (boost × idf of the
   clauses matched) selects. Related items of the variants and copies of an item are scored once
   (:meth:`ServerIndex._related_levels`).
@@ -38,7 +37,6 @@ from typing import Any
 from whoosh import index, matching, query
 
 from pipeline.errors import ConfigurationError
-from pipeline.search import whoosh_fast
 from pipeline.search.documents import FILTERS, ITEM
 from pipeline.search.server_index import INDEX_DIR, INDEX_META, SCHEMA_VERSION
 from pipeline.search.server_plan import (
@@ -213,7 +211,7 @@ class ServerIndex:
         target = folder / INDEX_DIR
         try:
             meta = json.loads((folder / INDEX_META).read_text(encoding="utf-8"))
-            self._index = index.open_dir(target)
+            self._index = index.open_dir(str(target))
         except (OSError, ValueError, index.EmptyIndexError) as exc:
             raise ConfigurationError(f"找不到可用的搜索索引 {target}：{exc}") from exc
         if meta.get("schema_version") != SCHEMA_VERSION:
@@ -221,7 +219,6 @@ class ServerIndex:
         self.synonyms = parse_synonyms(
             {"synonyms": meta.get("synonyms", {})}, str(folder / INDEX_META)
         )
-        self._blocks = whoosh_fast.check("reader")
         self._lock = threading.Lock()  # the caches below: dictionary operations only
         self._cache: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         self._stored: OrderedDict[int, dict[str, Any]] = OrderedDict()
@@ -267,7 +264,7 @@ class ServerIndex:
         ids: list[int] = []
         for reader, offset in session.leaves:
             if (fieldname, text) in reader:
-                leaf = whoosh_fast.leaf_ids(reader, fieldname, text, self._blocks)
+                leaf = list(reader.postings(fieldname, text).all_ids())
                 ids += [d + offset for d in leaf] if offset else leaf
         found = frozenset(ids) if self._live is None else frozenset(ids) & self._live
         with self._lock:

@@ -106,12 +106,14 @@ def _previous_usable(previous: Path | None) -> bool:
         meta = json.loads((previous / INDEX_META).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return meta.get("schema_version") == SCHEMA_VERSION and index.exists_in(previous / INDEX_DIR)
+    return meta.get("schema_version") == SCHEMA_VERSION and index.exists_in(
+        str(previous / INDEX_DIR)
+    )
 
 
 def _full(documents: list[SearchDocument], target: Path, whoosh_version: str | None) -> IndexStats:
     target.mkdir(parents=True)
-    ix = index.create_in(target, make_schema())
+    ix = index.create_in(str(target), make_schema())
     with _seeded(documents):
         writer = whoosh_fast.writer(ix, whoosh_version)
         for document in documents:
@@ -124,7 +126,7 @@ def _incremental(
     documents: list[SearchDocument], previous: Path, target: Path, whoosh_version: str | None
 ) -> IndexStats:
     shutil.copytree(previous, target)
-    ix = index.open_dir(target)
+    ix = index.open_dir(str(target))
     with ix.searcher() as searcher:
         old = {f["key"]: f["fingerprint"] for f in searcher.all_stored_fields()}
     new = {d.key: d for d in documents}

@@ -1,28 +1,24 @@
-"""Whoosh, faster — only on the Whoosh versions this module was written against.
+"""A faster writer for the server index — only on the Whoosh versions it was written against.
 
-Two things here lean on Whoosh's internals rather than its public API:
+:class:`FastWriter` is Whoosh's ``SegmentWriter`` with four of its internals replaced
+(``pool``, ``schema``, ``per_document_reader``, ``_commit_toc``): postings pooled term by term
+instead of as sorted tuples spilled to disk (:class:`TermPool`), field lengths read once per
+field instead of once per posting (:class:`_Lengths`), jieba fields indexed without Whoosh's
+per-token generators (:class:`_JiebaText`), and fields with few values (department, type …)
+remembering how they indexed them (:class:`_Remembered`). It writes the same files as Whoosh's
+own writer, byte for byte (``tests/test_search.py`` compares them: a full build, an update, a
+pool spilled to disk), with less CPU and memory (docs/benchmarks.md, "What the re-writes buy").
 
-* **A faster writer** (:class:`FastWriter`), two to three times as fast as Whoosh's own
-  (docs/benchmarks.md, "Search"), with the same files byte for byte
-  (``tests/test_search.py`` compares them: a full build, an update, a pool spilled to disk).
-  Each text block is cut by jieba once (cached in :mod:`pipeline.search.text`), jieba fields
-  are indexed without Whoosh's per-token generators (:class:`_JiebaText`), fields with few
-  values (department, type …) remember them (:class:`_Remembered`), postings are pooled term by
-  term instead of sorted as tuples and spilled to disk (:class:`TermPool`), and field lengths
-  are read once per field instead of once per posting (:class:`_Lengths`). It overrides four of
-  ``SegmentWriter``'s internals: ``pool``, ``schema``, ``per_document_reader`` and
-  ``_commit_toc``.
-* **A block reader of postings** (:func:`leaf_ids`): a term's documents read a posting block at
-  a time from Whoosh's ``W3LeafMatcher`` (``_read_ids``, ``_next_block``, ``_ids``, ``_i``),
-  about ten times as fast as ``all_ids()``.
-
-Whoosh may change any of these in any release. So they are used only when the installed Whoosh
-(``whoosh.versionstring()``) is one of :data:`SUPPORTED_VERSIONS`, the versions this code was
-checked on; on any other the stock code runs — ``ix.writer()`` and ``all_ids()``, the same
-index and the same answers, only slower — and a warning says so once per process. A build never
-fails for it. To support a new Whoosh: run ``tests/test_search.py`` with it (the writer's files
-must be Whoosh's own, byte for byte; the block reader must give ``all_ids()``), then add its
+Whoosh may change those internals in any release. So the fast writer is used only when the
+installed Whoosh (``whoosh.versionstring()``) is one of :data:`SUPPORTED_VERSIONS`, the versions
+it was checked on; on any other, Whoosh's own writer runs — the same index, more slowly — and a
+warning says so. A build never fails for it. To support a new Whoosh: run
+``tests/test_search.py`` with it (the files must be Whoosh's own, byte for byte), then add its
 version here.
+
+(A block reader of postings that used ``W3LeafMatcher``'s private fields was here too; measured
+against Whoosh's ``all_ids()`` it saved nothing that could be told from noise — a term's
+documents are read once and cached by the query side — so it was removed.)
 """
 
 from __future__ import annotations
@@ -60,21 +56,18 @@ def supported(version: str | None = None) -> bool:
     return (whoosh_version() if version is None else version) in SUPPORTED_VERSIONS
 
 
-def check(what: str, version: str | None = None) -> bool:
-    """:func:`supported`, with a warning naming ``what`` falls back to Whoosh's stock code when
-    it is not."""
+def check(version: str | None = None) -> bool:
+    """:func:`supported`, with a warning that Whoosh's own writer is used when it is not."""
     version = whoosh_version() if version is None else version
     if supported(version):
         return True
     logger.warning(
-        "event=whoosh_internals_unsupported version=%s supported=%s fallback=%s "
-        "(Whoosh %s 未经本程序验证：%s改用 Whoosh 自带的代码，结果相同，只是更慢；"
-        "请安装 whoosh3 %s，或验证后把新版本加入 pipeline/search/whoosh_fast.py)",
+        "event=whoosh_internals_unsupported version=%s supported=%s fallback=stock_writer "
+        "(Whoosh %s 未经本程序验证：服务器搜索索引改用 Whoosh 自带的写入，索引相同，只是更慢、"
+        "更占内存；请安装 whoosh3 %s，或验证后把新版本加入 pipeline/search/whoosh_fast.py)",
         version,
         ",".join(SUPPORTED_VERSIONS),
-        what,
         version,
-        {"writer": "服务器搜索索引的写入", "reader": "服务器搜索的读取"}.get(what, what),
         " / ".join(SUPPORTED_VERSIONS),
     )
     return False
@@ -84,28 +77,9 @@ def writer(ix: Any, version: str | None = None) -> Any:
     """A writer for ``ix``: :class:`FastWriter` on a supported Whoosh, else (with a warning)
     Whoosh's own, with the same settings (no compound files,
     :func:`~pipeline.search.server_index.codec`): the same files, more slowly."""
-    if check("writer", version):
+    if check(version):
         return FastWriter(ix)
     return ix.writer(limitmb=LIMIT_MB, compound=False, codec=codec())
-
-
-def leaf_ids(reader: Any, fieldname: str, text: str, blocks: bool = True) -> list[int]:
-    """The document numbers of one term in one segment. Whoosh's own ``all_ids()`` walks a
-    Python generator per posting (~2 µs each: 12 ms for a term in 6,000 documents); reading
-    its posting blocks whole is about ten times faster. ``blocks``: whether the installed
-    Whoosh is supported (:func:`check`, asked once by the caller); blocks are read only then,
-    and only from Whoosh's ``W3LeafMatcher``; else ``all_ids()`` (tests compare both)."""
-    matcher = reader.postings(fieldname, text)
-    inner = getattr(matcher, "child", matcher)
-    if not (blocks and all(hasattr(inner, a) for a in ("_read_ids", "_next_block", "_ids", "_i"))):
-        return list(matcher.all_ids())
-    ids: list[int] = []
-    while inner.is_active():
-        if inner._ids is None:  # noqa: SLF001 - see the module's docstring
-            inner._read_ids()  # noqa: SLF001
-        ids.extend(inner._ids[inner._i :])  # noqa: SLF001
-        inner._next_block()  # noqa: SLF001
-    return ids
 
 
 # ---------------------------------------------------------------- the writer
