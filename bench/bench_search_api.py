@@ -233,9 +233,13 @@ def run(base: str, clients: list[int], total: int, pid: int | None = None) -> li
     ]
     for count in clients:
         cpu, load_before = cpu_seconds(pid), os.getloadavg()[0]
+        client_cpu = time.process_time()
         result = asyncio.run(load(host, port, paths, reference, count, total))
         if pid is not None:  # the server's CPU per answer: what one core can serve
             result["server_cpu_ms"] = round((cpu_seconds(pid) - cpu) * 1000 / result["answers"], 2)
+        result["client_cpu_ms"] = round(
+            (time.process_time() - client_cpu) * 1000 / result["answers"], 2
+        )
         result["loadavg_1min_before"] = load_before
         results.append(result)
         print(json.dumps(results[-1]), flush=True)
@@ -279,14 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / f"search-api-{stamp}.json").write_text(json.dumps(record, indent=1), "utf-8")
     print(
         "| clients | answers/s | p50 ms | p95 ms | p99 ms | max ms | errors | differ "
-        "| server CPU ms/answer |"
+        "| server CPU ms/answer | client CPU ms/answer |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['clients']} | {r.get('per_second', '–')} | {r['p50_ms']} | {r['p95_ms']} | "
             f"{r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['differ']} "
-            f"| {r.get('server_cpu_ms', '–')} |"
+            f"| {r.get('server_cpu_ms', '–')} | {r.get('client_cpu_ms', '–')} |"
         )
     return 0
 
