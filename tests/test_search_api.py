@@ -94,10 +94,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Server:
-    def __init__(self, site: Path):
+    """``approvals serve``'s server in a thread; ``answers_kept=0``: every request is searched
+    (no answer given again from memory), so concurrent requests really search at once."""
+
+    def __init__(self, site: Path, answers_kept: int = 0):
         from pipeline.ops.serve import make_server
 
-        self.http = make_server(site, "127.0.0.1", 0)
+        self.http = make_server(site, "127.0.0.1", 0, answers_kept)
         self.port = self.http.server_address[1]
         self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
         self.thread.start()
@@ -188,6 +191,29 @@ def test_a_release_switch_under_load_drops_no_request(site: Path):
     finally:
         _point(site, "r1")
         running.stop()
+
+
+def test_answers_kept_are_the_answers_searched_and_go_with_their_release(
+    site: Path, server: Server
+):
+    """The production server keeps the answers it gave (per release): asked again, at once by
+    20 clients, they are the bytes a search gives; once ``current`` moves, the next release's
+    answers are given, not the kept ones."""
+    searched = _sequential(server)
+    keeping = Server(site, answers_kept=1024)
+    try:
+        assert _sequential(keeping) == searched
+        assert len(keeping.http.search._live.answers) == len(PATHS)  # noqa: SLF001 - kept
+        work = [PATHS[n % len(PATHS)] for n in range(400)]
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(keeping.get, work))
+        assert all(got == searched[path] for path, got in zip(work, answers, strict=True))
+        _point(site, "r2")
+        moved = _sequential(keeping)
+        assert moved == _sequential(server) != searched
+    finally:
+        _point(site, "r1")
+        keeping.stop()
 
 
 def test_the_listen_backlog_holds_a_burst_of_connections(site: Path):

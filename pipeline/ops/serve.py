@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.release.publish import live_site
-from pipeline.search.api import API_PATH, SearchService, respond, send_json
+from pipeline.search.api import ANSWERS_KEPT, API_PATH, SearchService, respond, send_json
 
 logger = logging.getLogger(__name__)
 
@@ -135,12 +135,16 @@ class SiteServer(ThreadingHTTPServer):
     search: SearchService
 
 
-def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> SiteServer:
+def make_server(
+    site_dir: Path, host: str = "127.0.0.1", port: int = 8000, answers_kept: int = ANSWERS_KEPT
+) -> SiteServer:
+    """The server of ``site_dir`` on ``host:port`` (port 0: a free one), not started.
+    ``answers_kept``: search answers kept per release (0: every request searched)."""
     root = live_site(site_dir)
     bound = type("BoundSiteHandler", (SiteHandler,), {"status_file": site_dir / "status.json"})
     handler = functools.partial(bound, directory=str(root))
     server = SiteServer((host, port), handler)
-    server.search = SearchService(site_dir)  # GET /api/search: the live release's index
+    server.search = SearchService(site_dir, answers_kept)  # GET /api/search: the live index
     return server
 
 

@@ -131,13 +131,14 @@ class _Live:
 
     release: Path
     index: Any
+    kept: int = 0
     users: int = 0
     answers: OrderedDict[tuple[Any, ...], bytes] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, request: SearchRequest) -> bytes:
         """The request's answer as JSON bytes: the one given before, if it is still kept (a
-        release's index never changes), else searched and kept (:data:`ANSWERS_KEPT`)."""
+        release's index never changes), else searched and kept (the last ``kept``)."""
         key = (
             request.query,
             tuple(sorted((k, tuple(v)) for k, v in request.filters.items())),
@@ -153,7 +154,7 @@ class _Live:
         found = json.dumps(page.as_dict(), ensure_ascii=False).encode("utf-8")
         with self.lock:
             self.answers[key] = found
-            if len(self.answers) > ANSWERS_KEPT:
+            while len(self.answers) > self.kept:
                 self.answers.popitem(last=False)
         return found
 
@@ -163,11 +164,12 @@ class SearchService:
 
     Each request holds the index it was given (:meth:`lease`) until it has answered; an index
     ``current`` has moved away from is closed when its last request is done, never under one.
-    The answers given from an index are kept with it (:data:`ANSWERS_KEPT`, most recent first),
+    The answers given from an index are kept with it (the last ``answers_kept`` asked, 0: none),
     so they go when it goes."""
 
-    def __init__(self, site_dir: Path):
+    def __init__(self, site_dir: Path, answers_kept: int = ANSWERS_KEPT):
         self.site_dir = site_dir
+        self.answers_kept = answers_kept
         self._lock = threading.Lock()
         self._live: _Live | None = None
 
@@ -177,7 +179,8 @@ class SearchService:
 
         if not (search_dir(release) / "whoosh").is_dir():
             raise SearchUnavailable(f"当前版本 {release.name} 没有搜索索引，请重新构建")
-        previous, self._live = self._live, _Live(release, ServerIndex(search_dir(release)))
+        opened = _Live(release, ServerIndex(search_dir(release)), self.answers_kept)
+        previous, self._live = self._live, opened
         if previous is not None and not previous.users:
             previous.index.close()
 
