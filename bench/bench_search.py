@@ -647,6 +647,36 @@ def compare_stock(sizes: list[int], workdir: Path, rounds: int) -> int:
     return 0
 
 
+def twice(search: Path, workdir: Path) -> int:
+    """``--twice SEARCH``: the browser index of the search documents in ``SEARCH`` built twice
+    with the re-write and twice as a Pagefind it does not know gets it (stock): how many files
+    differ between the two builds of each."""
+    from pipeline.search.pagefind.index import build_browser_index
+    from pipeline.search.steps import read_documents
+
+    documents = read_documents(search)
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()
+        }
+
+    for label, version in (("ours", "1.5.2"), ("stock", "stock")):
+        a, b = (
+            tree(
+                build_browser_index(
+                    documents, workdir / f"twice-{label}-{n}", pagefind_version=version
+                )
+            )
+            for n in (1, 2)
+        )
+        differ = sorted(name for name in set(a) | set(b) if a.get(name) != b.get(name))
+        print(f"{label}: {len(differ)} of {len(a)} files differ: {differ[:5]}")
+    return 0
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -737,7 +767,16 @@ def main(argv: list[str] | None = None) -> int:
         "Whoosh / Pagefind this code does not know gets it (Whoosh's writer, one Pagefind run)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="with --compare-stock: Whoosh rounds")
+    parser.add_argument(
+        "--twice",
+        type=Path,
+        metavar="SEARCH",
+        help="build the browser index of SEARCH's documents twice, with and without the "
+        "re-write, and count the files that differ",
+    )
     args = parser.parse_args(argv)
+    if args.twice:
+        return twice(args.twice, args.workdir)
     if args.compare_stock:
         return compare_stock(args.items, args.workdir, args.rounds)
     if args.browser_only:
