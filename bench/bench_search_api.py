@@ -15,8 +15,9 @@ The mix: every query of ``tests/relevance.yaml`` (80), each also on page 2, and 
 (department or item type, from the first answer's facets) — 240 distinct requests, asked in
 turn. The server keeps the answers it gave (``pipeline/search/api.py``, ``ANSWERS_KEPT``), so
 after the reference pass they are memory reads: ``--variant no-cache`` makes it search every
-request anew (the worst case: every request a new one), ``--variant lock`` puts one lock around
-the index instead of a searcher per query (the alternative the design weighed).
+request anew (the worst case: every request a new one), ``--variant pool`` gives each running
+query a Whoosh searcher of its own instead of lending the index's one to one query at a time
+(the alternative the design weighed).
 
 Reports per run: answers per second, latency p50 / p95 / p99 / max (ms, from before the connect
 to the last byte), errors (anything but 200, or a dropped connection) and answers that differ
@@ -76,13 +77,20 @@ from contextlib import contextmanager
 from pipeline.search import api, server_query
 if "no-cache" in sys.argv[1]:  # every answer searched anew
     api.ANSWERS_KEPT = 0
-if "lock" in sys.argv[1]:  # the alternative to a searcher per query: one at a time
-    one_at_a_time, session = threading.Lock(), server_query._Searchers.session
+if "pool" in sys.argv[1]:  # the alternative to the index's one searcher: one per running query
+    free, guard = [], threading.Lock()
     @contextmanager
-    def locked(self):
-        with one_at_a_time, session(self) as taken:
+    def pooled(self):
+        with guard:
+            taken = free.pop() if free else None
+        if taken is None:
+            taken = server_query._Session(self._index.searcher())
+        try:
             yield taken
-    server_query._Searchers.session = locked
+        finally:
+            with guard:
+                free.append(taken)
+    server_query._Searchers.session = pooled
 from pipeline.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -91,8 +99,8 @@ sys.exit(main(sys.argv[2:]))
 def start_server(site: Path, log: Path, variant: str = "") -> tuple[subprocess.Popen[str], str]:
     """``approvals serve`` on a free port; its base URL from the line it prints. Its log (the
     traces of failed requests) goes to ``log``: a pipe nobody reads would fill and stop it.
-    ``variant`` (for comparison only): ``no-cache`` (no answer kept), ``lock`` (one query at a
-    time on the index instead of a searcher per query), or both."""
+    ``variant`` (for comparison only): ``no-cache`` (no answer kept), ``pool`` (a searcher per
+    running query instead of the index's one, lent to one query at a time), or both."""
     with log.open("w", encoding="utf-8") as errors:
         process = subprocess.Popen(
             [PYTHON, "-c", LAUNCH, variant or "-", "serve", "--site", str(site), "--port", "0"],
@@ -255,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variant",
         default="",
-        help="for comparison: no-cache (no answer kept), lock (one query at a time), or "
-        "no-cache,lock",
+        help="for comparison: no-cache (no answer kept), pool (a searcher per running query), "
+        "or no-cache,pool",
     )
     args = parser.parse_args(argv)
     process = None

@@ -6,16 +6,20 @@
   ``shipinjingying``) is looked up here, in the index's terms.
 * **Facets**: department, item type, audience, online application, free of charge, visits.
 * **Speed** (Python Whoosh alone took ~400 ms for a broad query at 20,000 items): each term's
-  documents are read once and cached as a set, coverage, filters and facet counts are set operations, and BM25F is computed
-  by Whoosh only for the few dozen candidates that a cheap pre-score (boost × idf of the
-  clauses matched) selects. Related items of the variants and copies of an item are scored once
+  documents are read once and cached as a set, the stored documents of hits too; coverage,
+  filters and facet counts are set operations, and BM25F is computed by Whoosh only for the
+  few dozen candidates that a cheap pre-score (boost × idf of the clauses matched) selects.
+  Related items of the variants and copies of an item are scored once
   (:meth:`ServerIndex._related_levels`).
 * **Threads.** A Whoosh searcher reads its files with ``seek`` + ``read`` on shared file objects,
   so two threads in one searcher read each other's bytes (``struct.error``, ``KeyError``, other
-  scores: #13). Each query borrows a searcher of its own from a pool (:class:`_Searchers`: opened
-  once, reused, as many as queries run at once); what the queries share — the term → documents
-  cache, the facets, the stored documents — is guarded by one lock held only for dictionary
-  operations.
+  scores: #13). A query takes the index's searcher under a lock (:class:`_Searchers`), for the
+  few milliseconds of its search; building the JSON, the HTTP and the answers kept
+  (:mod:`pipeline.search.api`) run outside it; the caches have a lock of their own, held only
+  for dictionary operations. A searcher per query (a pool) was measured too:
+  Python runs one thread at a time, and with 20 clients the pool's threads contended for the
+  interpreter — fewer answers per second and a higher p95 than the lock (docs/benchmarks.md,
+  "The search API under load").
 """
 
 from __future__ import annotations
@@ -77,8 +81,6 @@ FIRST_VARIANTS = ("新办", "首次", "设立")
 """When a query names no variant, 食品经营许可（新办） comes before （变更）（延续）（注销）."""
 STORED_CACHE = 4096
 """Stored documents (what a hit shows) kept decoded: reading one costs zlib and pickle."""
-KEPT_SEARCHERS = 32
-"""Searchers kept open for reuse; more are opened while more queries run at once."""
 
 
 @dataclass
@@ -166,12 +168,11 @@ class _Session:
 
 
 class _Searchers:
-    """A pool of searchers over one index: a query takes one for itself and gives it back.
-    Searchers are opened on demand (~0.5 ms each) and at most :data:`KEPT_SEARCHERS` are kept."""
+    """The index's Whoosh searcher, lent to one query at a time (see the module's docstring)."""
 
     def __init__(self, ix: Any):
         self._index = ix
-        self._free: list[_Session] = []
+        self._session = _Session(ix.searcher())
         self._lock = threading.Lock()
         self._closed = False
 
@@ -180,25 +181,13 @@ class _Searchers:
         with self._lock:
             if self._closed:
                 raise ConfigurationError("搜索索引已关闭")
-            taken = self._free.pop() if self._free else None
-        if taken is None:
-            taken = _Session(self._index.searcher())
-        try:
-            yield taken
-        finally:
-            with self._lock:
-                keep = not self._closed and len(self._free) < KEPT_SEARCHERS
-                if keep:
-                    self._free.append(taken)
-            if not keep:
-                taken.close()
+            yield self._session
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            free, self._free = self._free, []
-        for session in free:
-            session.close()
+        with self._lock:  # after the query that holds it
+            if not self._closed:
+                self._closed = True
+                self._session.close()
 
 
 class ServerIndex:
