@@ -396,9 +396,19 @@ class ServerIndex:
                 for docnum in matched:
                     pre[docnum] = pre.get(docnum, 0.0) + weight
         candidates = heapq.nlargest(limit + CANDIDATE_SLACK, pre, key=lambda d: (pre[d], -d))
-        scored = [c.query() for c in clauses if not c.part] or [c.query() for c in clauses]
+        # The clauses that score: the word clauses (a dictionary word inside a query word only
+        # selects), or all when there are none — and of those, only the ones some candidate
+        # holds: the others add nothing to any candidate's score, and each costs Whoosh a
+        # matcher.
+        parts = all(c.part for c in clauses)
+        chosen = frozenset(candidates)
+        scored = [
+            c.query()
+            for c in clauses
+            if (parts or not c.part) and not chosen.isdisjoint(self._clause_docs(session, c))
+        ]
         scoring = query.And([DocList(candidates, session.offsets), query.DefaultOr(scored)])
-        results = session.searcher.search(scoring, limit=len(candidates))
+        results = session.searcher.search(scoring, limit=len(candidates)) if scored else []
         hits = [self._hit(session, r.docnum, r.score, text) for r in results]
         # A phrase's documents were approximated by its words: those the phrase itself does not
         # match still belong to the results, after the scored ones.
