@@ -5,7 +5,8 @@
 
 Starts ``approvals serve --site SITE`` in its own process (the production server, see
 ``pipeline/ops/serve.py``; ``--url`` measures a server already running instead, e.g. nginx in
-front of it), asks every request of the mix once, one at a time (the reference answers), then
+front of it; ``--nginx`` puts nginx with ``deploy/nginx.conf`` in front of the server it
+starts, as in production), asks every request of the mix once, one at a time (the reference answers), then
 runs ``--clients`` closed-loop clients (each sends its next request as soon as its previous
 answer has arrived, no think time) until ``--requests`` answers have arrived. Each request is a
 fresh HTTP/1.0 connection, as nginx opens to an upstream without ``keepalive``. The clients are
@@ -117,6 +118,67 @@ def start_server(site: Path, log: Path, variant: str = "") -> tuple[subprocess.P
         process.kill()
         raise RuntimeError(f"serve did not start: {line!r} {log.read_text('utf-8')[-2000:]}")
     return process, found.group(0)
+
+
+def start_nginx(site: Path, api_port: int, temp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """nginx with ``deploy/nginx.conf``'s HTTPS server on plain HTTP at a free port, the site
+    at ``site`` and ``/api/search`` proxied to ``127.0.0.1:<api_port>`` (as the tests run it)."""
+    import shutil
+    import socket
+    import time as clock
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = (ROOT / "deploy/nginx.conf").read_text("utf-8").split("\nserver {")[2]
+    server = server.replace(
+        "proxy_pass http://127.0.0.1:8600;", f"proxy_pass http://127.0.0.1:{api_port};"
+    )
+    server = server.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port} backlog=1024;")
+    server = "\n".join(
+        line for line in server.splitlines() if "listen [::]" not in line and "ssl_" not in line
+    )
+    server = server.replace("/srv/approvals/site", str(site)).replace("brotli_static on;", "")
+    server = server.replace(
+        "include /etc/nginx/snippets/approvals-data.conf;",
+        f"include {ROOT / 'deploy/nginx-data.conf'};",
+    )
+    temp.mkdir(parents=True, exist_ok=True)
+    conf = temp / "nginx.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                "daemon off;",
+                "worker_processes 1;",
+                f"pid {temp}/nginx.pid;",
+                f"error_log {temp}/error.log;",
+                "events { worker_connections 1024; }",
+                "http {",
+                "include /etc/nginx/mime.types;",
+                "access_log off;",
+                *(
+                    f"{kind}_temp_path {temp}/{kind};"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+                ),
+                "server {" + server,
+                "}",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen(
+        [binary, "-p", str(temp), "-e", str(temp / "error.log"), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            clock.sleep(0.05)
+    return process, f"http://127.0.0.1:{port}"
 
 
 async def fetch(host: str, port: int, path: str) -> tuple[int, bytes]:
@@ -261,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[20])
     parser.add_argument("--requests", type=int, default=4000, help="answers per run")
     parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="through nginx with deploy/nginx.conf in front of the server (as in production)",
+    )
+    parser.add_argument(
         "--variant",
         default="",
         help="for comparison: no-cache (no answer kept), pool (a searcher per running query), "
@@ -272,12 +339,16 @@ def main(argv: list[str] | None = None) -> int:
         base = args.url.rstrip("/")
     else:
         process, base = start_server(demo_site(args.site), args.site / "serve.log", args.variant)
+    front = None
+    if args.nginx:
+        front, base = start_nginx(args.site, int(base.rsplit(":", 1)[1]), args.site / "nginx")
     try:
         results = run(base, args.clients, args.requests, process.pid if process else None)
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
+        for running in (front, process):
+            if running is not None:
+                running.terminate()
+                running.wait(timeout=10)
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record = {
@@ -286,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         "nproc": os.cpu_count(),
         "loadavg_after": os.getloadavg(),
         "variant": args.variant,
+        "nginx": args.nginx,
         "results": results,
     }
     (OUT / f"search-api-{stamp}.json").write_text(json.dumps(record, indent=1), "utf-8")
