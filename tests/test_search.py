@@ -195,9 +195,11 @@ def test_the_fast_writer_writes_what_whooshs_writer_writes(
     ours = build("ours")
     assert not [r for r in caplog.records if "whoosh_internals_unsupported" in r.getMessage()]
     assert build("whoosh", "3.99.0") == ours
+    # One warning per writer, but Pelican's logger class (set for the whole process once Pelican
+    # is imported) drops a repeated message: at least one.
     warnings = [r for r in caplog.records if "whoosh_internals_unsupported" in r.getMessage()]
-    assert len(warnings) == 2 and all(r.levelname == "WARNING" for r in warnings)
-    assert "version=3.99.0" in warnings[0].getMessage()
+    assert warnings and all(r.levelname == "WARNING" for r in warnings)
+    assert all("version=3.99.0" in r.getMessage() for r in warnings)
     with monkeypatch.context() as patched:
         runs: list[str] = []
         patched.setattr(whoosh_fast, "LIMIT_MB", 1)
