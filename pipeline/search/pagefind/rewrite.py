@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pipeline.search.pagefind.bundle import UnexpectedFormat, rewrite_bundle
 from pipeline.search.pagefind.merge import merge_bundles
+from pipeline.workers import dies_with_this_process
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -55,7 +56,12 @@ def binary_version(binary: Path) -> str:
     reports none."""
     try:
         done = subprocess.run(
-            [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
+            [str(binary), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            preexec_fn=dies_with_this_process(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
