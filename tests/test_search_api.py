@@ -446,9 +446,9 @@ def _through(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def test_nginx_proxies_the_api_to_the_search_server(nginx: int, server: Server):
-    """Through the sample config: the API's answers as the server gives them (JSON, 400s
-    included, not replaced by nginx's pages), with the site's security headers, uncached; the
-    site's pages beside it; the server's own static files are not what nginx serves."""
+    """Through the sample config: the API's answers as the server gives them (JSON, 400s and
+    404s and 501s included, not replaced by nginx's pages), with the site's security headers,
+    uncached."""
     for path in (PATHS[0], PATHS[4], "/api/search?q=a&page=%C2%B2", "/api/search?q=a&q=b"):
         status, headers, body = _through(nginx, path)
         direct = server.get(path)
@@ -458,8 +458,19 @@ def test_nginx_proxies_the_api_to_the_search_server(nginx: int, server: Server):
         assert headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in headers["content-security-policy"]
     assert json.loads(_through(nginx, PATHS[0])[2])["results"]
-    status, _, body = _through(nginx, "/api/other")
-    assert status == 404  # only /api/search is proxied: nginx's own 404 for the rest
+    for path, status in (("/api/other", 404), ("/api/search/", 404), ("/api/search?q=%00", 200)):
+        got, headers, body = _through(nginx, path)
+        assert (got, body) == server.get(path)[::2] and headers["content-type"].startswith(
+            "application/json"
+        ), path
+        assert got == status, path
+    connection = http.client.HTTPConnection("127.0.0.1", nginx, timeout=30)
+    try:
+        connection.request("POST", "/api/search?q=a", body=b"x")
+        response = connection.getresponse()
+        assert response.status == 501 and json.loads(response.read())["error"]
+    finally:
+        connection.close()
 
 
 def test_nginx_answers_a_burst_of_clients_through_the_proxy(nginx: int):
