@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/bench_search.py --items 5000 20000 --workdir /tmp/bench-search
     .venv/bin/python bench/bench_search.py --items 5000 20000 --workdir /tmp/bench-search --browser-only
+    .venv/bin/python bench/bench_search.py --items 5000 20000 --workdir /tmp/bench-search --compare-stock
+
+``--compare-stock`` measures what the code that leans on Whoosh's and Pagefind's internals buys
+(``pipeline/search/whoosh_fast.py``, ``pipeline/search/pagefind/rewrite.py``) against what a
+Whoosh or Pagefind it does not know gets: Whoosh's own writer and posting reader, one Pagefind
+run not re-written (see :func:`compare_stock`).
 
 For each size: a synthetic export (``bench/scale_export.py``) → release data → search documents;
 then, each in its own process so that peak memory is its own:
@@ -57,9 +63,10 @@ RELEVANCE = ROOT / "tests" / "relevance.yaml"
 BYTES_QUERIES = ("营业执照", "开饭店", "结婚登记", "yyzz")
 
 
-def run_child(code: str, *args: str) -> dict[str, Any]:
+def run_child(code: str, *args: str, stock: bool = False) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; its last stdout line is JSON (with its own peak RSS,
-    VmHWM). Adds the wall time."""
+    VmHWM). Adds the wall time. ``stock``: as with a Whoosh and a Pagefind this code does not
+    know (``BENCH_STOCK=1``, see PREAMBLE)."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [PYTHON, "-c", code, *args],
@@ -67,6 +74,7 @@ def run_child(code: str, *args: str) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "BENCH_STOCK": "1" if stock else "0"},
     )
     out, err = process.communicate()
     if process.returncode:
@@ -77,8 +85,12 @@ def run_child(code: str, *args: str) -> dict[str, Any]:
 
 
 PREAMBLE = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from pathlib import Path
+STOCK = os.environ.get("BENCH_STOCK") == "1"
+if STOCK:  # Whoosh's own writer and posting reader (pipeline/search/whoosh_fast.py)
+    import whoosh
+    whoosh.versionstring = lambda *args, **kwargs: "stock"
 def peak_mib():
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec from the parent.
     for line in open("/proc/self/status"):
@@ -103,22 +115,23 @@ print(json.dumps({"documents": len(docs), "seconds": round(time.perf_counter() -
 SERVER = (
     PREAMBLE
     + """
-from pipeline.search.server_index import build_server_index
+from pipeline.search.server_write import build_server_index
 from pipeline.release.layout import RELATED
 from pipeline.search.steps import read_documents, related_items
 from pipeline.search.synonyms import load_synonyms
 from pipeline.canonical_json import dump_json
 folder, previous = Path(sys.argv[1]), (Path(sys.argv[2]) if sys.argv[2] != "-" else None)
 docs = read_documents(folder)
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 stats = build_server_index(docs, folder, load_synonyms(), previous)
-index_s = time.perf_counter() - started
+index_s, index_cpu_s = time.perf_counter() - started, time.process_time() - cpu
 related = related_items(folder, docs) if sys.argv[3] == "related" else {}
 if related:
     (folder / RELATED).write_text(dump_json(related), encoding="utf-8")
 size = sum(p.stat().st_size for p in (folder / "whoosh").iterdir())
 print(json.dumps({"mode": stats.mode, "reindexed": stats.reindexed, "deleted": stats.deleted,
                   "unchanged": stats.unchanged, "index_s": round(index_s, 2),
+                  "index_cpu_s": round(index_cpu_s, 2),
                   "related_s": round(time.perf_counter() - started - index_s, 2),
                   "index_mib": round(size / 2**20, 1), "peak_mib": peak_mib()}))
 """
@@ -129,7 +142,7 @@ LATENCY = (
     + """
 import statistics
 from pipeline.search.relevance import load_cases
-from pipeline.search.server_index import ServerIndex
+from pipeline.search.server_query import ServerIndex
 started = time.perf_counter()
 index = ServerIndex(Path(sys.argv[1]))
 index.search("预热")  # jieba and OpenCC load on first use
@@ -212,7 +225,8 @@ watch.start()
 # What pagefind_index.build_browser_index does (index_pages, then finish_bundle), step by step.
 with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as folder:
     work = Path(folder)
-    parts = pagefind_index.pieces(docs, piece_pages)
+    # STOCK: what a Pagefind that pagefind/rewrite.py does not know gets (one run, no re-write)
+    parts = [docs] if STOCK else pagefind_index.pieces(docs, piece_pages)
     pages_s = index_s = 0.0
     cpu = children_cpu()
     bundles = []
@@ -243,7 +257,7 @@ with tempfile.TemporaryDirectory(prefix="bench-pagefind-") as folder:
                       merge_rss_before_mib=rss, merge_peak_mib=peak_mib(), words=merged["words"])
 reset_peak()
 rss, started, cpu = rss_mib(), time.perf_counter(), time.process_time()
-pagefind_index.finish_bundle(docs, bundle)  # as the build does: the bundle re-written by pagefind_bundle.py
+pagefind_index.finish_bundle(docs, bundle, rewritten=not STOCK)  # as the build does
 files = [p for p in bundle.rglob("*") if p.is_file()]
 result.update(rewrite_s=round(time.perf_counter() - started, 2), rewrite_cpu_s=round(time.process_time() - cpu, 2),
               rewrite_rss_before_mib=rss, rewrite_peak_mib=peak_mib(),
@@ -255,7 +269,7 @@ print(json.dumps(result))
 
 
 def pagefind_build(
-    documents_folder: Path, site: Path, piece_pages: int | None = None
+    documents_folder: Path, site: Path, piece_pages: int | None = None, stock: bool = False
 ) -> dict[str, Any]:
     """The browser index as the build makes it (``pagefind_index.index_pages``, then the bundle
     re-written), step by step in a child process: the documents' pages, Pagefind's runs (wall and
@@ -265,7 +279,9 @@ def pagefind_build(
     each, and its RSS before it: VmHWM reset through ``/proc/self/clear_refs``)."""
     from pipeline.search.pagefind.index import PIECE_PAGES
 
-    return run_child(BROWSER, str(documents_folder), str(site), str(piece_pages or PIECE_PAGES))
+    return run_child(
+        BROWSER, str(documents_folder), str(site), str(piece_pages or PIECE_PAGES), stock=stock
+    )
 
 
 def _part(url: str) -> str:
@@ -302,6 +318,14 @@ class _Watch:
         page.on("request", self._started)
         page.on("requestfinished", lambda request: self.pending.discard(request))
         page.on("requestfailed", lambda request: self.pending.discard(request))
+        # An error answer whose body the page never reads (search.js asking for the meta.json a
+        # stock bundle does not have) never "finishes": it is done when it is answered.
+        page.on(
+            "response",
+            lambda response: (
+                self.pending.discard(response.request) if response.status >= 400 else None
+            ),
+        )
 
     def _started(self, request: Any) -> None:
         if "/pagefind/" in request.url:
@@ -565,6 +589,143 @@ def browser_only(sizes: list[int], workdir: Path, piece_pages: int | None) -> in
     return 0
 
 
+def compare_stock(sizes: list[int], workdir: Path, rounds: int) -> int:
+    """``--compare-stock``: what the re-writes of Whoosh's and Pagefind's internals buy, against
+    what a Whoosh or Pagefind this code does not know gets (``pipeline/search/whoosh_fast.py``,
+    ``pipeline/search/pagefind/rewrite.py``): for each size, the server index written by the
+    fast writer and by Whoosh's own (``rounds`` times each, alternated: the machine is shared),
+    query latency with and without the block reader of postings, and the browser index as the
+    build makes it (pieces, merge, re-write) and as Pagefind makes it (one run), with the bytes a
+    browser downloads for the same queries from each bundle."""
+    demo_site = demo_search_site(workdir)
+    records = []
+    for n in sizes:
+        work = workdir / f"n{n}"
+        work.mkdir(parents=True, exist_ok=True)
+        search = work / "search"
+        if not (search / "documents.json").is_file():
+            run_child(DOCUMENTS, str(release_data(n, work)), str(search))
+        record: dict[str, Any] = {"items": n, "loadavg_before": os.getloadavg()}
+        for label in ("ours", "stock") * rounds:
+            server = run_child(SERVER, str(search), "-", "no-related", stock=label == "stock")
+            record.setdefault(f"server_{label}", []).append(server)
+            print(f"[{n}] server index {label}: {server}", flush=True)
+        for label in ("ours", "stock"):
+            latency = run_child(LATENCY, str(search), str(RELEVANCE), stock=label == "stock")
+            record[f"latency_{label}"] = latency
+            print(f"[{n}] latency {label}: {latency}", flush=True)
+        for label in ("ours", "stock"):
+            site = work / f"site-{label}"
+            browser = pagefind_build(search, site, stock=label == "stock")
+            record[f"browser_{label}"] = browser
+            print(f"[{n}] browser index {label}: {browser}", flush=True)
+            if demo_site.is_dir():
+                record[f"bytes_{label}"] = browser_bytes(site, demo_site)
+                print(
+                    f"[{n}] bytes {label}: "
+                    f"{[(q['query'], q['bytes_gzip']) for q in record[f'bytes_{label}']['queries']]}",
+                    flush=True,
+                )
+        record["loadavg_after"] = os.getloadavg()
+        records.append(record)
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (OUT / f"search-stock-{stamp}.json").write_text(
+        json.dumps(
+            {
+                "started": stamp,
+                "command": " ".join(sys.argv),
+                "nproc": os.cpu_count(),
+                "results": records,
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+        "utf-8",
+    )
+    print(stock_table(records))
+    return 0
+
+
+def twice(search: Path, workdir: Path) -> int:
+    """``--twice SEARCH``: the browser index of the search documents in ``SEARCH`` built twice
+    with the re-write and twice as a Pagefind it does not know gets it (stock): how many files
+    differ between the two builds of each."""
+    from pipeline.search.pagefind.index import build_browser_index
+    from pipeline.search.steps import read_documents
+
+    documents = read_documents(search)
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()
+        }
+
+    for label, version in (("ours", "1.5.2"), ("stock", "stock")):
+        a, b = (
+            tree(
+                build_browser_index(
+                    documents, workdir / f"twice-{label}-{n}", pagefind_version=version
+                )
+            )
+            for n in (1, 2)
+        )
+        differ = sorted(name for name in set(a) | set(b) if a.get(name) != b.get(name))
+        print(f"{label}: {len(differ)} of {len(a)} files differ: {differ[:5]}")
+    return 0
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def stock_table(records: list[dict[str, Any]]) -> str:
+    rows = [
+        "| items | Whoosh writer: ours / stock (s wall, peak MiB) | query p50/p95 ms CPU: ours / stock "
+        "| Pagefind: ours (runs + merge + re-write) / stock (s wall, peak MiB) "
+        "| first query KB gz: ours / stock | next queries KB gz: ours / stock |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        server = {
+            label: (
+                f"{_median([x['index_s'] for x in r[f'server_{label}']])}"
+                + (
+                    f" ({_median([x['index_cpu_s'] for x in r[f'server_{label}']])} CPU)"
+                    if "index_cpu_s" in r[f"server_{label}"][0]
+                    else ""
+                ),
+                _median([x["peak_mib"] for x in r[f"server_{label}"]]),
+            )
+            for label in ("ours", "stock")
+        }
+        lat = {label: r[f"latency_{label}"]["cold"] for label in ("ours", "stock")}
+        browser = {}
+        for label in ("ours", "stock"):
+            b = r[f"browser_{label}"]
+            seconds = b["index_s"] + b.get("merge_s", 0) + b["rewrite_s"]
+            browser[label] = (round(seconds, 1), max(b["peak_mib"], b.get("merge_peak_mib", 0)))
+        first = {
+            label: r.get(f"bytes_{label}", {}).get("queries", [{}]) for label in ("ours", "stock")
+        }
+        rows.append(
+            f"| {r['items']:,} | {server['ours'][0]} s, {server['ours'][1]} / "
+            f"{server['stock'][0]} s, {server['stock'][1]} | "
+            f"{lat['ours']['cpu_p50_ms']}/{lat['ours']['cpu_p95_ms']} / "
+            f"{lat['stock']['cpu_p50_ms']}/{lat['stock']['cpu_p95_ms']} | "
+            f"{browser['ours'][0]} s, {browser['ours'][1]} / {browser['stock'][0]} s, "
+            f"{browser['stock'][1]} | "
+            f"{first['ours'][0].get('bytes_gzip', 0) / 1000:.0f} / "
+            f"{first['stock'][0].get('bytes_gzip', 0) / 1000:.0f} | "
+            f"{sum(q.get('bytes_gzip', 0) for q in first['ours'][1:]) / 1000:.0f} / "
+            f"{sum(q.get('bytes_gzip', 0) for q in first['stock'][1:]) / 1000:.0f} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, nargs="+", default=[5000, 20000])
@@ -599,7 +760,25 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="pages per Pagefind run (default: pagefind_index.PIECE_PAGES)",
     )
+    parser.add_argument(
+        "--compare-stock",
+        action="store_true",
+        help="what the Whoosh and Pagefind re-writes buy: each size built with them and as a "
+        "Whoosh / Pagefind this code does not know gets it (Whoosh's writer, one Pagefind run)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare-stock: Whoosh rounds")
+    parser.add_argument(
+        "--twice",
+        type=Path,
+        metavar="SEARCH",
+        help="build the browser index of SEARCH's documents twice, with and without the "
+        "re-write, and count the files that differ",
+    )
     args = parser.parse_args(argv)
+    if args.twice:
+        return twice(args.twice, args.workdir)
+    if args.compare_stock:
+        return compare_stock(args.items, args.workdir, args.rounds)
     if args.browser_only:
         return browser_only(args.items, args.workdir, args.piece_pages)
     demo_site = demo_search_site(args.workdir)

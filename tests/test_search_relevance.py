@@ -60,7 +60,7 @@ def test_every_expected_answer_exists(built_site: BuiltSite):
 
 
 def test_server_index_relevance(built_site: BuiltSite):
-    from pipeline.search.server_index import ServerIndex
+    from pipeline.search.server_query import ServerIndex
 
     _demo_only(built_site)
     folder = built_site.site_dir / "current" / "search"

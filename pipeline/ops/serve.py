@@ -1,16 +1,57 @@
-"""``approvals serve``: a local preview of the live release (stdlib HTTP server).
+"""``approvals serve``: the live release's site and its search API over HTTP (stdlib server).
 
-Each request resolves ``current`` afresh, so a publish or rollback shows at once."""
+Two uses, one server:
+
+* a **local preview** of ``DIR/current/site`` (each request resolves ``current`` afresh, so a
+  publish or rollback shows at once), with ``/status.json`` and ``GET /api/search``;
+* the **search API in production**, behind nginx, which serves the static site itself and
+  proxies only ``/api/search`` here (``deploy/nginx.conf``, ``deploy/approvals-search.service``,
+  docs/operations.md, "The search API").
+
+The server (:class:`SiteServer`) is threaded — one thread per connection, the search index
+shared between them (:class:`~pipeline.search.api.SearchService`) — with a listen backlog of
+:data:`LISTEN_BACKLOG` connections (the standard library's default of 5 made a burst of 20
+clients wait ~1 s for the kernel's SYN retry) and a :data:`REQUEST_TIMEOUT_S` timeout on each
+connection's reads and writes, so a client that sends nothing holds a thread no longer than that.
+Python runs one thread at a time: a query (a few milliseconds) is CPU time, so answers per
+second are bounded by one core, and the threads give concurrency, not parallelism
+(docs/benchmarks.md, "The search API under load").
+
+Every error is JSON ``{"error": "…"}`` with a short Chinese message — a bad request line, a path
+that cannot be a file (``/%00``), a method other than GET and HEAD, an unknown ``/api/`` path —
+never a dropped connection or an HTML page quoting the request.
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.release.publish import live_site
-from pipeline.search.api import API_PATH, SearchService, respond
+from pipeline.search.api import ANSWERS_KEPT, API_PATH, SearchService, respond, send_json
+
+logger = logging.getLogger(__name__)
+
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before the server accepts them (capped by the kernel's
+``net.core.somaxconn``, 4096 on current Linux)."""
+REQUEST_TIMEOUT_S = 30
+"""Seconds a connection may take to send its request or read its answer."""
+API_PREFIX = "/api/"
+ERRORS = {
+    HTTPStatus.BAD_REQUEST: "请求格式不正确",
+    HTTPStatus.NOT_FOUND: "没有这个页面",
+    HTTPStatus.METHOD_NOT_ALLOWED: "只支持 GET 请求",
+    HTTPStatus.NOT_IMPLEMENTED: "只支持 GET 请求",
+    HTTPStatus.REQUEST_URI_TOO_LONG: "请求地址过长",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "请求头过大",
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: "不支持的 HTTP 版本",
+}
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -23,6 +64,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
     }
 
     status_file: Path | None = None
+    timeout = REQUEST_TIMEOUT_S
+    server: SiteServer
 
     def send_status(self) -> bool:
         """``/status.json`` lives beside the releases (``SITE/status.json``), not in one."""
@@ -41,32 +84,78 @@ class SiteHandler(SimpleHTTPRequestHandler):
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
         super().end_headers()
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's errors (a bad request line, a file not found, a method not
+        supported …) as JSON with a message of our own: its HTML page quotes the request."""
+        try:
+            status = HTTPStatus(code)
+        except ValueError:
+            status = HTTPStatus.BAD_REQUEST
+        self.close_connection = True
+        if getattr(self, "command", None) is None:
+            self.command = ""  # the request line could not be read
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # an unreadable request line: answer with headers
+        send_json(self, status, {"error": ERRORS.get(status, status.phrase)})
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         path = urlsplit(self.path).path
         if path == API_PATH:
             respond(self, self.server.search)
+        elif path.startswith(API_PREFIX):
+            send_json(self, 404, {"error": f"没有这个接口（可用的是 {API_PATH}）"})
         elif not (path == "/status.json" and self.send_status()):
-            super().do_GET()
+            self._static(super().do_GET)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
+        if urlsplit(self.path).path.startswith(API_PREFIX):
+            self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
+        else:
+            self._static(super().do_HEAD)
+
+    def _static(self, serve: Any) -> None:
+        """A file of the site. A path no file can have (a NUL: ``/%00``, an unpaired surrogate:
+        ``/%ED%A0%80``) is a 400: the standard library's ``open()`` raises ``ValueError`` for it,
+        which dropped the connection."""
+        try:
+            serve()
+        except ValueError:
+            self.send_error(HTTPStatus.BAD_REQUEST)
 
 
-def make_server(site_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+class SiteServer(ThreadingHTTPServer):
+    """A thread per connection (daemon threads: a stop does not wait for slow clients), a
+    listen backlog of :data:`LISTEN_BACKLOG`, and the search service the handlers share."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+    search: SearchService
+
+
+def make_server(
+    site_dir: Path, host: str = "127.0.0.1", port: int = 8000, answers_kept: int = ANSWERS_KEPT
+) -> SiteServer:
+    """The server of ``site_dir`` on ``host:port`` (port 0: a free one), not started.
+    ``answers_kept``: search answers kept per release (0: every request searched)."""
     root = live_site(site_dir)
     bound = type("BoundSiteHandler", (SiteHandler,), {"status_file": site_dir / "status.json"})
     handler = functools.partial(bound, directory=str(root))
-    server = ThreadingHTTPServer((host, port), handler)
-    server.search = SearchService(site_dir)  # GET /api/search: the live release's index
+    server = SiteServer((host, port), handler)
+    server.search = SearchService(site_dir, answers_kept)  # GET /api/search: the live index
     return server
 
 
 def serve(site_dir: Path, host: str, port: int) -> None:
     server = make_server(site_dir, host, port)
     print(
-        f"正在提供 {live_site(site_dir)}：http://{host}:{server.server_address[1]}/  （Ctrl-C 停止）"
+        f"正在提供 {live_site(site_dir)}：http://{host}:{server.server_address[1]}/  （Ctrl-C 停止）",
+        flush=True,
     )
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        server.search.close()

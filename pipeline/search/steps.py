@@ -37,7 +37,7 @@ def read_documents(folder: Path) -> list[SearchDocument]:
 
 def related_items(folder: Path, documents: list[SearchDocument]) -> dict[str, list[dict[str, Any]]]:
     """impl_code → up to five related items (key, name, url), from the server index."""
-    from pipeline.search.server_index import ServerIndex
+    from pipeline.search.server_query import ServerIndex
 
     by_key = {d.key: d for d in documents}
     related: dict[str, list[dict[str, Any]]] = {}
@@ -60,7 +60,7 @@ def build_search(
 ) -> dict[str, Any]:
     """Documents → server index (incremental from ``live``) → related items. Returns timings
     and what the index update did. ``release_data``: the release data of ``data`` in memory."""
-    from pipeline.search.server_index import build_server_index
+    from pipeline.search.server_write import build_server_index
 
     folder, timings = search_dir(release), {}
     started = time.perf_counter()

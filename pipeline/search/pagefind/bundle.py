@@ -4,7 +4,7 @@
 order, which changes from run to run. Each filter file is re-written with its values in
 code-point order, under a name derived from its content. Pagefind numbers pages in the order the
 file system lists their files (a bundle built on tmpfs differed from one built on ext4), and a
-bundle merged from pieces (``pagefind_merge.py``) in the pieces' order: pages are numbered again
+bundle merged from pieces (``merge.py``) in the pieces' order: pages are numbered again
 by their content (below). Everything else is named from content or by number, so two builds of
 the same documents are byte-identical, on any file system and from any pieces.
 
@@ -520,7 +520,7 @@ def page_order(bundle: Path, language: str, pages: list[list[Any]]) -> list[int]
     :data:`HASH_DIGITS` digits of their fragment's name (Pagefind's hash of its content), then,
     for the rare pages equal in both, by a hash of their fragment's content. Not by Pagefind's
     own order: that is the order in which the file system lists the pages' files (a bundle built
-    on tmpfs differed from one built on ext4), and a merged bundle's (``pagefind_merge.py``)
+    on tmpfs differed from one built on ext4), and a merged bundle's (``merge.py``)
     depends on how the pages were cut into pieces."""
     short = len(language) + 1 + HASH_DIGITS
     if not all(name.startswith(f"{language}_") and len(name) >= short for name, _ in pages):

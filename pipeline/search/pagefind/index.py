@@ -11,17 +11,22 @@ character by character, see :func:`characters`), filters and the meta a result s
 browser index and the server index are built from the same documents, and a result links to the
 real page. The bundle is written to ``site/pagefind/`` with ``search-config.json`` beside it
 (filter names, stop words, quotes, and the trad→simp map for the searchable characters), then
-re-written by ``pagefind_order.py``: filter files in a stable order (a build is reproducible),
+re-written by ``bundle.py``: filter files in a stable order (a build is reproducible),
 pages numbered by word count, index chunks cut smaller, fragments and chunks named by number,
 and Pagefind's meta also written compactly (``pagefind.<meta>.meta.json``), which the search page
 loads instead of the ``.pf_meta`` (137 KB at 20,000 pages → 7 KB gzip'd). A first query then
 downloads ~107 KB on the demo and ~124 KB at 20,000 items (docs/benchmarks.md, "Search").
 
+**Only on a Pagefind this build knows.** The merge and the re-write read and write Pagefind's own
+file format: they run only on the versions :mod:`~pipeline.search.pagefind.rewrite` names. On
+any other, the bundle is Pagefind's own (one run over all the pages, not re-written), with a
+warning; the build goes on.
+
 **Memory.** Pagefind holds every page it indexes in memory until it writes its bundle: ~60 MiB
 and ~100 KiB per page here (557 MiB at 5,000 documents, 2,078 MiB at 20,000: the build's peak).
 So it is run over pieces of at most :data:`PIECE_PAGES` documents (:func:`pieces`), one run at a
 time, each piece's pages written, indexed and deleted in turn, and the pieces' bundles are merged
-(``pagefind_merge.py``) into the bundle one run over all the pages writes: once re-written, the
+(``merge.py``) into the bundle one run over all the pages writes: once re-written, the
 same bytes, whatever the pieces (``tests/test_pagefind_merge.py``; checked at 5,000 and 20,000
 items too). A Pagefind run then peaks at ~310 MiB however many documents there are (2,118 MiB
 for one run at 20,000 items); the merge holds the page list, the filters and one index chunk
@@ -43,8 +48,7 @@ from pathlib import Path
 
 from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.search.documents import FILTERS, SearchDocument
-from pipeline.search.pagefind.bundle import UnexpectedFormat, rewrite_bundle
-from pipeline.search.pagefind.merge import merge_bundles
+from pipeline.search.pagefind import rewrite
 from pipeline.search.text import QUOTES, STOPWORDS, to_simplified
 from pipeline.workers import dies_with_this_process
 
@@ -199,14 +203,17 @@ def search_config(documents: list[SearchDocument]) -> dict:
     return {"filters": FILTERS, "trad": pairs, "stopwords": sorted(STOPWORDS), "quotes": QUOTES}
 
 
-def finish_bundle(documents: list[SearchDocument], bundle: Path) -> dict:
+def finish_bundle(documents: list[SearchDocument], bundle: Path, rewritten: bool = True) -> dict:
     """What follows Pagefind's run: drop the unused files, re-write the bundle (reproducible and
-    small, ``pagefind_order.py``; the build fails if Pagefind's format is not the one expected)
-    and write ``search-config.json``."""
+    small, ``bundle.py``; the build fails if a supported Pagefind's format is not the one
+    expected) unless ``rewritten`` is false (a Pagefind :mod:`.rewrite` does not know), and
+    write ``search-config.json``."""
     prune_bundle(bundle)
+    stats: dict = {}
     try:
-        stats = rewrite_bundle(bundle)
-    except UnexpectedFormat as exc:
+        if rewritten:
+            stats = rewrite.rewrite_bundle(bundle)
+    except rewrite.UnexpectedFormat as exc:
         raise ExportBroken(
             f"Pagefind 索引的格式与预期不同，无法处理（Pagefind 是否升级了？）：{exc}"
         ) from exc
@@ -233,13 +240,16 @@ def pieces(documents: list[SearchDocument], piece_pages: int) -> list[list[Searc
 
 
 def index_pages(
-    documents: list[SearchDocument], work: Path, bundle: Path, piece_pages: int = PIECE_PAGES
+    documents: list[SearchDocument],
+    work: Path,
+    bundle: Path,
+    piece_pages: int | None = PIECE_PAGES,
 ) -> int:
     """Pagefind's bundle of the documents' pages in ``bundle``: one run if there are at most
-    ``piece_pages`` documents, else one run per piece, one after the other (each piece's pages
-    written to ``work``, indexed, then deleted), and the pieces' bundles merged
-    (``pagefind_merge.py``). Returns the number of pieces."""
-    parts = pieces(documents, piece_pages)
+    ``piece_pages`` documents (or ``piece_pages`` is None), else one run per piece, one after
+    the other (each piece's pages written to ``work``, indexed, then deleted), and the pieces'
+    bundles merged (``merge.py``). Returns the number of pieces."""
+    parts = pieces(documents, piece_pages) if piece_pages is not None else [documents]
     if len(parts) == 1:
         write_document_pages(documents, work / "pages")
         run_pagefind(work / "pages", bundle)
@@ -256,11 +266,11 @@ def index_pages(
 
 
 def merge_pieces(bundles: list[Path], bundle: Path) -> dict:
-    """The pieces' bundles merged into ``bundle`` (``pagefind_merge.py``); the build fails, and
+    """The pieces' bundles merged into ``bundle`` (``merge.py``); the build fails, and
     no ``bundle`` is left, if one is not laid out as expected."""
     try:
-        stats = merge_bundles(bundles, bundle)
-    except UnexpectedFormat as exc:
+        stats = rewrite.merge_bundles(bundles, bundle)
+    except rewrite.UnexpectedFormat as exc:
         shutil.rmtree(bundle, ignore_errors=True)
         raise ExportBroken(
             f"Pagefind 分段索引的格式与预期不同，无法合并（Pagefind 是否升级了？）：{exc}"
@@ -270,13 +280,22 @@ def merge_pieces(bundles: list[Path], bundle: Path) -> dict:
 
 
 def build_browser_index(
-    documents: list[SearchDocument], site: Path, piece_pages: int = PIECE_PAGES
+    documents: list[SearchDocument],
+    site: Path,
+    piece_pages: int = PIECE_PAGES,
+    pagefind_version: str | None = None,
 ) -> Path:
-    """Write ``site/pagefind/`` (the bundle) and ``site/pagefind/search-config.json``."""
+    """Write ``site/pagefind/`` (the bundle) and ``site/pagefind/search-config.json``: in pieces,
+    merged and re-written when the Pagefind (``pagefind_version``, by default the installed
+    binary's) is one :mod:`.rewrite` supports; else Pagefind's own bundle, with a warning."""
     bundle = site / BUNDLE
     if bundle.exists():
         shutil.rmtree(bundle)
+    version = (
+        rewrite.binary_version(pagefind_binary()) if pagefind_version is None else pagefind_version
+    )
+    known = rewrite.check(version)
     with tempfile.TemporaryDirectory(prefix="approvals-pagefind-") as folder:
-        index_pages(documents, Path(folder), bundle, piece_pages)
-    finish_bundle(documents, bundle)
+        index_pages(documents, Path(folder), bundle, piece_pages if known else None)
+    finish_bundle(documents, bundle, rewritten=known)
     return bundle

@@ -3,9 +3,9 @@ all the pages writes.
 
 Pagefind holds every page it indexes in memory until it writes its bundle: ~100 KiB per search
 document here (557 MiB at 5,000 documents, 2 GiB at 20,000). So the build runs it over pieces of
-the documents' pages, one after the other (at most ``browser_index.PIECE_PAGES`` pages each), and
+the documents' pages, one after the other (at most ``index.PIECE_PAGES`` pages each), and
 merges the pieces' bundles here, in Python, into one bundle laid out as Pagefind 1.5 lays it out,
-which ``pagefind_order.py`` then re-writes as it re-writes a single run's. What a page adds to a
+which ``bundle.py`` then re-writes as it re-writes a single run's. What a page adds to a
 bundle does not depend on the other pages (its fragment, word count, words' locations and filter
 values); what depends on all of them is made again here as Pagefind makes it (Pagefind's source,
 ``pagefind/src/index/mod.rs`` at v1.5.2, and what 1.5.2 writes):
@@ -25,7 +25,7 @@ values); what depends on all of them is made again here as Pagefind makes it (Pa
   chunks meet, the next chunk's first word is cut to one character past the words' common
   prefix, and so is the chunk's last word unless that would put its end before its start;
 * **filters**: each filter value's pages from every piece (in files named as Pagefind names them;
-  ``pagefind_order.py`` sorts and names them again);
+  ``bundle.py`` sorts and names them again);
 * **meta**: the version, the pages, the chunks, the filters, no sort orders (the documents' pages
   have none: a piece with one fails the merge) and the meta field names of all pieces, sorted.
 
@@ -33,17 +33,17 @@ The merged bundle differs from a single run's only in the order of its pages (Pa
 pages in the order it finds their files, the file system's listing order, so one run's order is
 not the pieces' one after the other) and in what follows from that order: which of two colliding
 fragment names is the longer, the order of the filter values' and words' pages. After
-``pagefind_order.py``, which numbers pages by word count and content, the bundles are
+``bundle.py``, which numbers pages by word count and content, the bundles are
 byte-identical (``tests/test_pagefind_merge.py``; also checked at 5,000 and 20,000 items).
 
-Every piece is checked as ``pagefind_order.py`` checks a bundle (its meta, filter files and index
+Every piece is checked as ``bundle.py`` checks a bundle (its meta, filter files and index
 chunks laid out as Pagefind 1.5 writes them, only the files its meta names) and more (each index,
 filter and meta file is named by Pagefind's hash of its content, a piece's words are in order,
 every piece has the same version, language, entry file and Pagefind scripts): if anything is not
-as expected, :class:`UnexpectedFormat` is raised and the build fails (``browser_index.py``).
+as expected, :class:`UnexpectedFormat` is raised and the build fails (``index.py``).
 The pieces' index chunks are read one at a time per piece, so the merge holds the page list, the
 filters and one chunk per piece; it writes its index, filter and meta files gzip'd at level 1
-(``pagefind_order.py`` re-writes them all).
+(``bundle.py`` re-writes them all).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ language's length + 8)."""
 ENTRY = "pagefind-entry.json"
 FOLDERS = {"fragment": ".pf_fragment", "index": ".pf_index", "filter": ".pf_filter"}
 GZIP_LEVEL = 1
-"""The merged bundle's index, filter and meta files are re-written by ``pagefind_order.py``."""
+"""The merged bundle's index, filter and meta files are re-written by ``bundle.py``."""
 
 
 def pagefind_hash(data: bytes) -> str:
@@ -296,7 +296,7 @@ def _meta_locations(data: bytes, i: int, fields: list[int]) -> bytes:
 
 
 def chunk_words(raw: bytes, pages: int, fields: list[int] | None = None) -> list[_Word]:
-    """The words of an index chunk's CBOR (see ``pagefind_order.py``), of a bundle of ``pages``
+    """The words of an index chunk's CBOR (see ``bundle.py``), of a bundle of ``pages``
     pages; with ``fields``, each meta location's field ``f`` made ``fields[f]`` (see
     :func:`_meta_locations`)."""
     if not raw.startswith(b"\x81"):
