@@ -11,7 +11,11 @@ from pipeline.build import BuildOptions, run_build, validate_export
 from pipeline.cli import main
 from pipeline.contract.models import Audience, CaseType, Item, ItemType, LimitUnit
 from pipeline.errors import ConfigurationError
-from pipeline.validate.mapping import load_profile
+from pipeline.extract.folder import FolderSource
+from pipeline.outcomes.cases import connect, ingest_cases
+from pipeline.validate.catalogue import build_catalogue
+from pipeline.validate.mapping import MappingProfile, Rules, load_profile
+from pipeline.validate.problems import Report
 from tests.fixtures import case, credit_code, write_export
 
 DEPT = credit_code(7)
@@ -294,12 +298,18 @@ def in_dialect(record: dict, names: dict[str, str], codes: dict[str, dict]) -> d
     return {names[k]: codes.get(k, {}).get(v, v) for k, v in record.items()}
 
 
-def gbt_export(root: Path, cases: list[dict], evaluations: list[dict]) -> Path:
+def gbt_export(
+    root: Path, cases: list[dict], evaluations: list[dict], cases_in_dialect: bool = True
+) -> Path:
+    """The export in the gbt39046 dialect; with ``cases_in_dialect=False`` its cases keep the
+    contract's names and codes (as the 安吉县 example writes them: the profile had no cases)."""
     return write_export(
         root,
         [UPSTREAM_DEPARTMENT],
         [dict(UPSTREAM_ITEM, SERVICE_OBJECT="1,2")],
-        cases=[in_dialect(c, GBT_CASE_NAMES, GBT_CASE_CODES) for c in cases],
+        cases=[in_dialect(c, GBT_CASE_NAMES, GBT_CASE_CODES) for c in cases]
+        if cases_in_dialect
+        else cases,
         evaluations=[
             in_dialect(e, GBT_EVALUATION_NAMES, GBT_EVALUATION_CODES) for e in evaluations
         ],
@@ -325,9 +335,12 @@ def build(export: Path, site: Path, capsys, *options: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def test_a_gbt39046_export_publishes_the_statistics_of_its_contract_twin(tmp_path, capsys):
+@pytest.mark.parametrize("cases_in_dialect", [True, False], ids=["gbt-cases", "contract-cases"])
+def test_a_gbt39046_export_publishes_the_statistics_of_its_contract_twin(
+    tmp_path, capsys, cases_in_dialect
+):
     twin = contract_export(tmp_path / "contract", TWIN_CASES, TWIN_EVALUATIONS)
-    upstream = gbt_export(tmp_path / "gbt", TWIN_CASES, TWIN_EVALUATIONS)
+    upstream = gbt_export(tmp_path / "gbt", TWIN_CASES, TWIN_EVALUATIONS, cases_in_dialect)
     assert json.loads((upstream / "evaluations.jsonl").read_text("utf-8").splitlines()[0]) == {
         "PROJID": "G01",
         "EVALUATE_TIME": "2026-06-01T10:00:00+08:00",
@@ -381,3 +394,18 @@ def test_a_hostile_case_profile_is_exit_5_naming_the_key(tmp_path, capsys, rules
     assert code == 5, err
     assert f"映射配置 {profile}{key}" in err, err
     assert not (tmp_path / "site/current").exists()
+
+
+def test_a_name_that_reaches_sql_unchecked_is_refused_there(tmp_path):
+    """The last line: a profile made in code, past ``load_profile``'s checks, still cannot put a
+    quote into the SQL of the case intake."""
+    export = contract_export(tmp_path / "contract", TWIN_CASES, [])
+    source, report = FolderSource(export), Report()
+    catalogue = build_catalogue(source, load_profile("gbt39046"), report, lambda f, d: None)
+    sneaked = MappingProfile("x", None, {"cases": Rules(rename={'PROJID" FROM x --': "case_id"})})
+    con = connect()
+    with pytest.raises(ConfigurationError, match="不是简单标识符"):
+        ingest_cases(con, source, catalogue.items, None, report, profile=sneaked)
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'raw_cases'"
+    ).fetchone() == (0,)
