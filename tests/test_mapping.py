@@ -409,3 +409,17 @@ def test_a_name_that_reaches_sql_unchecked_is_refused_there(tmp_path):
     assert con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'raw_cases'"
     ).fetchone() == (0,)
+
+
+def test_the_privacy_gate_gets_the_applicants_of_a_gbt39046_export(tmp_path):
+    """The personal values the privacy gate looks for are read under the upstream's names."""
+    export = gbt_export(tmp_path / "gbt", TWIN_CASES, TWIN_EVALUATIONS)
+    source, report = FolderSource(export), Report()
+    profile = load_profile("gbt39046")
+    catalogue = build_catalogue(source, profile, report, lambda f, d: None)
+    intake = ingest_cases(connect(), source, catalogue.items, None, report, profile=profile)
+    assert (intake.accepted, intake.evaluations_read) == (len(TWIN_CASES), len(TWIN_EVALUATIONS))
+    assert {"王小明", "13812345678", "310113199001011234", "上海市宝山区友谊路1号"} <= (
+        intake.personal_values
+    )
+    assert "上海某某餐饮有限公司" not in intake.personal_values  # an enterprise's name is public

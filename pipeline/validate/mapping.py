@@ -195,9 +195,14 @@ def _check_table_rules(data: dict, rules: Rules, where: str, entity: str) -> Non
             f"映射配置 {where}.{sorted(extra)[0]}: 办件与评价只允许键 {sorted(TABLE_RULE_KEYS)}"
             "（它们的字段都不是列表或对象）"
         )
+    _check_table_renames(rules.rename, where, entity)
+    _check_table_codes(rules.codes, where, entity)
+
+
+def _check_table_renames(rename: dict, where: str, entity: str) -> None:
     fields = TABLE_ENTITIES[entity]
     seen: dict[str, str] = {}
-    for source, target in rules.rename.items():
+    for source, target in rename.items():
         key = f"{where}.rename.{source}"
         if not isinstance(source, str) or not PLAIN_NAME.fullmatch(source):
             raise ConfigurationError(
@@ -214,7 +219,11 @@ def _check_table_rules(data: dict, rules: Rules, where: str, entity: str) -> Non
                 f"映射配置 {key}: 与 {seen[source.lower()]!r} 只差大小写（数据库列名不区分大小写）"
             )
         seen[source.lower()] = source
-    for name, table in rules.codes.items():
+
+
+def _check_table_codes(codes: dict[str, dict[str, Any]], where: str, entity: str) -> None:
+    fields = TABLE_ENTITIES[entity]
+    for name, table in codes.items():
         key = f"{where}.codes.{name}"
         if not isinstance(name, str) or name not in fields:
             raise ConfigurationError(f"映射配置 {key}: 不是契约 {entity} 的字段")
