@@ -131,7 +131,13 @@ def step_outcomes(ctx: BuildContext) -> None:
         return
     previous = ctx.live / "state" if ctx.live and (ctx.live / "state").is_dir() else None
     ctx.result.outcomes = process_outcomes(
-        ctx.source, ctx.catalogue, previous, ctx.staging, ctx.options.outcomes, ctx.result.report
+        ctx.source,
+        ctx.catalogue,
+        previous,
+        ctx.staging,
+        ctx.options.outcomes,
+        ctx.result.report,
+        load_profile(ctx.options.profile),
     )
     check_case_counts(ctx.catalogue, ctx.result.outcomes.intake)
 

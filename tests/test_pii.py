@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from pipeline.contract.credit_code import credit_check_char
-from pipeline.errors import ConfigurationError
 from pipeline.gates.privacy import detectors, readers, views
 from pipeline.gates.privacy import scanner as pii
 from pipeline.gates.privacy import workers as scan_workers
@@ -38,7 +37,7 @@ from pipeline.gates.privacy.scanner import (
     resident_id_check_char,
     scan_release,
 )
-from pipeline.workers import MAX_AUTOMATIC, WORKERS_ENV, available_cpus
+from pipeline.workers import MAX_AUTOMATIC, available_cpus, workers_in_use
 from tests.fixtures import credit_code as government_code
 
 # ---------------------------------------------------------------- identifiers made here
@@ -1126,18 +1125,14 @@ def test_a_worker_that_fails_refuses_the_release(tmp_path, forked_workers, monke
     assert {h.file for h in hits} <= {f"page{i:02d}.html" for i in range(6, 9)}  # its batch only
 
 
-def test_worker_count(monkeypatch):
-    """The scan's processes follow the build's one knob and CPU rule (pipeline.workers):
-    ``APPROVALS_WORKERS`` when above 0, else one per available CPU, at most four."""
-    monkeypatch.setenv(WORKERS_ENV, "3")
-    assert PiiScanner().workers == 3
-    monkeypatch.setenv(WORKERS_ENV, "1")
-    assert PiiScanner().workers == 1
-    monkeypatch.setenv(WORKERS_ENV, "0")
-    assert PiiScanner().workers == max(1, min(MAX_AUTOMATIC, available_cpus()))
-    monkeypatch.setenv(WORKERS_ENV, "two")
-    with pytest.raises(ConfigurationError):
-        PiiScanner()
-    monkeypatch.delenv(WORKERS_ENV)
+def test_worker_count():
+    """The scan's processes follow the build's one setting and CPU rule (pipeline.workers):
+    ``workers`` when above 0, else one per available CPU, at most four."""
+    with workers_in_use(3):
+        assert PiiScanner().workers == 3
+    with workers_in_use(1):
+        assert PiiScanner().workers == 1
+    with workers_in_use(0):
+        assert PiiScanner().workers == max(1, min(MAX_AUTOMATIC, available_cpus()))
     assert 1 <= PiiScanner().workers <= MAX_AUTOMATIC
     assert PiiScanner(workers=1).workers == 1

@@ -13,7 +13,7 @@ from pipeline.site.render import render_site
 from pipeline.validate.catalogue import build_catalogue
 from pipeline.validate.mapping import load_profile
 from pipeline.validate.problems import Report
-from pipeline.workers import WORKERS_ENV
+from pipeline.workers import workers_in_use
 from tests.fixtures import small_export, tree_bytes
 
 PROJECT = DEFAULT_SETTINGS.parent
@@ -27,26 +27,25 @@ def release(tmp_path_factory):
     return root, root / "site" / "current" / "data"
 
 
-def test_any_number_of_render_processes_writes_the_same_site(release, tmp_path, monkeypatch):
+def test_any_number_of_render_processes_writes_the_same_site(release, tmp_path):
     _, data = release
     sites = {}
     for processes in (1, 2, 4):
         out = tmp_path / f"site{processes}"
-        monkeypatch.setenv(WORKERS_ENV, str(processes))
-        render_site(data, out, DEFAULT_SETTINGS)
+        with workers_in_use(processes):
+            render_site(data, out, DEFAULT_SETTINGS)
         sites[processes] = tree_bytes(out)
     assert len([p for p in sites[1] if p.startswith("items/") and p.endswith(".html")]) == 9
     assert sites[1] == sites[2] == sites[4]
 
 
-def test_an_error_in_a_render_process_fails_the_render(release, tmp_path, monkeypatch):
+def test_an_error_in_a_render_process_fails_the_render(release, tmp_path):
     _, data = release
     codes = sorted(load_release_data(data).items)
     out = tmp_path / "site"
     # The second item goes to the second process; its page's path is taken by a folder.
     (out / "items" / f"{codes[1]}.html").mkdir(parents=True)
-    monkeypatch.setenv(WORKERS_ENV, "2")
-    with pytest.raises(IsADirectoryError):
+    with workers_in_use(2), pytest.raises(IsADirectoryError):
         render_site(data, out, DEFAULT_SETTINGS)
 
 

@@ -1,5 +1,5 @@
-"""Cases in: bulk-validated with SQL, accumulated across nightly runs (upsert by ``case_id`` on
-``updated_at``), personal fields dropped at the door.
+"""Cases in: mapped from the upstream's names and codes and bulk-validated with SQL, accumulated
+across nightly runs (upsert by ``case_id`` on ``updated_at``), personal fields dropped at the door.
 
 A nightly export may carry only the cases that changed; the accumulated store is kept with each
 release (``releases/<id>/state/cases.parquet``, never served), so a rollback rolls the store back
@@ -20,6 +20,7 @@ import duckdb
 from pipeline.errors import ConfigurationError, ExportBroken
 from pipeline.extract import ExportSource
 from pipeline.extract.folder import MAX_LINE_BYTES, first_bad_line
+from pipeline.validate.mapping import PLAIN_NAME, ColumnMapping, MappingProfile
 from pipeline.validate.problems import Problem, Report, excerpt
 
 ENUMS = {
@@ -44,31 +45,9 @@ ENUMS = {
     "result": ("granted", "denied", "not_accepted", "withdrawn"),
 }
 EVALUATION_CHANNELS = ENUMS["channel"] + ("phone", "sms", "kiosk")
-CASE_FIELDS = (
-    "case_id",
-    "impl_code",
-    "item_version",
-    "department_code",
-    "applicant_type",
-    "applicant_name",
-    "applicant_id_type",
-    "applicant_id_number",
-    "applicant_phone",
-    "applicant_address",
-    "street_code",
-    "channel",
-    "submitted_at",
-    "accepted_at",
-    "promised_due_at",
-    "completed_at",
-    "status",
-    "result",
-    "special_procedure_days",
-    "result_reason",
-    "updated_at",
-)
+CONTRACT = MappingProfile("contract", None, {})
+"""The identity profile: the fields of ``Case`` and ``Evaluation`` read under their own names."""
 PERSONAL_FIELDS = ("applicant_name", "applicant_id_number", "applicant_phone", "applicant_address")
-EVALUATION_FIELDS = ("case_id", "rated_at", "channel", "level", "comment")
 TZ = "Asia/Shanghai"
 
 # result_reason is free text with names and numbers in it: only its category is ever kept.
@@ -235,28 +214,60 @@ def spool_records(source: ExportSource, entity: str, folder: Path) -> list[Path]
     return [path] if path.stat().st_size else []
 
 
+def _column(name: str) -> str:
+    """``name`` as a quoted SQL identifier, once it is known to be a plain one (a profile's names
+    are checked when it is loaded; this is the last line, where they become SQL)."""
+    if not PLAIN_NAME.fullmatch(name):
+        raise ConfigurationError(f"映射配置中的字段名 {name!r:.80} 不是简单标识符，不能用作列名")
+    return f'"{name}"'
+
+
+def _first_present(keys: tuple[str, ...]) -> str:
+    if not keys:
+        return "NULL::VARCHAR"
+    return _column(keys[0]) if len(keys) == 1 else f"coalesce({', '.join(map(_column, keys))})"
+
+
+def _mapped_columns(mapping: ColumnMapping) -> tuple[str, list[str]]:
+    """The SQL select list of the contract's fields from the upstream's keys, and its
+    parameters: each field is the first of its keys present, its code mapped (a code the map
+    does not list stays as it is). Codes are bound parameters, never SQL text; the identity
+    mapping is ``SELECT "case_id" AS "case_id", …``, which costs nothing."""
+    columns, parameters = [], []
+    for name, keys in mapping.sources.items():
+        value = _first_present(keys)
+        pairs = mapping.codes.get(name, ())
+        if pairs:
+            value = f"CASE {value} {' '.join('WHEN ? THEN ?' for _ in pairs)} ELSE {value} END"
+            parameters += [v for pair in pairs for v in pair]
+        columns.append(f"{value} AS {_column(name)}")
+    return ", ".join(columns), parameters
+
+
 def _read_jsonl(
     con: duckdb.DuckDBPyConnection,
     table: str,
     paths: list[Path],
-    fields: tuple[str, ...],
+    mapping: ColumnMapping,
     label: Callable[[Path], str] = lambda path: path.name,
 ) -> int:
-    """``paths`` into ``table`` (every field VARCHAR). The paths are a bound parameter, never
-    SQL text: a file named ``x'); COPY … TO '…'`` stays a file name. A file DuckDB cannot read
-    raises ExportBroken naming the file and line (``label`` names a path as the export does)."""
-    columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+    """``paths`` into ``table`` (every field VARCHAR), the upstream's keys read and mapped to the
+    contract's fields by ``mapping`` in the same pass. The paths and codes are bound parameters,
+    never SQL text: a file named ``x'); COPY … TO '…'`` stays a file name; the key names are
+    plain identifiers, quoted. A file DuckDB cannot read raises ExportBroken naming the file and
+    line (``label`` names a path as the export does)."""
     if not paths:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(f'NULL::VARCHAR AS {f}' for f in fields)} LIMIT 0"
-        )
+        empty = ", ".join(f"NULL::VARCHAR AS {_column(f)}" for f in mapping.sources)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {empty} LIMIT 0")
         return 0
+    keys = "{" + ", ".join(f"{_column(k)}: 'VARCHAR'" for k in mapping.keys) + "}"
+    select, parameters = _mapped_columns(mapping)
     try:
         con.execute(
-            f"""CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_json(?,
-            format = 'newline_delimited', records = true, columns = {columns},
+            f"""CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM read_json(?,
+            format = 'newline_delimited', records = true, columns = {keys},
             maximum_object_size = {MAX_LINE_BYTES})""",
-            [[str(p) for p in paths]],
+            [*parameters, [str(p) for p in paths]],
         )
     except (duckdb.Error, UnicodeDecodeError) as exc:  # DuckDB's message may cut a character
         raise _unreadable(paths, label, exc) from exc
@@ -315,13 +326,23 @@ def validate_cases(
     intake = CaseIntake(read=con.execute("SELECT count(*) FROM raw_cases").fetchone()[0])
     reason, value = _reason_case(CASE_CHECKS)
     con.execute(f"CREATE OR REPLACE TABLE checked AS SELECT *, {reason} AS reason FROM raw_cases")
-    for index, count, example in con.execute(
-        f"SELECT reason, count(*), min({value}) FROM checked WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason"
+    first = "ORDER BY shown NULLS LAST, case_id NULLS LAST"  # the same example on every run
+    for index, count, example, case_id in con.execute(
+        f"""SELECT reason, count(*), first(shown {first}), first(case_id {first}) FROM (
+          SELECT reason, case_id, {value} AS shown FROM checked WHERE reason IS NOT NULL)
+        GROUP BY reason ORDER BY reason"""
     ).fetchall():
         field_name, message = CASE_CHECKS[index][0], CASE_CHECKS[index][1]
         intake.rejected_by_reason[f"{field_name}: {message}"] = count
         report.add(
-            Problem("cases", f"{count} 条", field_name, message, excerpt(example or ""), "error")
+            Problem(
+                "cases",
+                _rejected(count, case_id),
+                field_name,
+                message,
+                excerpt(example or ""),
+                "error",
+            )
         )
     con.execute(f"""CREATE OR REPLACE TABLE new_cases AS SELECT
         case_id, impl_code, CAST(item_version AS INTEGER) AS item_version, department_code,
@@ -336,6 +357,13 @@ def validate_cases(
     if collect_personal:
         intake.personal_values = _personal_values(con)
     return intake
+
+
+def _rejected(count: int, case_id: str | None) -> str:
+    """The record of a problem of rejected cases: the case, or how many and the first of them."""
+    if not case_id or not case_id.strip():
+        return f"{count} 条"
+    return excerpt(case_id) if count == 1 else f"{count} 条，如 {excerpt(case_id)}"
 
 
 def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -402,10 +430,12 @@ def load_evaluations(
     report: Report,
     previous: Path | None,
     label: Callable[[Path], str] = lambda path: path.name,
+    mapping: ColumnMapping | None = None,
 ) -> int:
     """Evaluations accumulate too: the previous store's and this export's, one row per
-    (case, time, level)."""
-    read = _read_jsonl(con, "raw_evaluations", paths, EVALUATION_FIELDS, label)
+    (case, time, level). ``mapping``: the profile's (default: the contract's names and codes)."""
+    mapping = mapping or CONTRACT.columns("evaluations")
+    read = _read_jsonl(con, "raw_evaluations", paths, mapping, label)
     con.execute(f"""CREATE OR REPLACE TABLE new_evaluations AS SELECT case_id,
         CAST(rated_at AS TIMESTAMPTZ) AS rated_at, CAST(level AS INTEGER) AS level,
         channel FROM raw_evaluations
@@ -442,14 +472,17 @@ def ingest_cases(
     previous_store: Path | None,
     report: Report,
     collect_personal: bool = True,
+    profile: MappingProfile | None = None,
 ) -> CaseIntake:
-    """Read, validate and accumulate one export's cases and evaluations. ``previous_store`` is
-    the live release's ``state/`` folder (or None on the first run)."""
+    """Read, map (``profile``, default the contract's names and codes), validate and accumulate
+    one export's cases and evaluations. ``previous_store`` is the live release's ``state/``
+    folder (or None on the first run)."""
+    profile = profile or CONTRACT
     label = getattr(source, "label", None) or (lambda path: f"{path.stem}（导出接口的数据）")
     with tempfile.TemporaryDirectory(prefix="approvals-cases-") as spool:
         register_items(con, items)
         cases = spool_records(source, "cases", Path(spool))
-        _read_jsonl(con, "raw_cases", cases, CASE_FIELDS, label)
+        _read_jsonl(con, "raw_cases", cases, profile.columns("cases"), label)
         intake = validate_cases(con, report, collect_personal)
         accumulate(con, previous_store / "cases.parquet" if previous_store else None)
         intake.evaluations_read = load_evaluations(
@@ -458,6 +491,7 @@ def ingest_cases(
             report,
             previous_store / "evaluations.parquet" if previous_store else None,
             label,
+            profile.columns("evaluations"),
         )
         con.execute("DROP TABLE raw_cases")
         con.execute("DROP TABLE checked")

@@ -15,6 +15,7 @@ from pipeline.outcomes.cases import CaseIntake, connect, ingest_cases, save_stor
 from pipeline.outcomes.statistics import StatisticsSettings, compute_statistics
 from pipeline.outcomes.workdays import WorkdayCalendar
 from pipeline.validate.catalogue import Catalogue
+from pipeline.validate.mapping import MappingProfile
 from pipeline.validate.problems import Report
 
 
@@ -45,12 +46,14 @@ def process_outcomes(
     staging: Path,
     settings: OutcomeSettings,
     report: Report,
+    profile: MappingProfile | None = None,
 ) -> OutcomesResult:
     """Writes ``staging/state/`` (the accumulated store), ``staging/data/outcomes.json`` (the
-    suppressed statistics) and ``staging/data/cases/`` (anonymised records + metadata)."""
+    suppressed statistics) and ``staging/data/cases/`` (anonymised records + metadata).
+    ``profile`` maps the cases' and evaluations' names and codes (default: the contract's)."""
     con = connect(memory_limit=settings.memory_limit)
     try:
-        intake = ingest_cases(con, source, catalogue.items, previous_state, report)
+        intake = ingest_cases(con, source, catalogue.items, previous_state, report, profile=profile)
         save_store(con, staging / "state")
         calendar = WorkdayCalendar(settings.holidays_file)
         stats_settings = StatisticsSettings(
