@@ -45,12 +45,14 @@ serve: install
 
 demo: build-demo serve
 
-# ruff (format and lint), the import-linter contracts of the stages' layers (pyproject.toml).
+# ruff (format and lint), the import-linter contracts of the stages' layers, mypy (its settings:
+# [tool.mypy] in pyproject.toml; strict for the release and the gates).
 LINT_PATHS := pipeline tests bench examples pelicanconf.py publishconf.py
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install-test lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

@@ -111,6 +111,12 @@ class BuildContext:
     copy of the models in memory, not one per step)."""
 
     @property
+    def built_catalogue(self) -> Catalogue:
+        """The catalogue, for the steps after ``extract_and_validate`` (which builds it)."""
+        assert self.catalogue is not None, "extract_and_validate runs first"
+        return self.catalogue
+
+    @property
     def data(self) -> Path:
         return self.staging / "data"
 
@@ -127,23 +133,23 @@ def step_extract_and_validate(ctx: BuildContext) -> None:
 
 
 def step_outcomes(ctx: BuildContext) -> None:
-    if not has_cases(ctx.catalogue):
+    if not has_cases(ctx.built_catalogue):
         return
     previous = ctx.live / "state" if ctx.live and (ctx.live / "state").is_dir() else None
     ctx.result.outcomes = process_outcomes(
         ctx.source,
-        ctx.catalogue,
+        ctx.built_catalogue,
         previous,
         ctx.staging,
         ctx.options.outcomes,
         ctx.result.report,
         load_profile(ctx.options.profile),
     )
-    check_case_counts(ctx.catalogue, ctx.result.outcomes.intake)
+    check_case_counts(ctx.built_catalogue, ctx.result.outcomes.intake)
 
 
 def step_write_release_data(ctx: BuildContext) -> None:
-    ctx.release = write_release_data(ctx.data, ctx.catalogue, ctx.result.report)
+    ctx.release = write_release_data(ctx.data, ctx.built_catalogue, ctx.result.report)
 
 
 def step_history(ctx: BuildContext) -> None:
@@ -169,7 +175,7 @@ def step_render_site(ctx: BuildContext) -> None:
 
 
 def step_check_site(ctx: BuildContext) -> None:
-    ctx.result.pages = check_site(ctx.site, ctx.catalogue)
+    ctx.result.pages = check_site(ctx.site, ctx.built_catalogue)
 
 
 def step_check_datasets(ctx: BuildContext) -> None:
@@ -181,11 +187,11 @@ def step_check_datasets(ctx: BuildContext) -> None:
 def step_gates(ctx: BuildContext) -> None:
     ctx.result.shrink_overridden = shrink_guard(ctx.live, ctx.staging, ctx.options.gates)
     anonymity_gate(ctx.staging, ctx.options.outcomes.k)
-    site_smoke_check(ctx.site, sorted(ctx.catalogue.items))
+    site_smoke_check(ctx.site, sorted(ctx.built_catalogue.items))
 
 
 def step_privacy_gate(ctx: BuildContext) -> None:
-    privacy_gate(ctx.staging, ctx.catalogue, ctx.result.outcomes, ctx.live)
+    privacy_gate(ctx.staging, ctx.built_catalogue, ctx.result.outcomes, ctx.live)
 
 
 def step_publish(ctx: BuildContext) -> None:
@@ -202,7 +208,7 @@ def step_publish(ctx: BuildContext) -> None:
     ctx.result.linked_files = link_unchanged(ctx.staging, ctx.live)
     (ctx.staging / "report.json").write_text(dump_json(report), encoding="utf-8")
     ctx.result.release_id = publish(
-        ctx.staging, ctx.options.site_dir, release_base_id(ctx.catalogue)
+        ctx.staging, ctx.options.site_dir, release_base_id(ctx.built_catalogue)
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from pipeline.canonical_json import dump_json
 from pipeline.contract.models import ENTITY_MODELS, SCHEMA_VERSION, Manifest
@@ -35,7 +36,8 @@ LIST_ENDPOINTS = {
 
 
 def _definitions(ref_template: str) -> dict[str, Any]:
-    models = [(m, "validation") for m in (*ENTITY_MODELS.values(), Manifest)]
+    kinds: tuple[type[BaseModel], ...] = (*ENTITY_MODELS.values(), Manifest)
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in kinds]
     _, schema = models_json_schema(models, ref_template=ref_template)
     return schema["$defs"]
 

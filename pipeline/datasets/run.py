@@ -155,7 +155,9 @@ def copy_beside(release: ReleaseData, folder: Path, settings: DatasetSettings) -
     metadata = release.root / "cases" / CASES_METADATA
     if metadata.is_file():
         shutil.copyfile(metadata, folder / CASES_METADATA)
-    for name in CONTRACT_DOCS if settings.contract_docs else ():
+    if settings.contract_docs is None:
+        return
+    for name in CONTRACT_DOCS:
         if (settings.contract_docs / name).is_file():
             (folder / "contract").mkdir(exist_ok=True)
             shutil.copyfile(settings.contract_docs / name, folder / "contract" / name)

@@ -58,7 +58,9 @@ class DatasetSource:
     base_url: str
 
     @property
-    def outcomes(self) -> dict[str, Any] | None:
+    def outcomes(self) -> dict[str, Any]:
+        """Read by the outcome tables only, which are made only when the release has outcomes."""
+        assert self.release.outcomes is not None, "an outcome table without outcomes"
         return self.release.outcomes
 
     @property
@@ -606,7 +608,7 @@ FILES = Table(
     rows=file_rows,
 )
 
-COUNT = dict(minimum=0, unit="件")
+COUNT: dict[str, Any] = dict(minimum=0, unit="件")
 
 
 def measure_columns() -> tuple:

@@ -22,12 +22,12 @@ def anonymity_gate(staging: Path, k: int) -> None:
         f"""SELECT count(*) FROM (SELECT count(*) AS n FROM read_parquet(?)
         GROUP BY {quasi}, result) WHERE n < ?""",
         [str(table), int(k)],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     adverse = con.execute(
         f"""SELECT count(*) FROM (SELECT bool_and(result IN ('denied', 'not_accepted', 'withdrawn')) AS a
         FROM read_parquet(?) GROUP BY {quasi}) WHERE a""",
         [str(table)],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if small or adverse:
         raise GateRefused(
             f"匿名化办件记录未通过检查：{small} 个组合少于 k={k} 条，{adverse} 个组合全部为不利结果；拒绝发布"

@@ -9,6 +9,7 @@ import csv
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from pipeline.datasets.metadata import DATAPACKAGE, SQLITE, SUMS, sha256_of
 from pipeline.errors import DatasetInvalid
@@ -38,14 +39,14 @@ def csv_rows(path: Path) -> tuple[list[str], int]:
         return header, sum(1 for _ in reader)
 
 
-def check_tables(folder: Path, package: dict) -> list[str]:
+def check_tables(folder: Path, package: dict[str, Any]) -> list[str]:
     problems = []
     con = sqlite3.connect(f"file:{folder / SQLITE.suffix}?mode=ro", uri=True)
     try:
         for resource in package["resources"]:
             header, rows = csv_rows(folder / resource["path"])
             names = [f["name"] for f in resource["schema"]["fields"]]
-            in_db = con.execute(f'SELECT count(*) FROM "{resource["name"]}"').fetchone()[0]
+            in_db = con.execute(f'SELECT count(*) FROM "{resource["name"]}"').fetchall()[0][0]
             if header != names:
                 problems.append(f"{resource['path']}：表头 {header} 与 Table Schema {names} 不符")
             if rows != in_db:

@@ -37,8 +37,10 @@ def _stored_cases(release: Path) -> int:
     store = release / "state" / "cases.parquet"
     if not store.is_file():
         return 0
-    return (
-        duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(store)]).fetchone()[0]
+    return int(
+        duckdb.connect()
+        .execute("SELECT count(*) FROM read_parquet(?)", [str(store)])
+        .fetchall()[0][0]
     )
 
 

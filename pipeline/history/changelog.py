@@ -117,7 +117,7 @@ def make_entry(
     return {
         "id": entry_id(version_of(manifest), earlier),
         **identity(manifest),
-        "previous": None if baseline else identity(previous),
+        "previous": None if previous is None else identity(previous),
         "baseline": baseline,
         "item_count": len(items),
         "summary": summary,
@@ -153,7 +153,7 @@ def record_history(
         load(data / "manifest.json"),
         current,
         previous_manifest,
-        items_by_code(previous_data) if previous_manifest else None,
+        items_by_code(previous_data) if previous_data and previous_manifest else None,
         diff_schema(previous_schema, current_schema) if previous_manifest else [],
         earlier,
     )

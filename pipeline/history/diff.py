@@ -8,6 +8,7 @@ change, not a shifted list. ``version`` and ``updated_at`` are context, not chan
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 KEYED_LISTS: dict[str, tuple[str, ...]] = {
@@ -118,7 +119,7 @@ def item_event(
     return event
 
 
-def diff_items(old: dict[str, dict], new: dict[str, dict]) -> list[dict[str, Any]]:
+def diff_items(old: Mapping[str, dict], new: Mapping[str, dict]) -> list[dict[str, Any]]:
     """Item events between two releases: added, removed (gone from the export), abolished
     (status became abolished) and changed; sorted by implementation code."""
     events = []
@@ -150,7 +151,8 @@ def diff_schema(
     changes = [{"table": t, "change": "table_added"} for t in new if t not in old]
     changes += [{"table": t, "change": "table_removed"} for t in old if t not in new]
     for table in [t for t in new if t in old]:
-        before, after = dict(map(tuple, old[table])), dict(map(tuple, new[table]))
+        before = {name: kind for name, kind in old[table]}
+        after = {name: kind for name, kind in new[table]}
         changes += [
             {"table": table, "change": "field_added", "field": f, "new": after[f]}
             for f in after

@@ -581,6 +581,7 @@ def serve_admin(
 ) -> None:
     server = make_admin_server(values, config, host, port)
     bound_host, bound_port = server.server_address[:2]
+    assert isinstance(bound_host, str), "an AF_INET/AF_INET6 socket's name is a str"
     if bound_host not in {"127.0.0.1", "::1"}:
         log_line(
             sys.stderr,

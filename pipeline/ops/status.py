@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.errors import ApprovalsError, ConfigurationError
 from pipeline.release.lock import LOCK_NAME
@@ -106,7 +106,7 @@ def _stored_cases(release: Path) -> int | None:
 
     path = str(store).replace("'", "''")
     return int(
-        duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+        duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
     )
 
 
@@ -289,7 +289,7 @@ class RunRecorder:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         code = exit_code_of(exc)
         outcome, result = describe_exit(code)
         message = self.message if exc is None else (str(exc) or type(exc).__name__)

@@ -161,7 +161,7 @@ def _publish_level(con: duckdb.DuckDBPyConnection, level: int, k: int, last: boo
     columns = f"case_id, rid, {key}, result, working_days, on_time, reason_category"
     con.execute(f"""CREATE OR REPLACE TABLE anon_level AS SELECT {columns}, {level} AS generalisation_level
         FROM {source} g SEMI JOIN anon_passing p USING ({using})""")
-    published = con.execute("SELECT count(*) FROM anon_level").fetchone()[0]
+    published = con.execute("SELECT count(*) FROM anon_level").fetchall()[0][0]
     con.execute("INSERT INTO anon_out SELECT * FROM anon_level")
     con.execute(
         "CREATE OR REPLACE TABLE anon_pool AS SELECT p.* FROM anon_pool p ANTI JOIN anon_level l USING (rid)"
@@ -174,7 +174,7 @@ def anonymise_cases(
 ) -> AnonymisationResult:
     """case_facts → table ``anonymised_cases`` (PUBLISHED_COLUMNS, sorted by row_id)."""
     _eligible(con, months[0], months[-1])
-    eligible = con.execute("SELECT count(*) FROM anon_pool").fetchone()[0]
+    eligible = con.execute("SELECT count(*) FROM anon_pool").fetchall()[0][0]
     by_level = tuple(
         _publish_level(con, level, k, level == len(LEVELS) - 1) for level in range(len(LEVELS))
     )

@@ -271,7 +271,7 @@ def _read_jsonl(
         )
     except (duckdb.Error, UnicodeDecodeError) as exc:  # DuckDB's message may cut a character
         raise _unreadable(paths, label, exc) from exc
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
 def _unreadable(paths: list[Path], label: Callable[[Path], str], exc: Exception) -> ExportBroken:
@@ -323,7 +323,7 @@ def validate_cases(
     con: duckdb.DuckDBPyConnection, report: Report, collect_personal: bool = True
 ) -> CaseIntake:
     """raw_cases → new_cases (typed, personal fields dropped) + problems counted by reason."""
-    intake = CaseIntake(read=con.execute("SELECT count(*) FROM raw_cases").fetchone()[0])
+    intake = CaseIntake(read=con.execute("SELECT count(*) FROM raw_cases").fetchall()[0][0])
     reason, value = _reason_case(CASE_CHECKS)
     con.execute(f"CREATE OR REPLACE TABLE checked AS SELECT *, {reason} AS reason FROM raw_cases")
     first = "ORDER BY shown NULLS LAST, case_id NULLS LAST"  # the same example on every run
@@ -353,7 +353,7 @@ def validate_cases(
         {_reason_category_sql("result_reason")} AS reason_category,
         CAST(updated_at AS TIMESTAMPTZ) AS updated_at
         FROM checked WHERE reason IS NULL""")
-    intake.accepted = con.execute("SELECT count(*) FROM new_cases").fetchone()[0]
+    intake.accepted = con.execute("SELECT count(*) FROM new_cases").fetchall()[0][0]
     if collect_personal:
         intake.personal_values = _personal_values(con)
     return intake
@@ -403,7 +403,9 @@ def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
 
 def _first_store(con: duckdb.DuckDBPyConnection) -> None:
     """No earlier store: the export's cases, the latest version of any case_id it repeats."""
-    repeated = con.execute("SELECT count(*) - count(DISTINCT case_id) FROM new_cases").fetchone()[0]
+    repeated = con.execute("SELECT count(*) - count(DISTINCT case_id) FROM new_cases").fetchall()[
+        0
+    ][0]
     if not repeated:
         con.execute("ALTER TABLE new_cases RENAME TO cases")
         return
@@ -441,7 +443,7 @@ def load_evaluations(
         channel FROM raw_evaluations
         WHERE case_id IS NOT NULL AND {_ts("rated_at")} AND try_cast(level AS INTEGER) BETWEEN 1 AND 5
           AND (channel IS NULL OR channel IN ({_list(EVALUATION_CHANNELS)}))""")
-    kept = con.execute("SELECT count(*) FROM new_evaluations").fetchone()[0]
+    kept = con.execute("SELECT count(*) FROM new_evaluations").fetchall()[0][0]
     if previous and previous.is_file():
         con.execute(
             """CREATE OR REPLACE TABLE evaluations AS SELECT DISTINCT * FROM (

@@ -262,7 +262,7 @@ def compute_statistics(
     months = closed_months(exported_at, settings)
     first_case = con.execute(
         "SELECT min(CAST(coalesce(accepted_at, submitted_at) AS DATE)) FROM cases"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     load_calendar(con, calendar, min(first_case or months[0], months[0]), exported_at.date())
     load_item_limits(con, items)
     build_case_facts(con, exported_at)

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.canonical_json import write_json
-from pipeline.contract.models import Department, File, Item, LifeEvent
+from pipeline.contract.models import Contract, Department, File, Item, LifeEvent
 from pipeline.paths import safe_join
 from pipeline.release.quality import completeness
-from pipeline.validate.catalogue import Catalogue
+from pipeline.validate.catalogue import Catalogue, FileSink
 from pipeline.validate.problems import Report
 
 CHINA = timezone(timedelta(hours=8))
@@ -54,7 +54,7 @@ def write_records_json(path: Path, models: dict[str, Any]) -> None:
         out.write("\n]\n")
 
 
-def file_sink(release_dir: Path):
+def file_sink(release_dir: Path) -> FileSink:
     """Where checked file bytes go: ``files/<file_id>/<filename>`` inside the release data."""
 
     def write(file: File, data: bytes) -> None:
@@ -99,14 +99,14 @@ def _sorted(models: dict[str, Any]) -> dict[str, Any]:
     return {key: models[key] for key in sorted(models)}
 
 
-class RecordsView(Mapping[str, dict]):
+class RecordsView(Mapping[str, dict[str, Any]]):
     """Models seen as their release-data records (``key → dict`` as in ``items.json``), each
     made when it is asked for: a reader of many records never holds them all as dicts."""
 
-    def __init__(self, models: dict[str, Any]) -> None:
+    def __init__(self, models: Mapping[str, Contract]) -> None:
         self.models = models
 
-    def __getitem__(self, key: str) -> dict:
+    def __getitem__(self, key: str) -> dict[str, Any]:
         return self.models[key].model_dump(mode="json", exclude_none=True)
 
     def __iter__(self) -> Iterator[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 from pipeline.contract.models import Item
 from pipeline.contract.sanitise import rich_text_to_plain
@@ -48,7 +49,7 @@ def item_gaps(item: Item) -> list[str]:
     return [name for name, check in ELEMENT_CHECKS.items() if not check(item)]
 
 
-def completeness(catalogue: Catalogue, report: Report) -> dict:
+def completeness(catalogue: Catalogue, report: Report) -> dict[str, Any]:
     """Per department: items, score (share of elements filled over its items), problems, and
     the gaps item by item. Deterministic ordering (department code, impl_code)."""
     problems_by_department: dict[str, int] = defaultdict(int)

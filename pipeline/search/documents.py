@@ -92,7 +92,9 @@ class SearchDocument:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchDocument:
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         return cls(**values)
 
 

@@ -63,7 +63,8 @@ class JiebaTokenizer(Tokenizer):
                 for piece, number in pieces:
                     token.text, token.boost, token.stopped = piece, 1.0, False
                     if keeporiginal:
-                        token.original = piece
+                        # Whoosh's Token does not declare ``original``; its tokenizers set it.
+                        token.original = piece  # type: ignore[attr-defined]
                     if positions:
                         token.pos = position + number
                     yield token
@@ -73,11 +74,17 @@ class JiebaTokenizer(Tokenizer):
             for piece in word_pieces(word):
                 token.text, token.boost, token.stopped = piece, 1.0, False
                 if keeporiginal:
-                    token.original = piece
+                    token.original = piece  # type: ignore[attr-defined]  # (as above)
                 if positions:
                     token.pos = start_pos + offset
                 token.startchar, token.endchar = start_char + start, start_char + end
                 yield token
+
+
+def _text(tokenizer: Tokenizer, phrase: bool) -> fields.TEXT:
+    """A ``TEXT`` field cut by ``tokenizer``. Whoosh takes a tokenizer as a field's analyzer
+    (``fields._check_analyzer``); its annotation names ``Analyzer`` only."""
+    return fields.TEXT(analyzer=tokenizer, phrase=phrase)  # type: ignore[arg-type]
 
 
 def make_schema() -> fields.Schema:
@@ -86,12 +93,12 @@ def make_schema() -> fields.Schema:
     return fields.Schema(
         key=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True),
-        name=fields.TEXT(analyzer=chinese, phrase=True),
-        aliases=fields.TEXT(analyzer=chinese, phrase=True),
-        keywords=fields.TEXT(analyzer=chinese, phrase=True),
-        body=fields.TEXT(analyzer=chinese, phrase=True),
-        exact_name=fields.TEXT(analyzer=lines, phrase=False),
-        exact_alias=fields.TEXT(analyzer=lines, phrase=False),
+        name=_text(chinese, phrase=True),
+        aliases=_text(chinese, phrase=True),
+        keywords=_text(chinese, phrase=True),
+        body=_text(chinese, phrase=True),
+        exact_name=_text(lines, phrase=False),
+        exact_alias=_text(lines, phrase=False),
         pinyin=fields.KEYWORD(scorable=True),
         department=fields.ID(),
         type=fields.ID(),

@@ -142,7 +142,7 @@ class TermPool(PostingPool):
     def items(self, maxfiles: int = 128) -> Iterator[tuple[str, bytes, int, float, bytes]]:
         if not self.runs:
             return self._sorted()
-        return super().items(maxfiles)
+        return iter(super().items(maxfiles))  # with runs: Whoosh's merge of them, a generator
 
 
 class _Lengths:
@@ -176,7 +176,11 @@ class _JiebaText(fields.TEXT):
     into the dictionary; the postings — term, frequency, weight, encoded positions — are those of
     ``Positions.word_values`` (``tests/test_search.py`` compares them)."""
 
-    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+    # Whoosh annotates FieldType.index as a generator; its callers only iterate (its own
+    # BOOLEAN.index returns a list too).
+    def index(  # type: ignore[override]
+        self, value: Any, **kwargs: Any
+    ) -> list[tuple[bytes, int, float, bytes]]:
         if not isinstance(value, str) or kwargs:
             return list(super().index(value, **kwargs))
         positions: dict[str, list[int]] = {}
@@ -189,6 +193,7 @@ class _JiebaText(fields.TEXT):
                 else:
                     found.append(position + number)
             position += count
+        assert isinstance(self.format, formats.Positions), "writing_schema checks the format"
         encode, boost = self.format.encode, self.format.field_boost
         return [
             (word.encode("utf-8"), len(found), float(len(found)) * boost, encode(found))
@@ -217,7 +222,7 @@ class _Remembered:
 
 
 @functools.cache
-def _remembering(kind: type) -> type:
+def _remembering(kind: type[fields.FieldType]) -> type[fields.FieldType]:
     return type(f"_Remembered{kind.__name__}", (_Remembered, kind), {})
 
 
@@ -238,12 +243,14 @@ def writing_schema(schema: fields.Schema) -> fields.Schema:
         elif (
             spec.indexed
             and not spec.vector
-            and (spec.format.fixed_value_size() is not None and spec.format.fixed_value_size() >= 0)
+            and spec.format is not None
+            and (size := spec.format.fixed_value_size()) is not None
+            and size >= 0
         ):
-            kind = _remembering(type(spec))
+            # A class is hashable: mypy checks FieldType's instances' __hash__ (None) instead.
+            kind = _remembering(type(spec))  # type: ignore[arg-type]
             fast = kind.__new__(kind)
-            fast.__dict__.update(spec.__dict__)
-            fast._remembered = {}
+            fast.__dict__.update(spec.__dict__, _remembered={})
             spec = fast
         copied[name] = spec
     return fields.Schema(**copied)

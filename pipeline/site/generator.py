@@ -72,6 +72,12 @@ class ApprovalsGenerator(Generator):
         self._deferred: list[tuple[str, str, dict[str, Any]]] | None = None
         """While set, ``write`` plans pages here instead of rendering them."""
 
+    @property
+    def release_data(self) -> ReleaseData:
+        """The release data, for the pages (written after ``generate_context`` has read it)."""
+        assert self.release is not None, "generate_context reads the release data first"
+        return self.release
+
     # ------------------------------------------------------------ context
 
     def generate_context(self) -> None:
@@ -180,7 +186,7 @@ class ApprovalsGenerator(Generator):
             )
             self.write("status.html", "status")
             if self.performance:
-                self._write_performance()
+                self._write_performance(self.performance)
         finally:
             pages, self._deferred = self._deferred, None
         self.map_each(pages, self._render_page)
@@ -188,8 +194,10 @@ class ApprovalsGenerator(Generator):
         write_open_data_pages(self)
 
     def _copy_files(self) -> None:
-        for file in self.release.files.values():
-            self._output.copy(f"files/{file.file_id}/{file.filename}", self.release.file_path(file))
+        for file in self.release_data.files.values():
+            self._output.copy(
+                f"files/{file.file_id}/{file.filename}", self.release_data.file_path(file)
+            )
 
     def _copy_contract_docs(self) -> None:
         docs = Path(self.settings.get("APPROVALS_CONTRACT_DOCS", ""))
@@ -205,7 +213,7 @@ class ApprovalsGenerator(Generator):
         for event in self.life_events:
             for code in dict.fromkeys(c for step in event.steps for c in step.items):
                 self.events_of_item[code].append(event)
-        self.item_histories = item_histories_of(self.release.root)
+        self.item_histories = item_histories_of(self.release_data.root)
         # Compiled and made before the fork, not again in each render process.
         for name in ("item", "item_history"):
             self.get_template(name)
@@ -251,10 +259,12 @@ class ApprovalsGenerator(Generator):
         """Writes the item's page, JSON and history page; returns its entry in lists of items,
         with and without the department (the ``item_entry`` macro), and its pinyin sort key
         (None for an abolished item, which is in no list)."""
-        department = self.release.departments[item.department_code]
+        department = self.release_data.departments[item.department_code]
         url = f"{self.settings.get('SITEURL', '')}/items/{item.impl_code}.html"
         jsonld = government_service(item, department, url, self.settings.get("AREA_NAME", ""))
-        files = {i: self.release.files[i] for i in item.file_ids() if i in self.release.files}
+        files = {
+            i: self.release_data.files[i] for i in item.file_ids() if i in self.release_data.files
+        }
         self.write(
             f"items/{item.impl_code}.html",
             "item",
@@ -323,34 +333,32 @@ class ApprovalsGenerator(Generator):
             ],
         }
 
-    def _write_performance(self) -> None:
-        completeness = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
-        ranking = department_ranking(
-            self.performance, self.departments, completeness, self.by_department
-        )
+    def _write_performance(self, perf: Performance) -> None:
+        completeness = {
+            d["code"]: d for d in self.release_data.quality["completeness"]["departments"]
+        }
+        ranking = department_ranking(perf, self.departments, completeness, self.by_department)
         self.write(
             "performance/ranking.html", "ranking", ranking=ranking, chart=ranking_chart(ranking)
         )
-        summary, monthly, satisfaction = self.performance.overall()
+        summary, monthly, satisfaction = perf.overall()
         self.write(
             "performance/index.html",
             "dashboard",
             summary=summary,
             ranking=ranking,
-            trend=volume_trend(
-                self.performance, monthly, "overall-on-time", "全区按时办结率（近 24 个月）"
-            )
+            trend=volume_trend(perf, monthly, "overall-on-time", "全区按时办结率（近 24 个月）")
             if monthly
             else None,
             satisfaction=satisfaction,
             satisfaction_chart=satisfaction_chart(
-                self.performance, satisfaction, "overall-sat", "全区满意度（近 12 个月）"
+                perf, satisfaction, "overall-sat", "全区满意度（近 12 个月）"
             ),
         )
 
     def _write_departments(self) -> None:
         self.write("departments/index.html", "departments")
-        scores = {d["code"]: d for d in self.release.quality["completeness"]["departments"]}
+        scores = {d["code"]: d for d in self.release_data.quality["completeness"]["departments"]}
         for department in self.departments:
             self.write(
                 f"departments/{department.code}.html",
@@ -406,7 +414,7 @@ class ApprovalsGenerator(Generator):
         """Consecutive steps sharing a ``group`` become one numbered step with alternatives."""
         grouped: list[dict[str, Any]] = []
         for step in event.steps:
-            items = [self.release.items[c] for c in step.items if c in self.release.items]
+            items = [self.release_data.items[c] for c in step.items if c in self.release_data.items]
             if step.group and grouped and grouped[-1]["group"] == step.group:
                 grouped[-1]["alternatives"].append({"step": step, "linked": items})
             else:

@@ -150,11 +150,7 @@ def _on_time(row: dict[str, Any]) -> float | None:
 
 def mean_compression(perf: Performance, items: list[Item]) -> float | None:
     """承诺时限压缩率 of a department: the mean over its items whose limits are comparable."""
-    values = [
-        perf.compression[i.impl_code]
-        for i in items
-        if perf.compression.get(i.impl_code) is not None
-    ]
+    values = [value for i in items if (value := perf.compression.get(i.impl_code)) is not None]
     return round(sum(values) / len(values), 4) if values else None
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from pipeline.contract.models import (
     ENTITY_KEYS,
+    Contract,
     Department,
     File,
     Item,
@@ -30,6 +32,7 @@ from pipeline.validate.problems import Problem, Report, excerpt
 from pipeline.validate.records import validate_record
 
 FileSink = Callable[[File, bytes], None]
+M = TypeVar("M", bound=Contract)
 
 
 @dataclass
@@ -64,8 +67,8 @@ def check_checksums(source: ExportSource, manifest: Manifest) -> None:
 
 
 def _validated(
-    source: ExportSource, entity: str, profile: MappingProfile, report: Report
-) -> Iterator[object]:
+    source: ExportSource, entity: str, kind: type[M], profile: MappingProfile, report: Report
+) -> Iterator[M]:
     seen: set[str] = set()
     key = ENTITY_KEYS[entity]
     for raw in source.iter_records(entity):
@@ -91,6 +94,7 @@ def _validated(
             )
             continue
         seen.add(code)
+        assert isinstance(model, kind), "validate_record validates with ENTITY_MODELS[entity]"
         yield model
 
 
@@ -193,15 +197,15 @@ def build_catalogue(
     manifest = read_manifest(source)
     check_checksums(source, manifest)
     catalogue = Catalogue(manifest)
-    for department in _validated(source, "departments", profile, report):
+    for department in _validated(source, "departments", Department, profile, report):
         catalogue.departments[department.code] = department
-    for file in _validated(source, "files", profile, report):
+    for file in _validated(source, "files", File, profile, report):
         if _accept_file(source, file, report, sink):
             catalogue.files[file.file_id] = file
-    for item in _validated(source, "items", profile, report):
+    for item in _validated(source, "items", Item, profile, report):
         if _check_item_links(item, catalogue, report):
             catalogue.items[item.impl_code] = item
-    for event in _validated(source, "life_events", profile, report):
+    for event in _validated(source, "life_events", LifeEvent, profile, report):
         catalogue.life_events[event.code] = _check_life_event(event, catalogue, report)
     report.kept.update(
         {

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from pipeline.contract.models import CLEANED, ENTITY_KEYS, ENTITY_MODELS, Contract
 from pipeline.contract.sanitise import INVISIBLE_CHARS, needs_cleaning
@@ -54,7 +55,7 @@ MESSAGES = {
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     template = MESSAGES.get(error["type"])
     if error["type"] == "value_error":
         return str(error.get("ctx", {}).get("error", error["msg"]))

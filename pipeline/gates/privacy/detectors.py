@@ -217,7 +217,7 @@ def _number_windows(text: str) -> list[tuple[int, int]]:
     return windows
 
 
-def _resident_ids(text: str, windows, binary: bool) -> Iterator[Match]:
+def _resident_ids(text: str, windows: list[tuple[int, int]], binary: bool) -> Iterator[Match]:
     for start, end in windows:
         for m in _ID18[binary].finditer(text, start, end):
             if is_valid_resident_id(m.group()):
@@ -227,13 +227,13 @@ def _resident_ids(text: str, windows, binary: bool) -> Iterator[Match]:
                 yield Match(RESIDENT_ID, mask(m.group(), RESIDENT_ID), m.start(), m.end())
 
 
-def _mobiles(text: str, windows, binary: bool) -> Iterator[Match]:
+def _mobiles(text: str, windows: list[tuple[int, int]], binary: bool) -> Iterator[Match]:
     for start, end in windows:
         for m in _MOBILE[binary].finditer(text, start, end):
             yield Match(MOBILE, mask(m.group(), MOBILE), m.start(), m.end())
 
 
-def _bank_cards(text: str, windows, binary: bool) -> Iterator[Match]:
+def _bank_cards(text: str, windows: list[tuple[int, int]], binary: bool) -> Iterator[Match]:
     for start, end in windows:
         for m in _CARD[binary].finditer(text, start, end):
             digits = _alnum(m.group())
@@ -352,7 +352,8 @@ def find_emails(text: str, *, binary: bool = False) -> list[Match]:
 # six characters in, so no lookbehind reaches out of it, and the character after the run, which
 # ends the window, is one no match can end with. The same windows recur in every page (a
 # department's phone, an item's codes): their findings are kept, for a bounded number of texts.
-_WINDOW_CACHE: tuple[dict[str, tuple], dict[str, tuple]] = ({}, {})
+_Findings = tuple[tuple[str, str, int, int], ...]
+_WINDOW_CACHE: tuple[dict[str, _Findings], dict[str, _Findings]] = ({}, {})
 WINDOW_CACHE_ENTRIES = 1 << 15
 WINDOW_CACHE_TEXT = 64
 

@@ -35,12 +35,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from pipeline.gates.privacy.detectors import UNSCANNABLE
 
 if TYPE_CHECKING:
+    from _hashlib import HASH
+
     from pipeline.gates.privacy.report import Hits, Place
     from pipeline.gates.privacy.scanner import PiiScanner
 
@@ -78,7 +80,7 @@ def walk_once(top: str) -> Iterator[tuple[str, list[str]]]:
         yield folder, sorted(files)
 
 
-def content_digest():
+def content_digest() -> HASH:
     """The digest that tells identical contents apart (SHA-256: with the CPU's SHA instructions,
     half again as fast as BLAKE2b here)."""
     return hashlib.sha256()
@@ -131,7 +133,8 @@ def _dispatch(
     elif head.startswith(b"\x1f\x8b"):
         _scan_compressed(
             scanner,
-            _through(lambda raw: gzip.GzipFile(fileobj=raw), opener),
+            # typeshed does not declare GzipFile an IO[bytes] (BZ2File and LZMAFile it does).
+            _through(lambda raw: gzip.GzipFile(fileobj=raw), opener),  # type: ignore[arg-type, return-value]
             name,
             place,
             hits,
@@ -173,7 +176,9 @@ def _scan_container(
         _scan_pdf(scanner, path, place, hits)
 
 
-def _scan_text(scanner: PiiScanner, opener, encoding: str, place: Place, hits: Hits) -> None:
+def _scan_text(
+    scanner: PiiScanner, opener: Opener, encoding: str, place: Place, hits: Hits
+) -> None:
     try:
         scanner._scan_pieces(_decoded(opener, encoding, "strict"), place, hits, binary=False)
     except UnicodeDecodeError:
@@ -184,7 +189,7 @@ def _scan_text(scanner: PiiScanner, opener, encoding: str, place: Place, hits: H
 
 
 def _scan_binary(
-    scanner: PiiScanner, opener, place: Place, hits: Hits, *, supplementary: bool = False
+    scanner: PiiScanner, opener: Opener, place: Place, hits: Hits, *, supplementary: bool = False
 ) -> None:
     scanner._scan_pieces(
         _decoded(opener, "utf-8", "ignore"),
@@ -196,7 +201,7 @@ def _scan_binary(
 
 
 def _scan_compressed(
-    scanner: PiiScanner, opener, name: str, place: Place, hits: Hits, depth: int
+    scanner: PiiScanner, opener: Opener, name: str, place: Place, hits: Hits, depth: int
 ) -> None:
     inner = re.sub(r"\.(gz|bz2|xz|tgz)$", "", name, flags=re.I) or name
     try:
@@ -315,7 +320,11 @@ def _extracted(archive: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
 
 
 def _scan_column(
-    scanner: PiiScanner, batches: Iterable[Sequence[tuple]], place: Place, hits: Hits, where: str
+    scanner: PiiScanner,
+    batches: Iterable[Sequence[tuple[Any, ...]]],
+    place: Place,
+    hits: Hits,
+    where: str,
 ) -> None:
     """The first value of each row, batch by batch (``fetchmany``), scanned as texts of about
     a chunk joined by line ends; byte values as binary text."""
@@ -397,7 +406,13 @@ def _scan_sqlite(scanner: PiiScanner, path: Path, place: Place, hits: Hits) -> N
 
 
 def _scan_vocabulary(
-    scanner: PiiScanner, connection, table: str, sql: str, shown: str, place, hits
+    scanner: PiiScanner,
+    connection: sqlite3.Connection,
+    table: str,
+    sql: str,
+    shown: str,
+    place: Place,
+    hits: Hits,
 ) -> None:
     """The terms of a full-text index, which a contentless FTS table holds nowhere else."""
     module = re.search(r"\bUSING\s+(fts[345])\b", sql, re.I)
@@ -481,7 +496,9 @@ def _scan_pdf(scanner: PiiScanner, path: Path, place: Place, hits: Hits) -> None
                 _scan_pdf_strings(scanner, inflated, place, hits)
 
 
-def _scan_pdf_strings(scanner: PiiScanner, data, place: Place, hits: Hits) -> None:
+def _scan_pdf_strings(
+    scanner: PiiScanner, data: bytes | mmap.mmap, place: Place, hits: Hits
+) -> None:
     texts = []
     for m in _PDF_UTF16_LITERAL.finditer(data):
         raw = re.sub(rb"\\([\\()])", rb"\1", m.group(1))
@@ -500,7 +517,13 @@ def _scan_pdf_strings(scanner: PiiScanner, data, place: Place, hits: Hits) -> No
 _BYTES = (bytes, bytearray, memoryview)
 
 
-def _batches(cursor) -> Iterator[list[tuple]]:
+class _Cursor(Protocol):
+    """A DB-API cursor (sqlite3) or a DuckDB result."""
+
+    def fetchmany(self, size: int, /) -> list[tuple[Any, ...]]: ...
+
+
+def _batches(cursor: _Cursor) -> Iterator[list[tuple[Any, ...]]]:
     """A database cursor's rows, a few thousand at a time."""
     return iter(partial(cursor.fetchmany, 8192), [])
 
@@ -524,7 +547,7 @@ class _Joined:
         return text
 
 
-def _through(wrapper, opener: Opener) -> Opener:
+def _through(wrapper: Callable[[IO[bytes]], IO[bytes]], opener: Opener) -> Opener:
     """An opener for a decompressing reader that closes the underlying file with it."""
 
     @contextmanager
@@ -589,7 +612,7 @@ def _spooled(opener: Opener) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _inflate(data, start: int) -> bytes:
+def _inflate(data: bytes | mmap.mmap, start: int) -> bytes:
     inflater = zlib.decompressobj()
     out: list[bytes] = []
     size, position = 0, start

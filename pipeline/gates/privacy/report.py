@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import MutableSequence
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.errors import GateRefused
 from pipeline.gates.privacy.detectors import KIND_LABELS
@@ -19,6 +20,8 @@ MAX_HITS_IN_MESSAGE = 20
 HIT, ENTER, LEAVE, UNIT = 0, 1, 2, 3
 """The entries of a scan's log: a hit added, a content let in (its digest) and its end, a unit
 given to a worker (see ``workers``)."""
+LogEntry = tuple[Any, ...]
+"""One entry of a scan's log: its tag (``HIT`` …) and that entry's values."""
 
 
 class PiiFound(GateRefused):
@@ -79,7 +82,7 @@ class Hits:
     is appended to it instead, unfiltered, to be replayed into the release's hits later (see
     the parallel scan, ``workers``)."""
 
-    def __init__(self, log: MutableSequence[tuple] | None = None) -> None:
+    def __init__(self, log: MutableSequence[LogEntry] | None = None) -> None:
         self.hits: list[Hit] = []
         self._seen: set[tuple[str, str, str, str]] = set()
         self._kinds_by_file: set[tuple[str, str, str]] = set()

@@ -54,7 +54,7 @@ from pipeline.gates.privacy.detectors import (
     resident_id_check_char,
 )
 from pipeline.gates.privacy.readers import content_digest, scan_path, walk_once
-from pipeline.gates.privacy.report import ENTER, LEAVE, Hit, Hits, PiiFound, Place
+from pipeline.gates.privacy.report import ENTER, LEAVE, Hit, Hits, LogEntry, PiiFound, Place
 from pipeline.gates.privacy.views import _fold, _line_views, _lower, _views
 from pipeline.gates.privacy.workers import ParallelScan
 from pipeline.workers import configured_workers, process_count
@@ -114,7 +114,7 @@ class PiiScanner:
             process_count(configured_workers()) if workers is None else max(1, int(workers))
         )
         self._seen_contents: set[bytes] = set()
-        self._log: list | None = None
+        self._log: list[LogEntry] | None = None
         allow = [_fold(str(a)).strip() for a in allow if a is not None and str(a).strip()]
         self._allow_text = {_lower(a) for a in allow}
         self._allow_keys = {_alnum(a) for a in allow}

@@ -16,7 +16,7 @@ import threading
 import zipfile
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.gates.privacy.detectors import UNSCANNABLE
 from pipeline.gates.privacy.readers import (
@@ -28,7 +28,7 @@ from pipeline.gates.privacy.readers import (
     walk_once,
     zip_member,
 )
-from pipeline.gates.privacy.report import ENTER, HIT, LEAVE, UNIT, Hit, Hits, Place
+from pipeline.gates.privacy.report import ENTER, HIT, LEAVE, UNIT, Hit, Hits, LogEntry, Place
 from pipeline.workers import ForkPool, Pending
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ the workers in batches of up to ``BATCH_UNITS`` units or ``BATCH_BYTES`` bytes; 
 ``PENDING_UNITS`` units are planned ahead of the oldest one not yet taken into the hits, so
 memory does not grow with the number of files. A release smaller than one batch is scanned in
 this process: starting workers would cost more than it saves."""
+Unit = tuple[Any, ...]
+"""("file", path, relative, digest) or ("member", path, index, filename, relative, members,
+digest): what a worker scans, its content's digest last."""
 
 FORK_WITH_THREADS = False
 """Workers are forks of this process. A process that runs other threads is not forked (a lock
@@ -86,12 +89,12 @@ def _digest_and_head(path: str) -> tuple[bytes, bytes, int]:
     return digest.digest(), head, size
 
 
-def _run_unit(scanner: PiiScanner, unit: tuple) -> list[tuple]:
+def _run_unit(scanner: PiiScanner, unit: Unit) -> list[LogEntry]:
     """Scan one unit as the serial scan would once it has let the unit's content in, and return
     the log: each hit added, and each inner content let in (``ENTER`` digest … ``LEAVE``).
     Inner contents are checked only against each other here; the replay checks them against the
     whole release."""
-    log: list[tuple] = []
+    log: list[LogEntry] = []
     hits = Hits(log)
     saved = scanner._seen_contents, scanner._log
     scanner._seen_contents, scanner._log = {unit[-1]}, log
@@ -124,7 +127,7 @@ def _run_unit(scanner: PiiScanner, unit: tuple) -> list[tuple]:
 _WORKER_SCANNER: PiiScanner | None = None
 
 
-def _work(scanner: PiiScanner, units: list[tuple]) -> list[list[tuple]]:
+def _work(scanner: PiiScanner, units: list[Unit]) -> list[list[LogEntry]]:
     """A batch of units, in a worker process (which has the scanner from the fork)."""
     return [_run_unit(scanner, unit) for unit in units]
 
@@ -135,9 +138,9 @@ class _Slot:
     __slots__ = ("future", "index", "log")
 
     def __init__(self) -> None:
-        self.future: Pending[list[list[tuple]]] | None = None
+        self.future: Pending[list[list[LogEntry]]] | None = None
         self.index = 0
-        self.log: list[tuple] | None = None
+        self.log: list[LogEntry] | None = None
 
     def sent(self) -> bool:
         return self.log is not None or self.future is not None
@@ -145,7 +148,7 @@ class _Slot:
     def ready(self) -> bool:
         return self.log is not None or (self.future is not None and self.future.done())
 
-    def take(self) -> list[tuple]:
+    def take(self) -> list[LogEntry]:
         """The log (waiting for the worker); raises what the worker raised, or BrokenProcessPool
         when it died."""
         if self.log is None:
@@ -178,15 +181,15 @@ class ParallelScan:
         self.scanner = scanner
         self.workers = workers
         self.hits = Hits()
-        self.ops: deque[tuple] = deque()
+        self.ops: deque[LogEntry] = deque()
         self.sink = Hits(self.ops)  # name hits found while planning, in order with the units
         self.seen: set[bytes] = set()  # contents the serial scan would have let in so far
         self.known: set[bytes] = set()  # contents planned; each is in ``seen`` by its turn
         self.skip = 0
-        self.batch: list[tuple[tuple, _Slot]] = []
+        self.batch: list[tuple[Unit, _Slot]] = []
         self.batch_bytes = 0
         self.pending = 0
-        self.pool: ForkPool[PiiScanner, list[tuple], list[list[tuple]]] | None = None
+        self.pool: ForkPool[PiiScanner, list[Unit], list[list[LogEntry]]] | None = None
         self.in_process = False  # no (more) workers: units are scanned here
 
     # ------------------------------------------------------------ planning
@@ -275,7 +278,7 @@ class ParallelScan:
         finally:
             self.ops.append((LEAVE,))
 
-    def _unit(self, unit: tuple, size: int) -> None:
+    def _unit(self, unit: Unit, size: int) -> None:
         slot = _Slot()
         self.ops.append((UNIT, unit, slot))
         self.pending += 1
@@ -346,7 +349,7 @@ class ParallelScan:
             self.ops.popleft()
             self._apply(op)
 
-    def _apply(self, op: tuple) -> None:
+    def _apply(self, op: LogEntry) -> None:
         tag = op[0]
         if tag == UNIT:
             self.pending -= 1

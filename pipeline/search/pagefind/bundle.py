@@ -598,9 +598,9 @@ def rewrite_bundle(bundle: Path) -> dict[str, Any]:
             ),
         ]
         content = pack(value)
-        new = _named(language, content, len(name) - len(language) - 1, taken)
-        new_filters.append([key, new])
-        filter_files[new] = content
+        renamed = _named(language, content, len(name) - len(language) - 1, taken)
+        new_filters.append([key, renamed])
+        filter_files[renamed] = content
 
     new_sorts = [[key, [number[p] for p in ps]] for key, ps in sorts]
     new_pages = [[prefix + base36(new), pages[old][1]] for new, old in enumerate(order)]

@@ -533,7 +533,8 @@ def merge_bundles(pieces: list[Path], bundle: Path) -> dict[str, Any]:
             merged = values.setdefault(key, {})
             for v, numbers in _filter_values(piece, key, name):
                 merged.setdefault(v, []).extend(piece.offset + p for p in numbers)
-    filters, taken = [], set()
+    filters: list[list[str]] = []
+    taken: set[str] = set()
     for key in sorted(values):
         content = _encode([key, [[v, values[key][v]] for v in sorted(values[key])]])
         name = _short_name(language, pagefind_hash(content), taken, 2)
