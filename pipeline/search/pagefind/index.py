@@ -43,6 +43,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from html import escape
 from pathlib import Path
 
@@ -82,16 +83,35 @@ def pagefind_binary() -> Path:
     return Path(get_executable())
 
 
+def indexed_text(text: str) -> str:
+    """``text`` as the browser index holds it: decomposed (NFD), without combining marks
+    (Café → Cafe, Bǎoshān → Baoshan, ☎️ → ☎; every combining mark, spacing ones too; full-width
+    punctuation kept: a result shows 食品经营许可（新办）as written) — in the indexed text and in the meta and
+    filters alike, since Pagefind indexes meta words too. For a word with marks Pagefind 1.5
+    writes its accented forms as *variants* of the plain one, a part of its format the merge and
+    the re-write do not handle; given the plain word, it writes none. Its query side folds the
+    marks of a query the same way, so a search for 'Café' still finds the page; a result then
+    shows the name as indexed (Cafe). Chinese text is unchanged (it has no combining marks).
+    Anything else that makes Pagefind write variants gets its own bundle (see
+    :func:`build_browser_index`)."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M"))
+
+
 def _meta(name: str, value: str) -> str:
-    return f'<meta data-pagefind-meta="{name}[content]" content="{escape(value)}">' if value else ""
+    shown = indexed_text(value)
+    return f'<meta data-pagefind-meta="{name}[content]" content="{escape(shown)}">' if shown else ""
 
 
 def _filter(name: str, value: str) -> str:
-    return f'<meta data-pagefind-filter="{name}[content]" content="{escape(value)}">'
+    return f'<meta data-pagefind-filter="{name}[content]" content="{escape(indexed_text(value))}">'
 
 
 def _block(weight: float, text: str) -> str:
-    return f'<p data-pagefind-weight="{weight:g}">{escape(text)}</p>' if text else ""
+    shown = indexed_text(text)
+    return f'<p data-pagefind-weight="{weight:g}">{escape(shown)}</p>' if shown else ""
 
 
 def characters(document: SearchDocument) -> str:
@@ -100,7 +120,9 @@ def characters(document: SearchDocument) -> str:
     (动迁 → 动 + 迁): without these, such a query finds nothing, and Pagefind's exact-phrase
     search (``"动迁"``) cannot confirm that the words stand together."""
     texts = (document.name, *document.aliases, *document.keywords)
-    return " / ".join(" ".join(ch for ch in text if not ch.isspace()) for text in texts)
+    return " / ".join(
+        " ".join(ch for ch in indexed_text(text) if not ch.isspace()) for text in texts
+    )
 
 
 def document_html(document: SearchDocument) -> str:
@@ -116,7 +138,8 @@ def document_html(document: SearchDocument) -> str:
     ]
     head += [_filter(key, value) for key, values in document.filters.items() for value in values]
     body = [
-        f'<h1 data-pagefind-meta="title" data-pagefind-weight="{WEIGHTS["name"]:g}">{escape(document.name)}</h1>',
+        f'<h1 data-pagefind-meta="title" data-pagefind-weight="{WEIGHTS["name"]:g}">'
+        f"{escape(indexed_text(document.name))}</h1>",
         _block(WEIGHTS["aliases"], "、".join(document.aliases)),
         _block(WEIGHTS["keywords"], "、".join(document.keywords)),
         _block(WEIGHTS["pinyin"], " ".join(document.pinyin)),
@@ -125,7 +148,7 @@ def document_html(document: SearchDocument) -> str:
     ]
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f"<title>{escape(document.name)}</title>{''.join(head)}</head>"
+        f"<title>{escape(indexed_text(document.name))}</title>{''.join(head)}</head>"
         f"<body><main data-pagefind-body>{''.join(body)}</main></body></html>\n"
     )
 
@@ -205,18 +228,11 @@ def search_config(documents: list[SearchDocument]) -> dict:
 
 def finish_bundle(documents: list[SearchDocument], bundle: Path, rewritten: bool = True) -> dict:
     """What follows Pagefind's run: drop the unused files, re-write the bundle (reproducible and
-    small, ``bundle.py``; the build fails if a supported Pagefind's format is not the one
-    expected) unless ``rewritten`` is false (a Pagefind :mod:`.rewrite` does not know), and
-    write ``search-config.json``."""
+    small, ``bundle.py``; :class:`~.rewrite.UnexpectedFormat` if what Pagefind wrote is not
+    laid out as expected) unless ``rewritten`` is false (a Pagefind :mod:`.rewrite` does not
+    know), and write ``search-config.json``."""
     prune_bundle(bundle)
-    stats: dict = {}
-    try:
-        if rewritten:
-            stats = rewrite.rewrite_bundle(bundle)
-    except rewrite.UnexpectedFormat as exc:
-        raise ExportBroken(
-            f"Pagefind 索引的格式与预期不同，无法处理（Pagefind 是否升级了？）：{exc}"
-        ) from exc
+    stats: dict = rewrite.rewrite_bundle(bundle) if rewritten else {}
     config = search_config(documents)
     (bundle / CONFIG).write_text(
         json.dumps(config, ensure_ascii=False, sort_keys=True), encoding="utf-8"
@@ -266,15 +282,14 @@ def index_pages(
 
 
 def merge_pieces(bundles: list[Path], bundle: Path) -> dict:
-    """The pieces' bundles merged into ``bundle`` (``merge.py``); the build fails, and
-    no ``bundle`` is left, if one is not laid out as expected."""
+    """The pieces' bundles merged into ``bundle`` (``merge.py``);
+    :class:`~.rewrite.UnexpectedFormat`, and no ``bundle`` left, if one is not laid out as
+    expected."""
     try:
         stats = rewrite.merge_bundles(bundles, bundle)
-    except rewrite.UnexpectedFormat as exc:
+    except rewrite.UnexpectedFormat:
         shutil.rmtree(bundle, ignore_errors=True)
-        raise ExportBroken(
-            f"Pagefind 分段索引的格式与预期不同，无法合并（Pagefind 是否升级了？）：{exc}"
-        ) from exc
+        raise
     logger.debug("pagefind merge: %s", stats)
     return stats
 
@@ -287,7 +302,10 @@ def build_browser_index(
 ) -> Path:
     """Write ``site/pagefind/`` (the bundle) and ``site/pagefind/search-config.json``: in pieces,
     merged and re-written when the Pagefind (``pagefind_version``, by default the installed
-    binary's) is one :mod:`.rewrite` supports; else Pagefind's own bundle, with a warning."""
+    binary's) is one :mod:`.rewrite` supports; else Pagefind's own bundle, with a warning. If
+    a supported Pagefind writes something the merge or the re-write does not expect (it depends
+    on the text: see :func:`indexed_text`), the bundle is Pagefind's own too, with a warning —
+    the build never fails for the browser index's format."""
     bundle = site / BUNDLE
     if bundle.exists():
         shutil.rmtree(bundle)
@@ -295,7 +313,22 @@ def build_browser_index(
         rewrite.binary_version(pagefind_binary()) if pagefind_version is None else pagefind_version
     )
     known = rewrite.check(version)
+    if known:
+        try:
+            with tempfile.TemporaryDirectory(prefix="approvals-pagefind-") as folder:
+                index_pages(documents, Path(folder), bundle, piece_pages)
+            finish_bundle(documents, bundle)
+            return bundle
+        except rewrite.UnexpectedFormat as exc:
+            logger.warning(
+                "event=pagefind_unexpected_format version=%s fallback=stock_bundle "
+                "(Pagefind 写出了合并与改写不认识的内容：%s。本次浏览器搜索索引改用 Pagefind "
+                "原样的输出；搜索照常可用，但首次搜索下载更多，且索引文件不再逐字节相同)",
+                version,
+                exc,
+            )
+            shutil.rmtree(bundle, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="approvals-pagefind-") as folder:
-        index_pages(documents, Path(folder), bundle, piece_pages if known else None)
-    finish_bundle(documents, bundle, rewritten=known)
+        index_pages(documents, Path(folder), bundle, None)
+    finish_bundle(documents, bundle, rewritten=False)
     return bundle
