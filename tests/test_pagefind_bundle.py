@@ -296,10 +296,15 @@ def test_an_unexpected_bundle_is_named_and_left_as_it_was(
 
 
 @pytest.fixture(scope="module")
-def bundle_server(bundles: dict[str, Path]) -> Any:
+def bundle_server(bundles: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Any:
     from pipeline.ops.serve import make_server
+    from pipeline.release.publish import swap_current
 
-    server = make_server(bundles["root"], "127.0.0.1", 0)
+    served = tmp_path_factory.mktemp("pagefind-served")  # serve only serves current/site
+    (served / "releases" / "bundles").mkdir(parents=True)
+    (served / "releases" / "bundles" / "site").symlink_to(bundles["root"])
+    swap_current(served, "bundles")
+    server = make_server(served, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -3,7 +3,10 @@
 Two uses, one server:
 
 * a **local preview** of ``DIR/current/site`` (each request resolves ``current`` afresh, so a
-  publish or rollback shows at once), with ``/status.json`` and ``GET /api/search``;
+  publish or rollback shows at once), with ``/status.json`` and ``GET /api/search``. Only that
+  folder is served, never ``DIR`` itself (it holds the raw case store under
+  ``releases/<id>/state/``, the logs and the lock): before the first publish every page is a
+  503 saying the site is not published yet (:data:`NOT_PUBLISHED`);
 * the **search API in production**, behind nginx, which serves the static site itself and
   proxies only ``/api/search`` here (``deploy/nginx.conf``, ``deploy/approvals-search.service``,
   docs/operations.md, "The search API").
@@ -43,6 +46,7 @@ LISTEN_BACKLOG = 1024
 REQUEST_TIMEOUT_S = 30
 """Seconds a connection may take to send its request or read its answer."""
 API_PREFIX = "/api/"
+NOT_PUBLISHED = "网站尚未发布：还没有线上版本（approvals build 成功后即可访问）"
 ERRORS = {
     HTTPStatus.BAD_REQUEST: "请求格式不正确",
     HTTPStatus.NOT_FOUND: "没有这个页面",
@@ -64,6 +68,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
     }
 
     status_file: Path | None = None
+    site_dir: Path | None = None
     timeout = REQUEST_TIMEOUT_S
     server: SiteServer
 
@@ -117,9 +122,16 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self._static(super().do_HEAD)
 
     def _static(self, serve: Any) -> None:
-        """A file of the site. A path no file can have (a NUL: ``/%00``, an unpaired surrogate:
-        ``/%ED%A0%80``) is a 400: the standard library's ``open()`` raises ``ValueError`` for it,
-        which dropped the connection."""
+        """A file of the live release's site, resolved for this request (so one request reads
+        one release); a 503 while there is none. A path no file can have (a NUL: ``/%00``, an
+        unpaired surrogate: ``/%ED%A0%80``) is a 400: the standard library's ``open()`` raises
+        ``ValueError`` for it, which dropped the connection."""
+        root = live_site(self.site_dir) if self.site_dir else None
+        if root is None:
+            self.close_connection = True
+            send_json(self, HTTPStatus.SERVICE_UNAVAILABLE, {"error": NOT_PUBLISHED})
+            return
+        self.directory = str(root)
         try:
             serve()
         except ValueError:
@@ -139,10 +151,16 @@ def make_server(
     site_dir: Path, host: str = "127.0.0.1", port: int = 8000, answers_kept: int = ANSWERS_KEPT
 ) -> SiteServer:
     """The server of ``site_dir`` on ``host:port`` (port 0: a free one), not started.
-    ``answers_kept``: search answers kept per release (0: every request searched)."""
-    root = live_site(site_dir)
-    bound = type("BoundSiteHandler", (SiteHandler,), {"status_file": site_dir / "status.json"})
-    handler = functools.partial(bound, directory=str(root))
+    ``answers_kept``: search answers kept per release (0: every request searched). Each request
+    serves the live release's site as it is then (:func:`~pipeline.release.publish.live_site`)."""
+    bound = type(
+        "BoundSiteHandler",
+        (SiteHandler,),
+        {"status_file": site_dir / "status.json", "site_dir": site_dir},
+    )
+    # the folder a request gets is set per request; this one (through the link) is only the
+    # standard library's default, so that nothing ever falls back to the working directory
+    handler = functools.partial(bound, directory=str(site_dir / "current" / "site"))
     server = SiteServer((host, port), handler)
     server.search = SearchService(site_dir, answers_kept)  # GET /api/search: the live index
     return server
@@ -150,8 +168,10 @@ def make_server(
 
 def serve(site_dir: Path, host: str, port: int) -> None:
     server = make_server(site_dir, host, port)
+    waiting = "" if live_site(site_dir) else "（尚未发布：发布后即可访问）"
     print(
-        f"正在提供 {live_site(site_dir)}：http://{host}:{server.server_address[1]}/  （Ctrl-C 停止）",
+        f"正在提供 {site_dir / 'current' / 'site'}{waiting}："
+        f"http://{host}:{server.server_address[1]}/  （Ctrl-C 停止）",
         flush=True,
     )
     try:

@@ -158,10 +158,12 @@ def live_release(site_dir: Path) -> Path | None:
     return current.resolve() if current.is_symlink() else None
 
 
-def live_site(site_dir: Path) -> Path:
-    """The folder to serve: ``DIR/current/site`` for a release tree, else ``DIR`` itself."""
+def live_site(site_dir: Path) -> Path | None:
+    """The live release's site folder (``DIR/current/site``, resolved), or None while there is
+    none (before the first publish). Never ``DIR`` itself: it holds the case store
+    (``releases/<id>/state/``), the logs and the lock."""
     current = site_dir / "current" / "site"
-    return current if current.is_dir() else site_dir
+    return current.resolve() if current.is_dir() else None
 
 
 # ------------------------------------------------------------------ unchanged files
