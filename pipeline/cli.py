@@ -226,8 +226,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         with gc_threshold(BUILD_GC_THRESHOLD):
             result = run_build(options)
         run.succeeded(result.release_id, result.timings)
-    for problem in result.report.problems:
-        print(problem, file=sys.stderr)
+    for line in [*map(str, result.report.problems), *result.report.not_shown_summary()]:
+        print(line, file=sys.stderr)
     print(summary(result))
     print(f"已发布版本 {result.release_id}：{options.site_dir}/current/site")
     return 0
@@ -241,12 +241,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     catalogue, report = validate_export(
         str(settings.export), settings.profile, None, **source_options(settings)
     )
-    for problem in report.problems:
-        print(problem)
+    for line in [*map(str, report.problems), *report.not_shown_summary()]:
+        print(line)
     kept = "，".join(f"{k} {report.kept[k]}/{report.read[k]}" for k in sorted(report.read))
-    print(f"读取/通过：{kept}；错误 {len(report.errors)} 个，提示 {len(report.warnings)} 个")
+    print(f"读取/通过：{kept}；错误 {report.error_count} 个，提示 {report.warning_count} 个")
     check_export(catalogue, report, limits(settings))
-    return 1 if report.errors else 0
+    return 1 if report.error_count else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -188,6 +188,11 @@ def report_sections(
         code = problem.get("department_code") or "-"
         counts = per_department.setdefault(code, {"errors": 0, "warnings": 0})
         counts["errors" if problem.get("severity") == "error" else "warnings"] += 1
+    for hidden in report.get("problems_not_shown", []):  # counted past the ones kept in full
+        counts = per_department.setdefault(
+            hidden.get("department_code") or "-", {"errors": 0, "warnings": 0}
+        )
+        counts["errors" if hidden.get("severity") == "error" else "warnings"] += hidden["count"]
     special = {
         "shrink": (
             "not applicable: first release"

@@ -56,6 +56,9 @@ def completeness(catalogue: Catalogue, report: Report) -> dict[str, Any]:
     for problem in report.problems:
         if problem.department_code:
             problems_by_department[problem.department_code] += 1
+    for (_, _, department), count in report.not_shown.items():
+        if department:
+            problems_by_department[department] += count
     departments = []
     for code in sorted(catalogue.departments):
         items = sorted(catalogue.items_of(code), key=lambda i: i.impl_code)

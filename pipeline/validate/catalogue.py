@@ -3,6 +3,10 @@ record and checked against each other and against the manifest.
 
 One bad record is skipped and reported; a broken export (manifest mismatch, unreadable file,
 more than the allowed share of invalid records) raises ExportBroken and nothing is published.
+An entity with more records than the manifest declares is refused at the first record too many
+(:func:`check_not_past_count`): what a run holds grows with the records it reads (a page of
+200,000 empty ``{}`` is 0.6 MB and peaked at 841 MB), so it reads no more than the manifest
+promised.
 """
 
 from __future__ import annotations
@@ -66,13 +70,32 @@ def check_checksums(source: ExportSource, manifest: Manifest) -> None:
         raise ExportBroken(f"导出与 manifest 的校验和不符，拒绝发布：\n  {shown}")
 
 
+def check_not_past_count(
+    source: ExportSource, manifest: Manifest, entity: str, read: int, where: str
+) -> None:
+    """Refuse the export (ExportBroken) once ``read`` records of ``entity`` exceed the count
+    its manifest declares, naming the entity, the count and where the record too many is."""
+    declared = manifest.counts.get(entity)
+    if declared is not None and read > declared:
+        raise ExportBroken(
+            f"{entity}: 导出中的记录多于 manifest 声明的 {declared} 条（第 {read} 条："
+            f"{source.description} {where}）——导出与 manifest 不符，已停止读取，拒绝发布"
+        )
+
+
 def _validated(
-    source: ExportSource, entity: str, kind: type[M], profile: MappingProfile, report: Report
+    source: ExportSource,
+    manifest: Manifest,
+    entity: str,
+    kind: type[M],
+    profile: MappingProfile,
+    report: Report,
 ) -> Iterator[M]:
     seen: set[str] = set()
     key = ENTITY_KEYS[entity]
     for raw in source.iter_records(entity):
         report.read[entity] += 1
+        check_not_past_count(source, manifest, entity, report.read[entity], raw.where)
         model, problems = validate_record(raw, profile)
         for problem in problems:
             report.add(problem)
@@ -197,15 +220,15 @@ def build_catalogue(
     manifest = read_manifest(source)
     check_checksums(source, manifest)
     catalogue = Catalogue(manifest)
-    for department in _validated(source, "departments", Department, profile, report):
+    for department in _validated(source, manifest, "departments", Department, profile, report):
         catalogue.departments[department.code] = department
-    for file in _validated(source, "files", File, profile, report):
+    for file in _validated(source, manifest, "files", File, profile, report):
         if _accept_file(source, file, report, sink):
             catalogue.files[file.file_id] = file
-    for item in _validated(source, "items", Item, profile, report):
+    for item in _validated(source, manifest, "items", Item, profile, report):
         if _check_item_links(item, catalogue, report):
             catalogue.items[item.impl_code] = item
-    for event in _validated(source, "life_events", LifeEvent, profile, report):
+    for event in _validated(source, manifest, "life_events", LifeEvent, profile, report):
         catalogue.life_events[event.code] = _check_life_event(event, catalogue, report)
     report.kept.update(
         {
