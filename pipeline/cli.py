@@ -7,7 +7,7 @@ Exit codes (docs/operations.md): 0 published / done; 1 the export has invalid re
 published; 4 the export API could not be reached; 5 bad configuration (a message names the
 setting, where its value came from and the value); 6 the disk is full (ENOSPC or EDQUOT while
 writing the release: nothing was published, the staging folder is removed); 7 nothing changed
-(``--if-changed``); 8 another build is running.
+(``--if-changed``); 8 another build is running (``build``, ``trigger``, ``rollback``).
 """
 
 from __future__ import annotations
@@ -265,12 +265,19 @@ def cmd_releases(args: argparse.Namespace) -> int:
     return 0
 
 
+ROLLBACK_REFUSED = "现在不回滚（它发布和清理旧版本时不能切换 current）——请等它结束后再试"
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from pipeline.ops.status import write_public_status
+    from pipeline.release.lock import build_lock
     from pipeline.release.publish import rollback
 
-    target = rollback(args.site, args.to)
-    write_public_status(args.site)  # status.json describes the release now live
+    if not (args.site / "releases").is_dir():
+        raise ConfigurationError(f"{args.site} 下没有任何版本（releases/ 不存在），无法回滚")
+    with build_lock(args.site, ROLLBACK_REFUSED):  # exit 8 while a build runs
+        target = rollback(args.site, args.to)
+        write_public_status(args.site)  # status.json describes the release now live
     print(f"线上版本已切换为 {target}")
     return 0
 

@@ -62,8 +62,12 @@ def _named(text: str, pid: int) -> bool:
     return match is not None and int(match.group(1)) == pid
 
 
-def _take(handle: IO[str]) -> None:
-    """Take the lock, or raise BuildLocked naming the holder (pid, start time) at once.
+BUILD_REFUSAL = "本次不启动"
+
+
+def _take(handle: IO[str], refusal: str = BUILD_REFUSAL) -> None:
+    """Take the lock, or raise BuildLocked naming the holder (pid, start time) at once;
+    ``refusal`` says what is not done then.
 
     A holder writes its text just after it takes the lock, so a build that looks in between
     finds the file empty, or still naming the killed build the holder took over from. Then it
@@ -79,20 +83,23 @@ def _take(handle: IO[str]) -> None:
         pid = holder_of(handle)
         text = _text(handle)
         if pid is not None and _named(text, pid):
-            raise BuildLocked(f"另一个构建正在进行（{text}），本次不启动")
+            raise BuildLocked(f"另一个构建正在进行（{text}），{refusal}")
         if time.monotonic() >= deadline:
             who = f"pid {pid}；" if pid is not None else ""
-            raise BuildLocked(f"另一个构建正在进行（{who}持有者尚未登记开始时间），本次不启动")
+            raise BuildLocked(f"另一个构建正在进行（{who}持有者尚未登记开始时间），{refusal}")
         time.sleep(0.05)
 
 
 @contextmanager
-def build_lock(site_dir: Path) -> Iterator[None]:
+def build_lock(site_dir: Path, refusal: str = BUILD_REFUSAL) -> Iterator[None]:
+    """Hold the build lock of ``site_dir`` (a build, or ``approvals rollback``: it must not
+    move ``current`` while a build publishes and prunes). BuildLocked (exit 8) names the holder
+    and ``refusal``, what is not done."""
     site_dir.mkdir(parents=True, exist_ok=True)
     path = site_dir / LOCK_NAME
     handle = path.open("a+", encoding="utf-8")
     try:
-        _take(handle)
+        _take(handle, refusal)
         previous = _text(handle)
         if previous:
             logger.warning("event=stale_lock_taken_over holder=%r", previous)

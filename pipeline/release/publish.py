@@ -249,19 +249,27 @@ def is_complete(site_dir: Path, release_id: str) -> bool:
 
 def prune(site_dir: Path, keep: int) -> list[str]:
     """Keep the live release and the newest ``keep`` complete ones; remove the other complete
-    releases and every folder that never went live (a build killed before its swap). Stale
-    staging folders of dead builds go too. Called only after a successful publish, under the
-    build lock (so no other build is between its move and its swap)."""
+    releases and every folder that never went live (a build killed before its swap), and
+    return the ids removed. Stale staging folders of dead builds go too. Called only after a
+    successful publish, under the build lock (so no other build is between its move and its
+    swap, and ``approvals rollback``, which takes the lock too, waits).
+
+    ``current`` is read again before each folder is removed: a release it points to by then
+    (moved by hand while the prune ran) is kept, never deleted under the live site."""
     ids, current = release_ids(site_dir), live_id(site_dir)
     complete = [i for i in ids if is_complete(site_dir, i)]
     kept = set(complete[max(0, len(complete) - keep) :] if keep > 0 else []) | {current}
-    doomed = [i for i in ids if i not in kept]
-    for release_id in doomed:
+    removed = []
+    for release_id in (i for i in ids if i not in kept):
+        if release_id == live_id(site_dir):
+            logger.warning("event=prune_skipped_live release=%s", release_id)
+            continue
         if not is_complete(site_dir, release_id):
             logger.warning("event=unpublished_release_removed release=%s", release_id)
         shutil.rmtree(site_dir / "releases" / release_id)
+        removed.append(release_id)
     discard_dead_stagings(site_dir)
-    return doomed
+    return removed
 
 
 def discard_dead_stagings(site_dir: Path) -> list[str]:
