@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -293,18 +294,31 @@ def _run_step(
 
 
 def refuse_if_unchanged(options: BuildOptions) -> None:
-    """``--if-changed``: the export's manifest names the export already live."""
+    """``--if-changed``: the export's manifest names the export already live — the same
+    ``export_id`` and the same ``exported_at`` instant. The instants are compared, not the
+    texts: the release keeps the time as the contract's model writes it (``…T23:30:00+08:00``),
+    so an export saying ``…T23:30:00.000+08:00`` was never found unchanged."""
     live = live_release(options.site_dir)
     manifest = live / "data" / "manifest.json" if live else None
     if not manifest or not manifest.is_file():
         return
     before = json.loads(manifest.read_text("utf-8"))
     now = open_source(options.export, **options.source_options).read_manifest()
-    if (now.get("export_id"), now.get("exported_at")) == (
-        before.get("export_id"),
-        before.get("exported_at"),
-    ):
-        raise NothingChanged(f"导出 {before.get('export_id')} 已是线上版本，未构建")
+    instant = _instant(now.get("exported_at"))
+    same_export = (
+        before.get("export_id") is not None and now.get("export_id") == before["export_id"]
+    )
+    if same_export and instant is not None and instant == _instant(before.get("exported_at")):
+        raise NothingChanged(f"导出 {before['export_id']} 已是线上版本，未构建")
+
+
+def _instant(value: Any) -> datetime | None:
+    """An ISO 8601 time with its offset, parsed (None for anything else: never the same)."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def _with_updated_since(options: BuildOptions, live: Path | None) -> dict[str, Any]:
