@@ -25,6 +25,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
@@ -103,6 +104,23 @@ def _shown(text: str | bytes, limit: int = 200) -> str:
         text = text.decode("utf-8", errors="replace")
     cut = text[:limit]
     return repr(cut) + ("…" if len(text) > limit else "")
+
+
+def _refuse_unparsable_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """A response hook: a redirect whose ``Location`` cannot be parsed (``http://[::1``) is
+    refused here, naming it. requests parses the target even when it does not follow it, after
+    the hooks, and its ``ValueError`` ended the build in a traceback."""
+    if not response.is_redirect:
+        return
+    target = response.headers.get("Location", "")
+    try:
+        urljoin(response.url, requote_uri(urlsplit(target).geturl()))
+    except ValueError as exc:  # requests' InvalidURL is one too
+        response.close()
+        raise ExportBroken(
+            f"{response.url}：导出接口重定向到无法解析的地址 {_shown(target)}（HTTP "
+            f"{response.status_code}：{exc}）——已拒绝；检查导出接口地址"
+        ) from exc
 
 
 def _iso(value: str | datetime | None) -> str | None:
@@ -322,6 +340,7 @@ class HttpSource:
                 timeout=self._timeout(),
                 stream=True,
                 allow_redirects=False,
+                hooks={"response": _refuse_unparsable_redirect},
             )
         except DROPPED:
             raise
@@ -457,6 +476,8 @@ class HttpSource:
             ) from exc
         except RecursionError as exc:
             raise ExportBroken(f"{where}：JSON 嵌套过深，无法解析——拒绝") from exc
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise ExportBroken(f"{where}：JSON 中有无法读取的数值（{_shown(str(exc))}）") from exc
 
     def _refuse_html(self, answer: _Answer, where: str) -> None:
         kind = answer.headers.get("Content-Type", "")
