@@ -38,7 +38,7 @@ from pydantic import (
     ValidationError,
 )
 
-from pipeline.errors import ConfigurationError
+from pipeline.errors import ConfigurationError, cut
 
 
 @dataclass(frozen=True)
@@ -347,13 +347,28 @@ def default_text(value: Any) -> str:
 # ------------------------------------------------------------------ loading
 
 
+def _refuse_aliases(text: str, path: Path) -> None:
+    """A settings file has no use for YAML anchors and aliases (``&a``, ``*a``), and a few
+    hundred bytes of nested aliases expand to gigabytes (a "billion laughs"): refused, naming
+    the line, before anything is built from the file."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1 if event.start_mark else "?"
+            raise ConfigurationError(
+                f"配置文件 {path} 第 {line} 行使用了 YAML 锚点或别名（&、*）——配置文件不支持，"
+                "请把每个值直接写出"
+            )
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigurationError(f"找不到配置文件 {path}")
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        text = path.read_text("utf-8")
+        _refuse_aliases(text, path)
+        data = yaml.safe_load(text) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"配置文件 {path} 不是有效的 YAML：{exc}") from exc
+        raise ConfigurationError(f"配置文件 {path} 不是有效的 YAML：{cut(str(exc))}") from exc
     if not isinstance(data, dict):
         raise ConfigurationError(f"配置文件 {path} 的顶层必须是键值对")
     names = [str(key) for key in data]
@@ -361,7 +376,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     if unknown:
         known = ", ".join(info.name for info in SETTINGS if info.file)
         raise ConfigurationError(
-            f"配置文件 {path} 中有未知的设置：{', '.join(unknown)}（可用：{known}）"
+            f"配置文件 {path} 中有未知的设置：{cut(', '.join(unknown))}（可用：{known}）"
         )
     not_here = [
         f"{info.name}（只能来自环境变量 {info.env}）"
@@ -414,7 +429,7 @@ def _explain(exc: ValidationError, values: dict[str, Any], origins: dict[str, st
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "?"
         info = SETTING.get(name)
-        shown = "***" if info and info.secret else repr(values.get(name, error.get("input")))
+        shown = "***" if info and info.secret else cut(repr(values.get(name, error.get("input"))))
         expect = info.expect if info else error["msg"]
         where = _where(origins.get(name, "默认值"), name, shown)
         lines.append(f"设置 {name} 无效：{where}——应为{expect}")

@@ -70,3 +70,13 @@ class BadSearchRequest(ApprovalsError):
     """A search query or parameter is out of bounds (too long, unknown filter, bad page)."""
 
     exit_code = 2
+
+
+SHOWN_CHARS = 200
+"""How much of a value from outside (a setting, an upstream answer) a message quotes."""
+
+
+def cut(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` for a message: its first ``limit`` characters and how long it was — never the
+    whole of a value someone else chose (a 20 MB cursor, a YAML value expanded to 580 MB)."""
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 个字符）"

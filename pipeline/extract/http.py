@@ -31,7 +31,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from pipeline.config import DEFAULTS
 from pipeline.contract.models import MAX_FILE_BYTES
-from pipeline.errors import ConfigurationError, ExportBroken, UpstreamUnavailable
+from pipeline.errors import SHOWN_CHARS, ConfigurationError, ExportBroken, UpstreamUnavailable
 from pipeline.extract import RawRecord
 from pipeline.extract.transport import (
     RETRY_STATUSES,
@@ -56,6 +56,11 @@ INCREMENTAL = {"cases", "evaluations"}
 CHUNK = 64 * 1024
 SNIPPET = 1024
 MAX_REDIRECTS = 5
+MAX_CURSOR_CHARS = 4096
+"""The longest ``?cursor=…`` of a next page's URL (percent-encoded). An opaque cursor is tens
+to hundreds of characters, servers refuse longer URLs than ~8 KB (HTTP 414), and the URL is
+in every message about that page: a 20 MB cursor was echoed whole on stderr and in the run
+log."""
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DROPPED = (requests.exceptions.ChunkedEncodingError,)
 T = TypeVar("T")
@@ -98,12 +103,12 @@ def _reason(exc: Exception) -> str:
     return f"连接失败（{name}）"
 
 
-def _shown(text: str | bytes, limit: int = 200) -> str:
-    """Upstream text for a message: cut, with control characters escaped."""
+def _shown(text: str | bytes, limit: int = SHOWN_CHARS) -> str:
+    """Upstream text for a message: its first ``limit`` characters (control characters
+    escaped) and how long it was."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    cut = text[:limit]
-    return repr(cut) + ("…" if len(text) > limit else "")
+    return repr(text[:limit]) + (f"…（共 {len(text)} 个字符）" if len(text) > limit else "")
 
 
 def _refuse_unparsable_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -262,7 +267,7 @@ class HttpSource:
                 f'{url}（{label}）："next" 必须是字符串或 null，收到 {_shown(json.dumps(cursor))}'
             )
         if cursor in seen:
-            raise ExportBroken(f"{url}（{label}）：分页游标 {cursor!r} 重复——接口分页出错")
+            raise ExportBroken(f"{url}（{label}）：分页游标 {_shown(cursor)} 重复——接口分页出错")
         if cursor:
             seen.add(cursor)
         return cursor
@@ -275,7 +280,13 @@ class HttpSource:
                 f"{first_url}（{label}）：分页游标 {_shown(cursor)} 不是有效的 Unicode 文本"
             ) from exc
         prepared = requests.Request("GET", first_url, params={"cursor": cursor}).prepare()
-        return prepared.url or first_url
+        url = prepared.url or first_url
+        if len(url) - len(first_url) > MAX_CURSOR_CHARS:
+            raise ExportBroken(
+                f"{first_url}（{label}）：分页游标过长（在地址中占 {len(url) - len(first_url)} 个"
+                f"字符，上限 {MAX_CURSOR_CHARS}）：{_shown(cursor)}——接口分页出错？"
+            )
+        return url
 
     # -- one request -----------------------------------------------------------------------
 
