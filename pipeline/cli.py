@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,21 @@ def settings_from(args: argparse.Namespace, require_export: bool = True) -> Sett
     if require_export and not settings.export:
         raise ConfigurationError("缺少导出位置：请给出 --export，或在配置文件中设置 export")
     return settings
+
+
+def site_folder(settings: Settings) -> Path:
+    """The ``site`` setting's folder, created if missing; exit 5 naming ``site`` when it is a
+    file, cannot be created (``/proc/self/x``) or cannot be written."""
+    site = settings.site
+    if site.exists() and not site.is_dir():
+        raise settings.invalid("site", "这是一个已存在的文件，不是目录")
+    try:
+        site.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise settings.invalid("site", f"无法创建该目录（{exc.strerror}）") from exc
+    if not os.access(site, os.W_OK | os.X_OK):
+        raise settings.invalid("site", "该目录不可写")
+    return site
 
 
 def _add_setting(parser: argparse.ArgumentParser, name: str) -> None:
@@ -219,7 +235,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     from pipeline.build import BUILD_GC_THRESHOLD, gc_threshold, run_build, summary
     from pipeline.ops.status import RunRecorder
 
-    options = build_options(settings_from(args), args)
+    settings = settings_from(args)
+    site_folder(settings)
+    options = build_options(settings, args)
     with RunRecorder(
         options.site_dir
     ) as run:  # logs/runs.jsonl however it ends; status.json on success
@@ -297,13 +315,14 @@ DISK_FULL_EXIT = 6
 def cmd_trigger(args: argparse.Namespace) -> int:
     from pipeline.ops.admin import trigger_build
 
-    return trigger_build(args.config, settings_from(args).site)
+    return trigger_build(args.config, site_folder(settings_from(args)))
 
 
 def cmd_admin_serve(args: argparse.Namespace) -> int:
     from pipeline.ops.admin import serve_admin
 
     settings = settings_from(args)
+    site_folder(settings)
     values = {name: getattr(settings, name) for name in SETTING}
     serve_admin(values, args.config, None, None)  # --host/--port are in the settings
     return 0

@@ -111,6 +111,22 @@ Timeout = Annotated[
 ]
 Schedule = Annotated[str, AfterValidator(_schedule), Expect("本地时间 HH:MM（如 02:30）")]
 
+
+def _not_empty(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():  # Path("") is the working directory
+        raise ValueError("empty")
+    return value
+
+
+SiteFolder = Annotated[
+    Path, BeforeValidator(_not_empty), Expect("网站目录的路径（不能为空；相对路径相对于当前目录）")
+]
+MAX_WORKERS = 64
+"""The most worker processes a build may be given: its parallel parts are CPU-bound (one process
+per core is all they use) and each is a fork of the build holding its own copy of what it
+touches, so a count far above the cores only costs memory and process slots: ``workers:
+100000`` was accepted and would have forked that many processes."""
+
 MiB, GiB = 1024**2, 1024**3
 
 
@@ -125,7 +141,7 @@ class Settings(BaseModel):
         From(option="--export"),
     ] = None
     site: Annotated[
-        Path,
+        SiteFolder,
         Field(description="网站目录：releases/<id>/ 与指向当前版本的 current"),
         From(option="--site"),
     ] = Path("site")
@@ -233,7 +249,11 @@ class Settings(BaseModel):
     ] = ByteSize(16 * GiB)
     workers: Annotated[
         Int,
-        Field(ge=0, description="构建的并行进程数（渲染、数据集格式、隐私检查）；0 为自动"),
+        Field(
+            ge=0,
+            le=MAX_WORKERS,
+            description="构建的并行进程数（渲染、数据集格式、隐私检查）；0 为自动",
+        ),
         From(env="APPROVALS_WORKERS"),
     ] = 0
     row_id_secret: Annotated[
@@ -247,6 +267,14 @@ class Settings(BaseModel):
     def origin(self, name: str) -> str:
         """Where this setting's value came from: 命令行 --k, 环境变量 …, 配置文件 …, 默认值."""
         return self._origins.get(name, "默认值")
+
+    def invalid(self, name: str, why: str) -> ConfigurationError:
+        """The error (exit 5) for a value that passed the model but cannot be used (a site
+        folder that cannot be created): the setting, where it came from, the value, why."""
+        shown = cut(repr(str(getattr(self, name))))
+        return ConfigurationError(
+            f"设置 {name} 无效：{_where(self.origin(name), name, shown)}——{why}"
+        )
 
 
 # ------------------------------------------------------------------ the declarations, read
@@ -347,6 +375,21 @@ def default_text(value: Any) -> str:
 # ------------------------------------------------------------------ loading
 
 
+class _SettingsLoader(yaml.SafeLoader):
+    """PyYAML reads YAML 1.1, where an unquoted ``12:30`` is a base-60 number (750) and
+    ``1:30`` is 90: here such a scalar stays the text it was written as (``schedule: 12:30`` is
+    half past twelve, ``http_deadline: 1:30`` is refused, not 90 seconds)."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        tag = super().resolve(kind, value, implicit)
+        if kind is yaml.ScalarNode and implicit[0] and ":" in value and tag in _NUMBER_TAGS:
+            return "tag:yaml.org,2002:str"
+        return str(tag)
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
 def _refuse_aliases(text: str, path: Path) -> None:
     """A settings file has no use for YAML anchors and aliases (``&a``, ``*a``), and a few
     hundred bytes of nested aliases expand to gigabytes (a "billion laughs"): refused, naming
@@ -366,7 +409,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text("utf-8")
         _refuse_aliases(text, path)
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_SettingsLoader) or {}  # noqa: S506 - a SafeLoader
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"配置文件 {path} 不是有效的 YAML：{cut(str(exc))}") from exc
     if not isinstance(data, dict):

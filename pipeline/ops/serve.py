@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline.errors import ConfigurationError
 from pipeline.release.publish import live_site
 from pipeline.search.api import ANSWERS_KEPT, API_PATH, SearchService, respond, send_json
 
@@ -46,6 +47,7 @@ LISTEN_BACKLOG = 1024
 REQUEST_TIMEOUT_S = 30
 """Seconds a connection may take to send its request or read its answer."""
 API_PREFIX = "/api/"
+MAX_PORT = 65535
 NOT_PUBLISHED = "网站尚未发布：还没有线上版本（approvals build 成功后即可访问）"
 ERRORS = {
     HTTPStatus.BAD_REQUEST: "请求格式不正确",
@@ -161,7 +163,14 @@ def make_server(
     # the folder a request gets is set per request; this one (through the link) is only the
     # standard library's default, so that nothing ever falls back to the working directory
     handler = functools.partial(bound, directory=str(site_dir / "current" / "site"))
-    server = SiteServer((host, port), handler)
+    if not 0 <= port <= MAX_PORT:
+        raise ConfigurationError(f"--port 无效：{port}（应为 0–{MAX_PORT}，0 为任一空闲端口）")
+    try:
+        server = SiteServer((host, port), handler)
+    except OSError as exc:  # in use, not allowed, an unknown host
+        raise ConfigurationError(
+            f"无法监听 {host}:{port}：{exc.strerror or exc}——换一个 --port 或 --host"
+        ) from exc
     server.search = SearchService(site_dir, answers_kept)  # GET /api/search: the live index
     return server
 
