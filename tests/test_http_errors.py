@@ -1,9 +1,12 @@
 """Answers of an export API that ended in a traceback (exit 1) instead of a named refusal: a
 number of more than 4,300 digits (Python's int limit), a redirect whose ``Location`` cannot be
-parsed — each now ExportBroken (exit 3) naming the URL, against a real local export server."""
+parsed — each now ExportBroken (exit 3) naming the URL, against a real local export server; and
+credentials written into the export's URL, which were in every message and the run log."""
 
 from __future__ import annotations
 
+import base64
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +72,28 @@ def test_an_unparsable_redirect_is_exit_3(server):
     assert done.returncode == 3, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert "导出接口重定向到无法解析的地址 'http://[::1//v1/items'" in done.stderr
+
+
+def test_credentials_in_the_export_url_are_sent_but_never_shown(server, tmp_path):
+    """``http://user:password@host``: the credentials go to the server (HTTP Basic, as before)
+    and nowhere else — not in the message, the run log or the build's output."""
+    server.faults.append(Fault("/v1/manifest", "status", status=500))
+    host = server.url.removeprefix("http://")
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "build", "--site", str(site)]
+        + ["--export", f"http://admin:s3cret-password@{host}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "APPROVALS_HTTP_RETRIES": "0"},
+        timeout=120,
+    )
+    assert done.returncode == 4, done.stderr[-2000:]
+    assert f"导出接口不可用：{server.url}/v1/manifest" in done.stderr
+    runs = (site / "logs" / "runs.jsonl").read_text("utf-8")
+    assert server.url in runs
+    for shown in (done.stdout, done.stderr, runs):
+        assert "s3cret" not in shown and "admin:" not in shown
+    sent = base64.b64encode(b"admin:s3cret-password").decode()
+    assert server.requests[0].headers.get("authorization") == f"Basic {sent}"

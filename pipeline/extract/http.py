@@ -25,7 +25,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
+from requests.utils import get_auth_from_url, requote_uri
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
@@ -128,6 +128,16 @@ def _refuse_unparsable_redirect(response: requests.Response, *args: Any, **kwarg
         ) from exc
 
 
+def _without_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://user:password@host/…`` → (``http://host/…``, (user, password)): the URL is in
+    every message, the run log and the journal; the credentials go in the session instead."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return bare, get_auth_from_url(url)
+
+
 def _iso(value: str | datetime | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -151,7 +161,7 @@ class HttpSource:
         etag_cache: dict[str, str] | None = None,
         session: requests.Session | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url, credentials = _without_credentials(base_url.rstrip("/"))
         self.description = self.base_url
         self.origin = origin(self.base_url)
         self.token_env = token_env
@@ -168,6 +178,8 @@ class HttpSource:
         self.fetched: dict[str, _Fetched] = {}
         self.clock = Deadline(deadline_seconds)
         self.session = session or requests.Session()
+        if credentials:
+            self.session.auth = credentials  # sent as HTTP Basic, as they were in the URL
         transport = adapter(self.clock, retries, backoff, retry_after_cap)
         parts = urlsplit(self.base_url)
         for prefix in {f"{parts.scheme}://{parts.netloc}/", origin_text(self.base_url) + "/"}:
