@@ -4,7 +4,8 @@
   timeouts and 429/5xx with exponential backoff, honouring ``Retry-After`` but never sleeping
   longer than ``retry_after_cap`` (urllib3 alone would wait up to six hours).
 * **A deadline that really ends the extraction** — each request's timeouts are the configured
-  ones or the time left, whichever is shorter, and retries stop when it has passed. A server
+  ones or the time left, whichever is shorter, each connect attempt (a retry's too) is bounded
+  by the time left then, and retries stop when it has passed. A server
   that answers one byte per second never trips a read timeout, so when the deadline passes a
   watchdog also shuts down every socket this source has open: a read blocked in the middle of
   the headers or of a body returns at once, and the source raises ``UpstreamUnavailable``.
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import InvalidHeader
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -102,16 +103,30 @@ def _shut(connection: HTTPConnection) -> None:
         pass
 
 
+def _connect_within(connection: HTTPConnection, deadline: Deadline) -> None:
+    """Bound a connection's connect timeout by the time left (urllib3 gives every retry of a
+    request the connect timeout the request started with, so a connect that hangs overran
+    the deadline by one connect timeout); none is tried once the deadline has passed."""
+    left = deadline.left()
+    if deadline.expired() or left <= 0:
+        raise ConnectTimeoutError(connection, "导出接口的整体时限已到，不再连接")
+    timeout = connection.timeout
+    connection.timeout = min(timeout, left) if isinstance(timeout, int | float) else left
+
+
 def _tracked_pools(deadline: Deadline) -> dict[str, type[HTTPConnectionPool]]:
-    """urllib3 pool classes whose connections register with ``deadline`` once connected."""
+    """urllib3 pool classes whose connections connect within ``deadline`` and register with it
+    once connected (to be cut when it passes)."""
 
     class TrackedHTTPConnection(HTTPConnection):
         def connect(self) -> None:
+            _connect_within(self, deadline)
             super().connect()
             deadline.track(self)
 
     class TrackedHTTPSConnection(HTTPSConnection):
         def connect(self) -> None:
+            _connect_within(self, deadline)
             super().connect()
             deadline.track(self)
 
