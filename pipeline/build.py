@@ -17,7 +17,7 @@ from blinker import Signal
 
 from pipeline.canonical_json import dump_json
 from pipeline.config import DEFAULTS
-from pipeline.errors import NothingChanged
+from pipeline.errors import BuildLocked, NothingChanged
 from pipeline.extract import open_source
 from pipeline.gates.anonymity import anonymity_gate
 from pipeline.gates.manifest import Limits, check_case_counts, check_export
@@ -27,7 +27,7 @@ from pipeline.gates.site import check_site, site_smoke_check
 from pipeline.outcomes.run import OutcomeSettings, OutcomesResult, has_cases, process_outcomes
 from pipeline.progress import StepProgress
 from pipeline.release.data import ReleaseData, file_sink, write_release_data
-from pipeline.release.lock import build_lock
+from pipeline.release.lock import HeldLock, build_lock
 from pipeline.release.publish import (
     discard,
     discard_dead_stagings,
@@ -105,6 +105,8 @@ class BuildContext:
     staging: Path
     live: Path | None
     result: BuildResult
+    lock: HeldLock | None = None
+    """The build lock, confirmed still to guard the site before the publish."""
     source: Any = None
     catalogue: Catalogue | None = None
     release: ReleaseData | None = None
@@ -208,6 +210,8 @@ def step_publish(ctx: BuildContext) -> None:
     )
     ctx.result.linked_files = link_unchanged(ctx.staging, ctx.live)
     (ctx.staging / "report.json").write_text(dump_json(report), encoding="utf-8")
+    if ctx.lock is not None:
+        ctx.lock.confirm()  # its file deleted: another build may be running — never publish
     ctx.result.release_id = publish(
         ctx.staging, ctx.options.site_dir, release_base_id(ctx.built_catalogue)
     )
@@ -254,18 +258,24 @@ noise (docs/benchmarks.md)."""
 def run_build(options: BuildOptions) -> BuildResult:
     """Run STEPS in order under the build lock. On any error the staging folder is removed and
     the live site is untouched; after a publish, releases beyond ``keep_releases`` are pruned."""
-    with build_lock(options.site_dir), workers_in_use(options.workers):
+    with build_lock(options.site_dir) as lock, workers_in_use(options.workers):
         discard_dead_stagings(options.site_dir)  # a killed build's files must not fill the disk
         if options.if_changed:
             refuse_if_unchanged(options)
         result = BuildResult()
         ctx = BuildContext(
-            options, new_staging(options.site_dir), live_release(options.site_dir), result
+            options, new_staging(options.site_dir), live_release(options.site_dir), result, lock
         )
         progress = StepProgress(len(STEPS), enabled=options.progress)
         try:
             for name, step in STEPS:
                 _run_step(name, step, ctx, progress)
+        except Exception as exc:
+            discard(ctx.staging)
+            lost = lock.lost()  # a step failed because another build removed its folder?
+            if lost and not isinstance(exc, BuildLocked):
+                raise lock.error(lost) from exc
+            raise
         except BaseException:
             discard(ctx.staging)
             raise

@@ -13,6 +13,12 @@ The file's text (pid and start time of the holder) is only for the messages: a s
 and ``GET /status``'s (:func:`lock_holder`). One rule comes with record locks: closing *any*
 descriptor of the file in the holding process releases the lock, so the build opens it only
 here, once.
+
+A lock guards the site only while ``DIR/.build.lock`` names the file it is on. If that file is
+deleted (or replaced) during a build, a second build takes a lock on a new file at once, and
+removes the first one's staging folder as a dead build's: :meth:`HeldLock.confirm` (before the
+publish) and :meth:`HeldLock.lost` (when a step fails) make the first build say so (exit 8)
+instead of publishing over the second or failing with a message about a missing folder.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -90,16 +97,58 @@ def _take(handle: IO[str], refusal: str = BUILD_REFUSAL) -> None:
         time.sleep(0.05)
 
 
+@dataclass(frozen=True)
+class HeldLock:
+    """The lock a build holds: on ``handle``'s file, which ``path`` must still name."""
+
+    path: Path
+    handle: IO[str]
+
+    def lost(self) -> str | None:
+        """Why the lock no longer guards the site (its file deleted or replaced), or None."""
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            return "被删除"
+        return None if os.path.samestat(named, os.fstat(self.handle.fileno())) else "被替换"
+
+    def error(self, why: str) -> BuildLocked:
+        return BuildLocked(
+            f"锁文件 {self.path} 在构建期间{why}——另一个构建可能已经开始（并清理了本次的暂存"
+            "目录），本次不发布；线上版本未改变"
+        )
+
+    def confirm(self) -> None:
+        """Raise BuildLocked (exit 8) if the lock no longer guards the site."""
+        why = self.lost()
+        if why:
+            raise self.error(why)
+
+
+def _open_locked(path: Path, refusal: str) -> IO[str]:
+    """``path`` opened and locked, checked to still name the file locked (it may be deleted
+    between the open and the lock)."""
+    while True:
+        handle = path.open("a+", encoding="utf-8")
+        try:
+            _take(handle, refusal)
+            if HeldLock(path, handle).lost() is None:
+                return handle
+        except BaseException:
+            handle.close()
+            raise
+        handle.close()
+
+
 @contextmanager
-def build_lock(site_dir: Path, refusal: str = BUILD_REFUSAL) -> Iterator[None]:
+def build_lock(site_dir: Path, refusal: str = BUILD_REFUSAL) -> Iterator[HeldLock]:
     """Hold the build lock of ``site_dir`` (a build, or ``approvals rollback``: it must not
     move ``current`` while a build publishes and prunes). BuildLocked (exit 8) names the holder
     and ``refusal``, what is not done."""
     site_dir.mkdir(parents=True, exist_ok=True)
     path = site_dir / LOCK_NAME
-    handle = path.open("a+", encoding="utf-8")
+    handle = _open_locked(path, refusal)
     try:
-        _take(handle, refusal)
         previous = _text(handle)
         if previous:
             logger.warning("event=stale_lock_taken_over holder=%r", previous)
@@ -108,7 +157,7 @@ def build_lock(site_dir: Path, refusal: str = BUILD_REFUSAL) -> Iterator[None]:
         handle.write(f"pid {os.getpid()}，开始于 {time.strftime('%Y-%m-%d %H:%M:%S')}")
         handle.flush()
         try:
-            yield
+            yield HeldLock(path, handle)
         finally:
             handle.seek(0)
             handle.truncate()
