@@ -48,6 +48,15 @@ EVALUATION_CHANNELS = ENUMS["channel"] + ("phone", "sms", "kiosk")
 CONTRACT = MappingProfile("contract", None, {})
 """The identity profile: the fields of ``Case`` and ``Evaluation`` read under their own names."""
 PERSONAL_FIELDS = ("applicant_name", "applicant_id_number", "applicant_phone", "applicant_address")
+PERSONAL_MAX_CHARS = {
+    "applicant_name": 200,
+    "applicant_id_number": 64,
+    "applicant_phone": 64,
+    "applicant_address": 200,
+}
+"""The longest personal value a case may carry (the contract sets none): a longer one is no name,
+number or address but an editor's slip or an attack (700,000 characters crashed the privacy
+gate's automaton), and the case is refused."""
 TZ = "Asia/Shanghai"
 
 # result_reason is free text with names and numbers in it: only its category is ever kept.
@@ -76,8 +85,20 @@ def _optional_ts(column: str) -> str:
     return f"({column} IS NULL OR {_ts(column)})"
 
 
+def _too_long(column: str) -> tuple[str, str, str, str]:
+    """The check of a personal field's length. The value shown is masked as the privacy gate
+    masks (its first character), with its length: a personal value is never printed."""
+    limit = PERSONAL_MAX_CHARS[column]
+    return (
+        column,
+        f"超过 {limit} 字符，不是有效的个人信息，整条办件不予接收",
+        f"length({column}) > {limit}",
+        f"left({column}, 1) || '***（共 ' || length({column}) || ' 字符）'",
+    )
+
+
 # Checks in order: a row is rejected for the first one it fails. (field, message, SQL that is TRUE
-# for a bad row, SQL of the value shown — never a personal field).
+# for a bad row, SQL of the value shown — never a personal field unmasked).
 CASE_CHECKS = (
     ("case_id", "缺少办件编号", "nullif(trim(case_id), '') IS NULL", "NULL"),
     ("case_id", "办件编号超过 64 字符", "length(case_id) > 64", "left(case_id, 40)"),
@@ -105,6 +126,7 @@ CASE_CHECKS = (
         f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})",
         "applicant_type",
     ),
+    *(_too_long(column) for column in PERSONAL_FIELDS),
     (
         "street_code",
         "不是有效的街道代码（只允许字母、数字和 _ . -，至多 64 个）",
@@ -370,10 +392,10 @@ def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Every identity number and phone of this export's applicants, and the names and addresses
     of natural persons (an organisation's name and registered address are public already, and the
     window of a department may share its street address)."""
-    people = "applicant_type = 'natural_person' OR applicant_type IS NULL"
+    people = "(applicant_type = 'natural_person' OR applicant_type IS NULL)"
     union = " UNION ".join(
-        f"SELECT DISTINCT trim({f}) AS v FROM raw_cases"
-        + ("" if f in ("applicant_id_number", "applicant_phone") else f" WHERE {people}")
+        f"SELECT DISTINCT trim({f}) AS v FROM raw_cases WHERE length({f}) <= {PERSONAL_MAX_CHARS[f]}"
+        + ("" if f in ("applicant_id_number", "applicant_phone") else f" AND {people}")
         for f in PERSONAL_FIELDS
     )
     return {

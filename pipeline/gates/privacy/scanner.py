@@ -84,6 +84,11 @@ MIN_PERSONAL_LENGTH = 2
 """Personal values shorter than this are not searched: a one-character value (a one-character
 name, a house number "5") occurs in nearly every page and would block every release."""
 
+MAX_PERSONAL_LENGTH = 256
+"""A personal value is searched by at most its first this many characters (after folding): no
+name, number or address is longer, an automaton with a pattern of some 700,000 characters crashes
+(pyahocorasick frees its trie recursively), and a longer value is found by its beginning."""
+
 SHORT_HAN_LENGTH = 2
 """A personal value of this many Chinese characters or fewer (a two-character name: 程建, 于华) is
 reported only where it starts or ends a run of Chinese text — "姓名：程建，", "申请人程建（", a table
@@ -343,14 +348,15 @@ class PiiScanner:
 
 
 def _personal_keys(values: Iterable[str]) -> Iterator[str]:
-    """Each value folded (full-width → ASCII, lower case) and stripped; a value written over
-    several lines gives one key per line, since no match crosses a line end."""
+    """Each value folded (full-width → ASCII, lower case), stripped and cut to
+    :data:`MAX_PERSONAL_LENGTH`; a value written over several lines gives one key per line, since
+    no match crosses a line end."""
     for value in values:
         if value is None:
             continue
         for line in _fold(str(value)).splitlines():
             if line.strip():
-                yield _lower(line.strip())
+                yield _lower(line.strip())[:MAX_PERSONAL_LENGTH].rstrip()
 
 
 def _is_han(c: str) -> bool:

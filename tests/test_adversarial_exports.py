@@ -1,0 +1,84 @@
+"""Exports from an adversarial pass (a tester who had not seen these tests): each broke a promise
+of the hardening issue (#13). Small exports, one thing at a time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.build import BuildOptions, run_build
+from pipeline.extract.folder import FolderSource
+from pipeline.outcomes.cases import connect, ingest_cases
+from pipeline.validate.catalogue import build_catalogue
+from pipeline.validate.mapping import load_profile
+from pipeline.validate.problems import Report
+from tests.fixtures import case, department, item, write_export
+
+DEPARTMENT = department(1, "上海市宝山区市场监督管理局")
+CODE = DEPARTMENT["code"]
+ITEM = item(1, CODE)
+IMPL = ITEM["impl_code"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cases_export(root: Path, cases: list[dict]) -> Path:
+    return write_export(root, [DEPARTMENT], [ITEM], cases=cases)
+
+
+def intake_of(export: Path):
+    source, report = FolderSource(export), Report()
+    catalogue = build_catalogue(source, load_profile("contract"), report, lambda f, d: None)
+    intake = ingest_cases(connect(), source, catalogue.items, None, report)
+    return intake, report
+
+
+# ---------------------------------------------------------------- 1. an overlong personal value
+
+
+def test_an_overlong_personal_value_refuses_its_case_masked(tmp_path):
+    cases = [
+        case("C1", IMPL, CODE, "2025-09-01T10:00", applicant_name="李" * 700_000),
+        case("C2", IMPL, CODE, "2025-09-02T10:00", applicant_address="路" * 201),
+        case("C3", IMPL, CODE, "2025-09-03T10:00", applicant_phone="1" * 65),
+        case("C4", IMPL, CODE, "2025-09-04T10:00", applicant_name="李" * 200),
+    ]
+    intake, report = intake_of(cases_export(tmp_path / "x", cases))
+    assert (intake.read, intake.accepted) == (4, 1)
+    shown = {p.field: p for p in report.problems}
+    assert set(shown) == {"applicant_name", "applicant_address", "applicant_phone"}
+    name = shown["applicant_name"]
+    assert (name.entity, name.record_id, name.severity) == ("cases", "C1", "error")
+    assert "200" in name.message
+    assert name.value == "李***（共 700000 字符）"
+    assert (
+        shown["applicant_address"].record_id == "C2" and "200" in shown["applicant_address"].message
+    )
+    assert shown["applicant_phone"].value == "1***（共 65 字符）"
+    assert "李" * 200 in intake.personal_values  # the longest accepted name is still searched
+    assert max(map(len, intake.personal_values)) <= 200
+
+
+def test_the_scanner_survives_a_huge_personal_value_and_still_finds_it():
+    """pyahocorasick crashed (SIGSEGV, when the automaton was freed) with a 700,000-character
+    pattern; the scanner cuts patterns, so such a value is found by its beginning."""
+    code = (
+        "from pipeline.gates.privacy.scanner import PiiScanner\n"
+        "s = PiiScanner(['李' * 700_000], workers=1)\n"
+        "print(len(s.find('申请人：' + '李' * 300 + '。')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip() == "1"
+
+
+def test_a_night_with_an_overlong_name_publishes_without_that_case(tmp_path):
+    cases = [case(f"C{i}", IMPL, CODE, f"2025-09-{i:02d}T10:00") for i in range(1, 6)]
+    cases[2]["applicant_name"] = "李" * 700_000
+    site = tmp_path / "site"
+    result = run_build(BuildOptions(export=str(cases_export(tmp_path / "x", cases)), site_dir=site))
+    assert (site / "current").is_symlink()
+    assert result.report.kept["cases"] == 4
+    assert [p.record_id for p in result.report.problems if p.entity == "cases"] == ["C3"]
