@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.build import BuildOptions, run_build
 from pipeline.extract.folder import FolderSource
+from pipeline.gates.privacy.report import PiiFound
+from pipeline.gates.privacy.scanner import PiiScanner
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.validate.catalogue import build_catalogue
 from pipeline.validate.mapping import load_profile
@@ -82,3 +86,49 @@ def test_a_night_with_an_overlong_name_publishes_without_that_case(tmp_path):
     assert (site / "current").is_symlink()
     assert result.report.kept["cases"] == 4
     assert [p.record_id for p in result.report.problems if p.entity == "cases"] == ["C3"]
+
+
+# ---------------------------------------------------------------- 2. placeholders, named sources
+
+PLACEHOLDER_VALUES = [
+    "暂无",
+    "null",
+    "None",
+    "--",
+    "其他",
+    "无",
+    "不详",
+    "未知",
+    "n/a",
+    "N/A",
+    "-",
+    "/",
+]
+
+
+def test_placeholders_in_personal_fields_are_not_searched():
+    text = "其他事项暂无；null, None, n/a -- / 不详 未知 .x{margin:0 -1px}；申请人 王小明 已办结"
+    scanner = PiiScanner([*PLACEHOLDER_VALUES, "王小明"], workers=1)
+    assert [m.masked for m in scanner.find(text)] == ["王**"]
+
+
+def test_a_night_of_placeholders_publishes_and_a_leak_names_its_case_and_field(tmp_path):
+    fields = ("applicant_name", "applicant_id_number", "applicant_phone", "applicant_address")
+    cases = [
+        case(f"C{i}", IMPL, CODE, f"2025-09-{i:02d}T10:00", **dict.fromkeys(fields, value))
+        for i, value in enumerate(PLACEHOLDER_VALUES, start=1)
+    ]
+    site = tmp_path / "site"
+    export = write_export(tmp_path / "n1", [DEPARTMENT], [ITEM], cases=cases)
+    run_build(BuildOptions(export=str(export), site_dir=site))
+    live = (site / "current").resolve()
+    leak = case("Z9", IMPL, CODE, "2025-09-20T10:00", applicant_name=DEPARTMENT["name"])
+    export = write_export(
+        tmp_path / "n2", [DEPARTMENT], [ITEM], cases=[*cases, leak], export_id="night-2"
+    )
+    with pytest.raises(PiiFound) as refused:
+        run_build(BuildOptions(export=str(export), site_dir=site))
+    message = str(refused.value)
+    assert "来自办件 Z9 的 applicant_name" in message
+    assert "上************" in message and DEPARTMENT["name"] not in message
+    assert (site / "current").resolve() == live

@@ -205,7 +205,8 @@ class CaseIntake:
     accepted: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     evaluations_read: int = 0
-    personal_values: set[str] = field(default_factory=set)
+    personal_values: dict[str, str] = field(default_factory=dict)
+    """Each personal value → where it came from (the case and field), for the gate's message."""
 
 
 MEMORY_LIMIT = re.compile(r"[0-9]+(?:\.[0-9]+)?\s*(?:[KMGT]i?B|B)", re.IGNORECASE)
@@ -388,22 +389,30 @@ def _rejected(count: int, case_id: str | None) -> str:
     return excerpt(case_id) if count == 1 else f"{count} 条，如 {excerpt(case_id)}"
 
 
-def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _personal_values(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Every identity number and phone of this export's applicants, and the names and addresses
     of natural persons (an organisation's name and registered address are public already, and the
-    window of a department may share its street address)."""
+    window of a department may share its street address), each with where it came from — the
+    case and field, and how many cases share it — for the privacy gate to name when it refuses
+    (the admin can act on "办件 BS2025… 的 applicant_name", not on "王**")."""
     people = "(applicant_type = 'natural_person' OR applicant_type IS NULL)"
-    union = " UNION ".join(
-        f"SELECT DISTINCT trim({f}) AS v FROM raw_cases WHERE length({f}) <= {PERSONAL_MAX_CHARS[f]}"
+    union = " UNION ALL ".join(
+        f"SELECT trim({f}) AS v, coalesce(case_id, '') AS c, '{f}' AS f FROM raw_cases"
+        f" WHERE length({f}) <= {PERSONAL_MAX_CHARS[f]}"
         + ("" if f in ("applicant_id_number", "applicant_phone") else f" AND {people}")
         for f in PERSONAL_FIELDS
     )
-    return {
-        v
-        for (v,) in con.execute(
-            f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2"
-        ).fetchall()
-    }
+    rows = con.execute(f"""SELECT v, min(c || chr(9) || f), count(DISTINCT c)
+        FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2 GROUP BY v""").fetchall()
+    return {value: _source(first, cases) for value, first, cases in rows}
+
+
+def _source(first: str, cases: int) -> str:
+    """``first``: the least of the value's "case_id<TAB>field" (the same case named on every
+    run)."""
+    case_id, field_name = first.rsplit("\t", 1)
+    named = f"办件 {excerpt(case_id[:40])}" if case_id.strip() else "无编号的办件"
+    return f"{named}{f' 等 {cases} 件' if cases > 1 else ' '}的 {field_name}"
 
 
 def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:
