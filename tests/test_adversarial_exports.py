@@ -3,11 +3,13 @@ of the hardening issue (#13). Small exports, one thing at a time."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfWriter
 
 from pipeline.build import BuildOptions, run_build
 from pipeline.extract.folder import FolderSource
@@ -16,6 +18,7 @@ from pipeline.gates.privacy.scanner import PiiScanner
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.validate.catalogue import build_catalogue
 from pipeline.validate.mapping import load_profile
+from pipeline.validate.pdf import pdf_problem
 from pipeline.validate.problems import Report
 from tests.fixtures import case, department, item, write_export
 
@@ -132,3 +135,105 @@ def test_a_night_of_placeholders_publishes_and_a_leak_names_its_case_and_field(t
     assert "来自办件 Z9 的 applicant_name" in message
     assert "上************" in message and DEPARTMENT["name"] not in message
     assert (site / "current").resolve() == live
+
+
+# ---------------------------------------------------------------- 3. PDFs with active content
+
+
+def pdf_file(objects: dict[int, bytes], *updates: dict[int, bytes]) -> bytes:
+    """A PDF with a correct cross-reference table, and ``updates`` appended as incremental
+    updates (each redefining objects, with its own table and ``/Prev``)."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    previous = None
+    size = max(max(o) for o in (objects, *updates)) + 1
+    for revision in (objects, *updates):
+        offsets = {}
+        for number in sorted(revision):
+            offsets[number] = len(out)
+            out += b"%d 0 obj\n" % number + revision[number] + b"\nendobj\n"
+        table = len(out)
+        out += b"xref\n0 1\n0000000000 65535 f \n"
+        for number in sorted(offsets):
+            out += b"%d 1\n%010d 00000 n \n" % (number, offsets[number])
+        prev = b"" if previous is None else b" /Prev %d" % previous
+        out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
+            size,
+            prev,
+            table,
+        )
+        previous = table
+    return bytes(out)
+
+
+PAGE = {
+    2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [6 0 R] >>",
+    6: b"<< /Type /Annot /Subtype /Link /Rect [0 0 100 20]"
+    b" /A << /S /URI /URI (https://zwdt.sh.gov.cn/) >> >>",
+}
+CATALOG = b"<< /Type /Catalog /Pages 2 0 R /OpenAction %s >>"
+JS = b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"
+TRICK_PDFS = {
+    # a string that reads "stream" hid what followed from a scanner of raw bytes
+    "string-stream": pdf_file(
+        {1: b"<< /Lang (stream\n) /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", 4: JS, **PAGE}
+    ),
+    # a go-to nested as a decoy inside an open action that opens a URI
+    "goto-decoy": pdf_file(
+        {
+            1: CATALOG % b"<< /Decoy << /S /GoTo /D [3 0 R /Fit] >> /S /URI /URI (http://e.x/t) >>",
+            **PAGE,
+        }
+    ),
+    # a go-to whose next action is written with a name escape
+    "escaped-next": pdf_file(
+        {
+            1: CATALOG
+            % b"<< /S /GoTo /D [3 0 R /Fit] /N#65xt << /S /URI /URI (http://e.x/n) >> >>",
+            **PAGE,
+        }
+    ),
+    # the open action's object is a destination, then an incremental update makes it a URI
+    "redefined-later": pdf_file(
+        {1: CATALOG % b"4 0 R", 4: b"[3 0 R /Fit]", **PAGE},
+        {4: b"<< /S /URI /URI (http://e.x/r) >>"},
+    ),
+    # ... and the other way round: the first revision runs a script
+    "redefined-earlier": pdf_file(
+        {1: CATALOG % b"4 0 R", 4: b"<< /S /Launch /F (cmd.exe) >>", **PAGE},
+        {4: b"[3 0 R /Fit]"},
+    ),
+    "cut-short": b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction [3 0 R /Fit",
+}
+
+
+@pytest.mark.parametrize("name", list(TRICK_PDFS))
+def test_a_pdf_hiding_active_content_from_a_byte_scan_is_refused(name):
+    problem = pdf_problem(TRICK_PDFS[name])
+    assert problem and problem.startswith(("PDF 含有活动内容（/", "PDF 无法")), problem
+
+
+def test_links_and_an_open_at_page_pass_and_a_uri_on_opening_does_not():
+    linked = pdf_file({1: CATALOG % b"[3 0 R /Fit]", **PAGE})
+    assert pdf_problem(linked) is None
+    assert pdf_problem(pdf_file({1: CATALOG % b"<< /S /GoTo /D [3 0 R /Fit] >>", **PAGE})) is None
+    opening = pdf_file({1: CATALOG % b"<< /S /URI /URI (https://e.x/) >>", **PAGE})
+    assert pdf_problem(opening) == (
+        "PDF 含有活动内容（/OpenAction），不提供下载——请上游导出不含脚本、自动动作和附件的 PDF"
+    )
+
+
+def test_an_encrypted_pdf_cannot_be_checked_and_is_refused():
+    """Its strings and object streams are ciphertext (an owner password alone encrypts them)."""
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    writer.add_uri(0, "https://zwdt.sh.gov.cn/", [0, 0, 100, 20])
+    plain = io.BytesIO()
+    writer.write(plain)
+    assert pdf_problem(plain.getvalue()) is None
+    writer.encrypt("", "owner", algorithm="RC4-128")
+    encrypted = io.BytesIO()
+    writer.write(encrypted)
+    assert pdf_problem(encrypted.getvalue()) == (
+        "PDF 无法检查（文件已加密，内容无法检查——请上游导出未加密的 PDF），不提供下载"
+    )
