@@ -3,9 +3,11 @@ of the hardening issue (#13). Small exports, one thing at a time."""
 
 from __future__ import annotations
 
+import base64
 import io
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from pypdf import PdfWriter
 from pipeline.build import BuildOptions, run_build
 from pipeline.extract.folder import FolderSource
 from pipeline.gates.privacy.report import PiiFound
-from pipeline.gates.privacy.scanner import PiiScanner
+from pipeline.gates.privacy.scanner import PiiScanner, scan_release
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.validate.catalogue import build_catalogue
 from pipeline.validate.mapping import load_profile
@@ -237,3 +239,67 @@ def test_an_encrypted_pdf_cannot_be_checked_and_is_refused():
     assert pdf_problem(encrypted.getvalue()) == (
         "PDF 无法检查（文件已加密，内容无法检查——请上游导出未加密的 PDF），不提供下载"
     )
+
+
+# ---------------------------------------------------------------- 4. PDF streams in any encoding
+
+MOBILE_TEXT = b"BT /F1 12 Tf 72 720 Td (TEL 13917345678) Tj ET"
+
+
+def lzw(data: bytes) -> bytes:
+    """LZW as PDF reads it, the simplest way: a clear-table code, each byte as a 9-bit code (the
+    table never reaches 511 entries here), the end code."""
+    bits = "".join(f"{code:09b}" for code in (256, *data, 257))
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+ENCODED_STREAMS = {
+    "ascii85": (b"/ASCII85Decode", base64.a85encode(MOBILE_TEXT) + b"~>"),
+    "asciihex": (b"/ASCIIHexDecode", MOBILE_TEXT.hex().encode() + b">"),
+    "lzw": (b"/LZWDecode", lzw(MOBILE_TEXT)),
+    "run-length": (b"/RunLengthDecode", bytes([len(MOBILE_TEXT) - 1]) + MOBILE_TEXT + b"\x80"),
+    "ascii85-flate": (
+        b"[/ASCII85Decode /FlateDecode]",
+        base64.a85encode(zlib.compress(MOBILE_TEXT)) + b"~>",
+    ),
+    "abbreviated-hex-flate": (b"[/AHx /Fl]", zlib.compress(MOBILE_TEXT).hex().encode() + b">"),
+}
+
+
+def pdf_with_stream(filters: bytes, data: bytes) -> bytes:
+    return pdf_file(
+        {
+            1: b"<< /Type /Catalog /Pages 2 0 R >>",
+            2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            4: b"<< /Length %d /Filter %s >>\nstream\n" % (len(data), filters)
+            + data
+            + b"\nendstream",
+        }
+    )
+
+
+@pytest.mark.parametrize("name", list(ENCODED_STREAMS))
+def test_the_privacy_gate_decodes_every_text_filter_of_a_pdf(tmp_path, name):
+    (tmp_path / "form.pdf").write_bytes(pdf_with_stream(*ENCODED_STREAMS[name]))
+    hits = [(h.kind, h.location) for h in scan_release(tmp_path, [])]
+    assert ("mobile", "PDF 数据流") in hits and not [h for h in hits if h[0] == "unscannable"]
+
+
+def test_a_pdf_stream_the_gate_cannot_decode_is_unscannable_and_images_are_skipped(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(pdf_with_stream(b"/MadeUpDecode", zlib.compress(MOBILE_TEXT)))
+    (tmp_path / "b.pdf").write_bytes(pdf_with_stream(b"/DCTDecode", b"\xff\xd8\xff\xe0JFIF"))
+    assert [(h.file, h.kind, h.location) for h in scan_release(tmp_path, [])] == [
+        ("a.pdf", "unscannable", "PDF 数据流无法解码（NotImplementedError）")
+    ]
+
+
+def test_a_pdf_with_a_stream_no_filter_decodes_is_refused_as_a_file_not_as_a_release():
+    """The privacy gate would refuse the whole release for it (unscannable): validation refuses
+    the file instead, and the item keeps its page."""
+    assert pdf_problem(pdf_with_stream(b"/MadeUpDecode", zlib.compress(MOBILE_TEXT))) == (
+        "PDF 无法检查（数据流无法解码（NotImplementedError）），不提供下载"
+    )
+    for filters, data in ENCODED_STREAMS.values():
+        assert pdf_problem(pdf_with_stream(filters, data)) is None

@@ -20,7 +20,9 @@ In each object the dictionaries' keys and name values are compared with :data:`A
 An ``/OpenAction`` must be a destination (``[3 0 R /Fit]``) or a go-to within the document
 (``<< /S /GoTo /D … >>`` without ``/Next``, what LaTeX's hyperref writes), in every definition of
 the object it points to. A file pypdf cannot parse, an encrypted one, an object that cannot be
-read or an object stream that cannot be decoded refuses the file: unchecked is not safe.
+read or a stream that cannot be decoded (images' aside) refuses the file: unchecked is not safe,
+and the privacy gate, which reads every stream decoded (:func:`pdf_streams`, :func:`stream_data`),
+would refuse the whole release for it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
+    EncodedStreamObject,
     IndirectObject,
     NameObject,
     StreamObject,
@@ -55,8 +58,8 @@ ACTIVE_NAMES = {
     "SubmitForm",
     "ImportData",
 }
-MAX_INFLATED = 64 << 20
-"""All object streams together, decoded."""
+MAX_DECODED = 256 << 20
+"""All streams of one file together, decoded (images' aside)."""
 MAX_OBJECTS = 500_000
 """Objects read from one file (a 20 MiB PDF holds far fewer)."""
 _SPACE = b"\x00\t\n\x0c\r "
@@ -107,16 +110,15 @@ class _Check:
         self.names: set[str] = set()
         self.open_action = False
         self.open_action_refs: set[int] = set()
-        self.definitions: dict[int, list[Any]] = {}
+        self.not_destinations: set[int] = set()
         self.objects = 0
-        self.inflated = 0
+        self.decoded = 0
 
     def active(self) -> list[str]:
         self._read_body()
         self._read_cross_references()
-        for number in self.open_action_refs:
-            if not all(map(_is_destination, self.definitions.get(number, []))):
-                self.open_action = True
+        if self.open_action_refs & self.not_destinations:
+            self.open_action = True
         found = self.names & ACTIVE_NAMES
         if self.open_action:
             found.add("OpenAction")
@@ -125,20 +127,8 @@ class _Check:
     # ------------------------------------------------------------ where objects are
 
     def _read_body(self) -> None:
-        """Every ``N G obj`` of the file, in order; one inside an object already read (in its
-        strings or stream data) is part of that object, not an object."""
-        stream = io.BytesIO(self.data)
-        end = 0
-        for match in _HEADER.finditer(self.data):
-            if match.start() < end:
-                continue
-            stream.seek(_after_space(self.data, match.end()))
-            try:
-                value = read_object(stream, self.reader)
-            except Exception as exc:
-                raise _Unreadable(f"第 {match.start()} 字节处的对象无法解析") from exc
-            end = stream.tell()
-            self._add(int(match.group(1)), value)
+        for number, value in _body_objects(self.data, self.reader):
+            self._add(number, value)
 
     def _read_cross_references(self) -> None:
         """The objects the cross-reference sections give (a reader's view), those in object
@@ -155,11 +145,10 @@ class _Check:
     def _object_stream(self, stream: StreamObject) -> None:
         """The objects inside an object stream: ``N offset`` pairs, then the objects from
         ``/First`` on."""
-        content = stream.get_data()
-        self.inflated += len(content)
-        if self.inflated > MAX_INFLATED:
-            raise _Unreadable(f"对象流解码后超过 {MAX_INFLATED} 字节")
-        count, first = stream.get("/N"), stream.get("/First")
+        content = self._decode(stream)
+        if content is None:
+            raise _Unreadable("对象流的编码是图像编码")
+        count, first = _get(stream, "/N"), _get(stream, "/First")
         if not isinstance(count, int) or not isinstance(first, int) or min(count, first) < 0:
             raise _Unreadable("对象流缺少 /N 或 /First")
         numbers = content[:first].split()
@@ -181,10 +170,29 @@ class _Check:
         self.objects += 1
         if self.objects > MAX_OBJECTS:
             raise _Unreadable(f"对象超过 {MAX_OBJECTS} 个")
-        self.definitions.setdefault(number, []).append(value)
+        if not _is_destination(value):
+            self.not_destinations.add(number)
         self._walk(value)
-        if expand and isinstance(value, StreamObject) and value.get("/Type") == "/ObjStm":
-            self._object_stream(value)
+        if expand and isinstance(value, StreamObject):
+            if _get(value, "/Type") == "/ObjStm":
+                self._object_stream(value)
+            else:
+                self._decode(value)
+
+    def _decode(self, stream: StreamObject) -> bytes | None:
+        """A stream's data decoded (None: an image's). One that cannot be decoded could not be
+        checked by the privacy gate either: the file is refused here, not the whole release
+        there."""
+        try:
+            content = stream_data(stream)
+        except Exception as exc:
+            raise _Unreadable(f"数据流无法解码（{type(exc).__name__}）") from exc
+        if isinstance(stream, EncodedStreamObject):
+            stream.decoded_self = None  # pypdf keeps what it decoded; this check does not
+        self.decoded += len(content or b"")
+        if self.decoded > MAX_DECODED:
+            raise _Unreadable(f"数据流解码后超过 {MAX_DECODED} 字节")
+        return content
 
     def _walk(self, value: Any) -> None:
         """The names in ``value``: its dictionaries' keys and name values, however deep (other
@@ -210,6 +218,64 @@ class _Check:
             self.open_action = True
 
 
+def _body_objects(data: bytes, reader: PdfReader) -> Iterator[tuple[int, Any]]:
+    """Every ``N G obj`` of the file, in order, with its number; one inside an object already
+    read (in its strings or stream data) is part of that object, not an object."""
+    stream = io.BytesIO(data)
+    end = 0
+    for match in _HEADER.finditer(data):
+        if match.start() < end:
+            continue
+        stream.seek(_after_space(data, match.end()))
+        try:
+            value = read_object(stream, reader)
+        except Exception as exc:
+            raise _Unreadable(f"第 {match.start()} 字节处的对象无法解析") from exc
+        end = stream.tell()
+        yield int(match.group(1)), value
+
+
+def pdf_streams(data: bytes) -> Iterator[StreamObject]:
+    """Every stream of the PDF ``data`` (the privacy gate reads them decoded, through
+    :func:`stream_data`). Raises when the file cannot be parsed or is encrypted."""
+    with _quiet_pypdf():
+        reader = _reader(data)
+        if reader.is_encrypted:
+            raise _Unreadable("文件已加密")
+        for _number, value in _body_objects(data, reader):
+            if isinstance(value, StreamObject):
+                yield value
+
+
+IMAGE_FILTERS = {"/DCTDecode", "/DCT", "/JPXDecode", "/CCITTFaxDecode", "/CCF", "/JBIG2Decode"}
+"""Filters of images (photographs, scans): their data holds no text."""
+_ABBREVIATIONS = {
+    "/AHx": "/ASCIIHexDecode",
+    "/A85": "/ASCII85Decode",
+    "/LZW": "/LZWDecode",
+    "/Fl": "/FlateDecode",
+    "/RL": "/RunLengthDecode",
+}
+"""Inline images' names of the filters, which some writers use in stream dictionaries too (pypdf
+7 refuses them there)."""
+
+
+def stream_data(stream: StreamObject) -> bytes | None:
+    """The data of ``stream`` through every filter of its chain (ASCIIHex, ASCII85, LZW, Flate
+    with predictors, RunLength, in any order, pypdf's size limits applying), or None for an
+    image's. Raises for a filter pypdf cannot decode."""
+    filters = _get(stream, "/Filter")
+    chain = list(filters) if isinstance(filters, ArrayObject) else [filters] if filters else []
+    names = [n.get_object() if isinstance(n, IndirectObject) else n for n in chain]
+    if any(str(name) in IMAGE_FILTERS for name in names):
+        return None
+    if any(str(name) in _ABBREVIATIONS for name in names):
+        full = [NameObject(_ABBREVIATIONS.get(str(name), str(name))) for name in names]
+        stream[NameObject("/Filter")] = ArrayObject(full)
+    with _quiet_pypdf():
+        return stream.get_data()
+
+
 def _reader(data: bytes) -> PdfReader:
     """pypdf's reader of ``data``; one without a ``startxref`` (which readers open, repairing)
     is read as one whose cross-reference table is lost: pypdf rebuilds it from the objects."""
@@ -217,6 +283,11 @@ def _reader(data: bytes) -> PdfReader:
         return PdfReader(io.BytesIO(data), strict=False)
     except PdfReadError:
         return PdfReader(io.BytesIO(data + b"\nstartxref\n0\n%%EOF\n"), strict=False)
+
+
+def _get(dictionary: DictionaryObject, key: str) -> Any:
+    """``dictionary[key]``, an indirect value resolved; None when absent."""
+    return dictionary[key] if key in dictionary else None
 
 
 def _after_space(data: bytes, at: int) -> int:
@@ -232,7 +303,7 @@ def _is_destination(value: Any) -> bool:
         return True
     return (
         isinstance(value, DictionaryObject)
-        and value.get("/S") == "/GoTo"
+        and _get(value, "/S") == "/GoTo"
         and "/Next" not in value
         and "/D" in value
     )
