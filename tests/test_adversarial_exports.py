@@ -5,24 +5,31 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import subprocess
 import sys
 import zlib
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from pypdf import PdfWriter
 
-from pipeline.build import BuildOptions, run_build
+from pipeline.build import BuildOptions, run_build, validate_export
 from pipeline.extract.folder import FolderSource
 from pipeline.gates.privacy.report import PiiFound
 from pipeline.gates.privacy.scanner import PiiScanner, scan_release
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.validate.catalogue import build_catalogue
+from pipeline.validate.filetypes import extension_problem
 from pipeline.validate.mapping import load_profile
 from pipeline.validate.pdf import pdf_problem
 from pipeline.validate.problems import Report
-from tests.fixtures import case, department, item, write_export
+from tests.fixtures import MINIMAL_PDF, case, department, item, write_export
+from tests.test_hostile_exports import reseal
+from tests.test_search_api import Nginx
+from tests.test_search_api import _free_port as free_port
+from tests.test_search_api import _through as through
 
 DEPARTMENT = department(1, "上海市宝山区市场监督管理局")
 CODE = DEPARTMENT["code"]
@@ -303,3 +310,55 @@ def test_a_pdf_with_a_stream_no_filter_decodes_is_refused_as_a_file_not_as_a_rel
     )
     for filters, data in ENCODED_STREAMS.values():
         assert pdf_problem(pdf_with_stream(filters, data)) is None
+
+
+# ---------------------------------------------------------------- 5. a file named for another type
+
+
+def test_a_file_whose_name_is_another_types_is_refused_and_its_item_stays(tmp_path):
+    export = write_export(tmp_path / "x", [DEPARTMENT], [ITEM])
+    files = json.loads((export / "files.json").read_text("utf-8"))
+    files[0]["filename"] = "办事指南.html"
+    (export / "files.json").write_text(json.dumps(files, ensure_ascii=False), "utf-8")
+    reseal(export)
+    catalogue, report = validate_export(str(export), limits=None)
+    assert [(p.entity, p.record_id, p.field, p.severity) for p in report.problems] == [
+        ("files", "F0001", "filename", "error"),
+        ("items", IMPL, "materials", "warning"),
+    ]
+    assert report.problems[0].message == (
+        "文件名的扩展名与文件类型 application/pdf 不符（应为 .pdf），不提供下载"
+    )
+    assert report.problems[0].value == "办事指南.html" and IMPL in catalogue.items
+
+
+@pytest.mark.parametrize("name", ["申请表.PDF", "照片.jpeg", "照片.JPG"])
+def test_an_extension_of_the_files_own_type_passes(name):
+    media_type = "application/pdf" if name.endswith("PDF") else "image/jpeg"
+    assert extension_problem(media_type, name) is None
+    assert extension_problem(media_type, name + ".svg")
+
+
+def test_nginx_serves_upstream_files_by_the_contracts_types_only(tmp_path):
+    """An ``.html`` (or ``.svg``, ``.js``) under /files/ — from a release built before the check,
+    or put there by hand — is a download, not a page of the site's origin."""
+    files = tmp_path / "site/current/site/files/F1"
+    files.mkdir(parents=True)
+    (files / "办事指南.html").write_bytes(b"<meta http-equiv=refresh content='0;url=https://e.x/'>")
+    (files / "图.svg").write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (files / "申请表.pdf").write_bytes(MINIMAL_PDF)
+    running = Nginx(tmp_path / "site", free_port(), tmp_path)
+    try:
+        got = {
+            name: through(running.port, "/files/F1/" + quote(name))
+            for name in ("办事指南.html", "图.svg", "申请表.pdf")
+        }
+    finally:
+        running.stop()
+    assert {name: answer[0] for name, answer in got.items()} == dict.fromkeys(got, 200)
+    assert got["办事指南.html"][1]["content-type"] == "application/octet-stream"
+    assert got["图.svg"][1]["content-type"] == "application/octet-stream"
+    assert got["申请表.pdf"][1]["content-type"] == "application/pdf"
+    for _status, headers, _body in got.values():
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'none'" in headers["content-security-policy"]

@@ -26,7 +26,7 @@ from pipeline.contract.models import (
 )
 from pipeline.errors import ExportBroken
 from pipeline.extract import ExportSource
-from pipeline.validate.filetypes import content_matches, unsafe_content
+from pipeline.validate.filetypes import content_matches, extension_problem, unsafe_content
 from pipeline.validate.mapping import MappingProfile
 from pipeline.validate.problems import Problem, Report, excerpt
 from pipeline.validate.records import validate_record
@@ -99,10 +99,13 @@ def _validated(
 
 
 def _accept_file(source: ExportSource, file: File, report: Report, sink: FileSink) -> bool:
-    def problem(message: str, value: str = "") -> bool:
-        report.add(Problem("files", file.file_id, "content", message, value, "error"))
+    def problem(message: str, value: str = "", field_name: str = "content") -> bool:
+        report.add(Problem("files", file.file_id, field_name, message, value, "error"))
         return False
 
+    wrong_extension = extension_problem(file.media_type, file.filename)
+    if wrong_extension:
+        return problem(wrong_extension, excerpt(file.filename), "filename")
     try:
         data = source.fetch_file(file.file_id, file.extension)
     except ExportBroken as exc:
