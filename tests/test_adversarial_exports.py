@@ -20,6 +20,7 @@ from pipeline.extract.folder import FolderSource
 from pipeline.gates.privacy.report import PiiFound
 from pipeline.gates.privacy.scanner import PiiScanner, scan_release
 from pipeline.outcomes.cases import connect, ingest_cases
+from pipeline.site.text import MAX_SLUG_CHARS, pinyin_slug
 from pipeline.validate.catalogue import build_catalogue
 from pipeline.validate.filetypes import extension_problem
 from pipeline.validate.mapping import load_profile
@@ -362,3 +363,39 @@ def test_nginx_serves_upstream_files_by_the_contracts_types_only(tmp_path):
     for _status, headers, _body in got.values():
         assert headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in headers["content-security-policy"]
+
+
+# ---------------------------------------------------------------- 6. names longer than 255 bytes
+
+
+def test_a_long_file_name_and_a_long_theme_publish(tmp_path):
+    """A file name of 94 characters (274 bytes in UTF-8, within the contract's 200 characters)
+    is a file problem; a theme of 66 characters gets a page under a cut slug."""
+    long_theme = "关于企业开办和变更登记以及注销登记的全流程一网通办综合服务专题栏目" * 2
+    twin_theme = long_theme[:-1] + "页"
+    items = [
+        item(1, CODE, themes=[long_theme]),
+        item(2, CODE, "食品经营许可（变更）", themes=[twin_theme]),
+    ]
+    forms = {f"F{n:04d}": MINIMAL_PDF for n in range(1, 12)}  # one bad file in 11: under 10%
+    export = write_export(tmp_path / "x", [DEPARTMENT], items, files=forms)
+    files = json.loads((export / "files.json").read_text("utf-8"))
+    files[0]["filename"] = "关于申请食品经营许可的申请书及承诺书" * 5 + ".pdf"
+    (export / "files.json").write_text(json.dumps(files, ensure_ascii=False), "utf-8")
+    reseal(export)
+    site = tmp_path / "site"
+    result = run_build(BuildOptions(export=str(export), site_dir=site))
+    problem = next(p for p in result.report.problems if p.entity == "files")
+    assert (problem.record_id, problem.field) == ("F0001", "filename")
+    assert problem.message.startswith("文件名过长：274 字节（UTF-8）")
+    pages = sorted(p.name for p in (site / "current/site/themes").glob("*.html"))
+    assert len(pages) == 3 and "index.html" in pages  # two themes, two pages
+    assert all(len(name.encode()) <= 90 for name in pages)
+
+
+def test_a_slug_is_cut_with_a_hash_of_the_whole_text():
+    long = "关于企业开办和变更登记以及注销登记的全流程一网通办综合服务专题栏目" * 2
+    slug = pinyin_slug(long)
+    assert len(slug) <= MAX_SLUG_CHARS and slug.startswith("guan-yu-qi-ye-kai-ban")
+    assert slug != pinyin_slug(long[:-1] + "页") and slug == pinyin_slug(long)
+    assert pinyin_slug("食品经营许可") == "shi-pin-jing-ying-xu-ke"
