@@ -4,10 +4,13 @@ of the hardening issue (#13). Small exports, one thing at a time."""
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
+import random
 import subprocess
 import sys
+import zipfile
 import zlib
 from pathlib import Path
 from urllib.parse import quote
@@ -21,6 +24,7 @@ from pipeline.gates.privacy.report import PiiFound
 from pipeline.gates.privacy.scanner import PiiScanner, scan_release
 from pipeline.outcomes.cases import connect, ingest_cases
 from pipeline.site.text import MAX_SLUG_CHARS, pinyin_slug
+from pipeline.validate.archives import zip_problem
 from pipeline.validate.catalogue import build_catalogue
 from pipeline.validate.filetypes import extension_problem
 from pipeline.validate.mapping import load_profile
@@ -399,3 +403,35 @@ def test_a_slug_is_cut_with_a_hash_of_the_whole_text():
     assert len(slug) <= MAX_SLUG_CHARS and slug.startswith("guan-yu-qi-ye-kai-ban")
     assert slug != pinyin_slug(long[:-1] + "页") and slug == pinyin_slug(long)
     assert pinyin_slug("食品经营许可") == "shi-pin-jing-ying-xu-ke"
+
+
+# ---------------------------------------------------------------- 7. a bomb inside a DOCX member
+
+
+def docx_with(name: str, member: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr(name, member)
+    return buffer.getvalue()
+
+
+def test_a_gzip_member_inflating_past_the_ratio_is_refused():
+    """80 MiB from some 80 KiB: under the whole file's 128 MiB, but 1000:1."""
+    data = docx_with("word/media/blob.gz", gzip.compress(bytes(80 << 20), 9))
+    assert len(data) < 200_000
+    problem = zip_problem(data)
+    assert problem and problem.startswith(
+        "压缩文件被拒绝：成员 'word/media/blob.gz' 压缩比超过上限"
+    )
+
+
+def test_a_gzip_member_inflating_past_the_member_cap_is_refused():
+    """65 MiB at about 70:1: each ratio below the cap, the size above a member's 64 MiB."""
+    rng = random.Random(13)
+    block = b"".join(rng.randbytes(16) + bytes(1008) for _ in range(64))
+    inner = gzip.compress(block * (65 * 16), 1)
+    assert 1 < (65 << 20) / len(inner) < 200
+    problem = zip_problem(docx_with("word/media/blob.gz", inner))
+    assert problem == ("压缩文件被拒绝：成员 'word/media/blob.gz' 解压后超过上限 67108864 字节")
