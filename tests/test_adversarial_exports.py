@@ -435,3 +435,56 @@ def test_a_gzip_member_inflating_past_the_member_cap_is_refused():
     assert 1 < (65 << 20) / len(inner) < 200
     problem = zip_problem(docx_with("word/media/blob.gz", inner))
     assert problem == ("压缩文件被拒绝：成员 'word/media/blob.gz' 解压后超过上限 67108864 字节")
+
+
+# ---------------------------------------------------------------- 8. a file id "..", invisibles
+
+
+def test_a_file_id_of_dots_is_one_bad_file_record(tmp_path):
+    forms = {"F0001": MINIMAL_PDF, "..": MINIMAL_PDF, ".hidden": MINIMAL_PDF}
+    export = write_export(tmp_path / "x", [DEPARTMENT], [ITEM], files=forms)
+    catalogue, report = validate_export(str(export), limits=None)
+    by_id = [(p.entity, p.record_id, p.value) for p in report.problems if p.field == "file_id"]
+    assert by_id == [("files", "..", ".."), ("files", ".hidden", ".hidden")]
+    assert {p.record_id for p in report.problems} == {"..", ".hidden"}  # no export error
+    assert report.problems[0].message.startswith("文件编号不能以 . 开头")
+    assert set(catalogue.files) == {"F0001"} and IMPL in catalogue.items
+
+
+INVISIBLES = {
+    "zero-width space": "\u200b",
+    "tag characters": "\U000e0041\U000e0042",
+    "soft hyphen": "\u00ad",
+    "Hangul filler": "\u3164",
+    "Hangul choseong filler": "\u115f",
+    "Hangul jungseong filler": "\u1160",
+    "halfwidth Hangul filler": "\uffa0",
+    "grapheme joiner": "\u034f",
+    "variation selector": "\ufe0f",
+    "variation selector 1": "\ufe00",
+    "Mongolian selector": "\u180b",
+}
+
+
+@pytest.mark.parametrize("name", list(INVISIBLES))
+def test_invisible_characters_are_removed_from_names_and_refused_in_file_names(tmp_path, name):
+    hidden = INVISIBLES[name]
+    odd = item(1, CODE, f"食品{hidden}经营许可", aliases=[hidden, f"开{hidden}饭店"])
+    nothing = item(2, CODE, hidden)
+    export = write_export(tmp_path / "x", [DEPARTMENT], [odd, nothing])
+    files = json.loads((export / "files.json").read_text("utf-8"))
+    files[0]["filename"] = f"申请书{hidden}.pdf"
+    (export / "files.json").write_text(json.dumps(files, ensure_ascii=False), "utf-8")
+    reseal(export)
+    catalogue, report = validate_export(str(export), limits=None)
+    kept = catalogue.items[odd["impl_code"]]
+    assert (kept.name, kept.aliases) == ("食品经营许可", ["开饭店"])
+    found = {(p.record_id, p.field, p.severity) for p in report.problems}
+    assert {
+        (odd["impl_code"], "name", "warning"),
+        (odd["impl_code"], "aliases.0", "warning"),  # dropped: the item stays
+        (nothing["impl_code"], "name", "error"),  # a name of nothing but this is no name
+        ("F0001", "filename", "error"),
+    } <= found
+    dropped = next(p for p in report.problems if p.field == "aliases.0")
+    assert dropped.message == "为空或只含不可见字符，已删除此项"
