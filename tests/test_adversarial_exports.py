@@ -19,6 +19,7 @@ import pytest
 from pypdf import PdfWriter
 
 from pipeline.build import BuildOptions, run_build, validate_export
+from pipeline.errors import ExportBroken
 from pipeline.extract.folder import FolderSource
 from pipeline.gates.privacy.report import PiiFound
 from pipeline.gates.privacy.scanner import PiiScanner, scan_release
@@ -488,3 +489,21 @@ def test_invisible_characters_are_removed_from_names_and_refused_in_file_names(t
     } <= found
     dropped = next(p for p in report.problems if p.field == "aliases.0")
     assert dropped.message == "为空或只含不可见字符，已删除此项"
+
+
+# ---------------------------------------------------------------- 9. a night of invalid cases
+
+
+def test_a_night_whose_cases_are_all_invalid_is_refused(tmp_path):
+    cases = [
+        case(f"C{n}", IMPL, CODE, f"2025-09-{n % 28 + 1:02d}T10:00", channel="wechat")
+        for n in range(25)
+    ]
+    site = tmp_path / "site"
+    with pytest.raises(ExportBroken) as refused:
+        run_build(BuildOptions(export=str(cases_export(tmp_path / "x", cases)), site_dir=site))
+    assert str(refused.value) == (
+        "cases: 25 / 25 条办件无效（100%，上限 10%），拒绝发布。原因：\n"
+        "  channel: 不是允许的代码值：25 条"
+    )
+    assert not (site / "current").exists()
