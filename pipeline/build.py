@@ -148,7 +148,7 @@ def step_outcomes(ctx: BuildContext) -> None:
         ctx.result.report,
         load_profile(ctx.options.profile),
     )
-    check_case_counts(ctx.built_catalogue, ctx.result.outcomes.intake)
+    check_case_counts(ctx.built_catalogue, ctx.result.outcomes.intake, ctx.options.limits)
 
 
 def step_write_release_data(ctx: BuildContext) -> None:

@@ -213,7 +213,7 @@ def test_a_pdf_with_active_content_is_refused(tmp_path, name):
 
 def test_the_refusal_names_what_was_found(tmp_path):
     assert file_problems(pdf_export(tmp_path, HOSTILE_PDFS["open-action-js"])) == (
-        "PDF 含有活动内容（/JS、/JavaScript），不提供下载——请上游导出不含脚本、自动动作和附件的 PDF"
+        "PDF 含有活动内容（/JS、/JavaScript、/OpenAction），不提供下载——请上游导出不含脚本、自动动作和附件的 PDF"
     )
 
 

@@ -51,6 +51,9 @@ _UNSAFE_IN_FILE_NAME = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{INVISI
 CLEANED = "cleaned"
 """The validation context's key that a text validator sets when it removed invisible characters
 or normalised (``model_validate(data, context={})``): the caller reports which fields."""
+DROPPED = "dropped"
+"""The validation context's key listing the paths of list entries dropped as empty once cleaned
+(an alias of invisible characters only): the caller reports each as a warning."""
 
 
 def _note(info: ValidationInfo) -> None:
@@ -90,6 +93,38 @@ RichText = Annotated[
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.-]{1,64}$")]
 """An identifier that is also safe as a file name: letters, digits, ``_ . -``."""
+
+
+def _not_a_folder_name(value: str) -> str:
+    if value.startswith("."):
+        raise ValueError("文件编号不能以 . 开头（. 和 .. 指向上级目录，其余是隐藏目录）")
+    return value
+
+
+FileId = Annotated[Code, AfterValidator(_not_a_folder_name)]
+"""A file's id, the folder of its download (``files/<file_id>/``): a ``Code`` that is neither
+``.`` nor ``..`` nor hidden."""
+
+
+def _drop_empty(value: list[str], info: ValidationInfo) -> list[str]:
+    """The list without the entries left empty by cleaning, each one noted (see ``DROPPED``)."""
+    if all(value):
+        return value
+    if info.context is not None:
+        prefix = info.field_name
+        info.context.setdefault(DROPPED, []).extend(
+            f"{prefix}.{index}" for index, entry in enumerate(value) if not entry
+        )
+    return [entry for entry in value if entry]
+
+
+Alias = Annotated[
+    str,
+    StringConstraints(max_length=MAX_TEXT_CHARS),
+    AfterValidator(_plain),
+]
+"""An entry of a list of plain texts that may lose one (an alias): like ``Text``, but one that is
+empty once cleaned is dropped with a warning (``_drop_empty``) instead of failing the record."""
 ImplCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$")]
 Url = Annotated[HttpUrl, Field(description="http or https URL")]
 
@@ -392,7 +427,7 @@ class Item(Contract):
     status: ItemStatus
     name: Text
     name_en: Text | None = None
-    aliases: list[Text] = []
+    aliases: Annotated[list[Alias], AfterValidator(_drop_empty)] = []
     item_type: ItemType
     department_code: CreditCode
     department_nature: DepartmentNature | None = None
@@ -487,7 +522,7 @@ MediaType = Literal[
 
 
 class File(Contract):
-    file_id: Code
+    file_id: FileId
     title: Text
     filename: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     media_type: MediaType

@@ -57,8 +57,17 @@ DROPPED_WITH_CONTENT = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 INVISIBLE_CHARS = (
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi: ALM, LRM, RLM, embeddings, isolates
-    "\u200b-\u200d\u2060-\u2064\ufeff\u180e"  # zero-width: ZWSP, ZWNJ, ZWJ, WJ, BOM …
+    "\u200b-\u200d\u2060-\u2064\ufeff"  # zero-width: ZWSP, ZWNJ, ZWJ, WJ, BOM …
+    "\U000e0000-\U000e007f"  # tag characters: invisible ASCII ("ASCII smuggling")
+    "\u3164\u115f\u1160\uffa0"  # Hangul fillers: blank-looking "names"
+    "\u00ad\u034f"  # soft hyphen, combining grapheme joiner
+    "\ufe00-\ufe0f\U000e0100-\U000e01ef\u180b-\u180f"  # variation selectors, Mongolian FVS
 )
+"""Removed from every text, rich text included. The soft hyphen, the grapheme joiner and the
+variation selectors hide or reorder nothing, but they make two strings that look alike differ:
+a name, an alias or a search key with one is not found by what a user types, and rich text is
+searched (and published as plain text in the datasets) too. Chinese text needs none of them (a
+hyphenation point, a glyph variant, an emoji's colour presentation are all that is lost)."""
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\xa0|<br>)*</p>")

@@ -2,8 +2,9 @@
 
 The record counts must equal the manifest's (a truncated or half-copied export), and no entity
 may have more than ``max_invalid_share`` of its records invalid (one bad item does not sink the
-release; a broken export does). The checksums are checked while extracting, before any record is
-trusted (``pipeline.validate.catalogue.check_checksums``).
+release; a broken export does) — cases too, once at least :data:`MIN_REJECTED_CASES` of them
+are rejected. The checksums are checked while extracting, before any record is trusted
+(``pipeline.validate.catalogue.check_checksums``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from pipeline.errors import ExportBroken
 from pipeline.outcomes.cases import CaseIntake
 from pipeline.validate.catalogue import Catalogue
 from pipeline.validate.problems import Report
+
+MIN_REJECTED_CASES = 20
+"""Rejected cases below this many never refuse the export: a night's export may carry only the
+cases that changed, and two bad cases among seven are 29% but no broken export."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,11 @@ def check_export(catalogue: Catalogue, report: Report, limits: Limits) -> None:
     check_invalid_share(report, limits)
 
 
-def check_case_counts(catalogue: Catalogue, intake: CaseIntake) -> None:
+def check_case_counts(
+    catalogue: Catalogue, intake: CaseIntake, limits: Limits | None = None
+) -> None:
+    """Refuse an export whose cases or evaluations are not as many as its manifest says or,
+    with ``limits``, too many of whose cases are invalid."""
     expected = catalogue.manifest.counts.get("cases")
     if expected is not None and expected != intake.read:
         raise ExportBroken(
@@ -65,3 +74,21 @@ def check_case_counts(catalogue: Catalogue, intake: CaseIntake) -> None:
         raise ExportBroken(
             f"evaluations: manifest 声明 {expected} 条，导出中实际 {intake.evaluations_read} 条——导出不完整，拒绝发布"
         )
+    if limits is not None:
+        check_case_share(intake, limits)
+
+
+def check_case_share(intake: CaseIntake, limits: Limits) -> None:
+    """More than ``max_invalid_share`` of the export's cases rejected (and at least
+    :data:`MIN_REJECTED_CASES`): a night of cases that all fail one check is a broken export,
+    not a quiet night."""
+    rejected = intake.read - intake.accepted
+    share = rejected / intake.read if intake.read else 0.0
+    if share <= limits.max_invalid_share or rejected < MIN_REJECTED_CASES:
+        return
+    reasons = sorted(intake.rejected_by_reason.items(), key=lambda pair: (-pair[1], pair[0]))
+    shown = "\n  ".join(f"{reason}：{count} 条" for reason, count in reasons[:10])
+    raise ExportBroken(
+        f"cases: {rejected} / {intake.read} 条办件无效（{share:.0%}，上限 "
+        f"{limits.max_invalid_share:.0%}），拒绝发布。原因：\n  {shown}"
+    )

@@ -48,6 +48,15 @@ EVALUATION_CHANNELS = ENUMS["channel"] + ("phone", "sms", "kiosk")
 CONTRACT = MappingProfile("contract", None, {})
 """The identity profile: the fields of ``Case`` and ``Evaluation`` read under their own names."""
 PERSONAL_FIELDS = ("applicant_name", "applicant_id_number", "applicant_phone", "applicant_address")
+PERSONAL_MAX_CHARS = {
+    "applicant_name": 200,
+    "applicant_id_number": 64,
+    "applicant_phone": 64,
+    "applicant_address": 200,
+}
+"""The longest personal value a case may carry (the contract sets none): a longer one is no name,
+number or address but an editor's slip or an attack (700,000 characters crashed the privacy
+gate's automaton), and the case is refused."""
 TZ = "Asia/Shanghai"
 
 # result_reason is free text with names and numbers in it: only its category is ever kept.
@@ -76,8 +85,20 @@ def _optional_ts(column: str) -> str:
     return f"({column} IS NULL OR {_ts(column)})"
 
 
+def _too_long(column: str) -> tuple[str, str, str, str]:
+    """The check of a personal field's length. The value shown is masked as the privacy gate
+    masks (its first character), with its length: a personal value is never printed."""
+    limit = PERSONAL_MAX_CHARS[column]
+    return (
+        column,
+        f"超过 {limit} 字符，不是有效的个人信息，整条办件不予接收",
+        f"length({column}) > {limit}",
+        f"left({column}, 1) || '***（共 ' || length({column}) || ' 字符）'",
+    )
+
+
 # Checks in order: a row is rejected for the first one it fails. (field, message, SQL that is TRUE
-# for a bad row, SQL of the value shown — never a personal field).
+# for a bad row, SQL of the value shown — never a personal field unmasked).
 CASE_CHECKS = (
     ("case_id", "缺少办件编号", "nullif(trim(case_id), '') IS NULL", "NULL"),
     ("case_id", "办件编号超过 64 字符", "length(case_id) > 64", "left(case_id, 40)"),
@@ -105,6 +126,7 @@ CASE_CHECKS = (
         f"applicant_type IS NULL OR applicant_type NOT IN ({_list(ENUMS['applicant_type'])})",
         "applicant_type",
     ),
+    *(_too_long(column) for column in PERSONAL_FIELDS),
     (
         "street_code",
         "不是有效的街道代码（只允许字母、数字和 _ . -，至多 64 个）",
@@ -183,7 +205,8 @@ class CaseIntake:
     accepted: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     evaluations_read: int = 0
-    personal_values: set[str] = field(default_factory=set)
+    personal_values: dict[str, str] = field(default_factory=dict)
+    """Each personal value → where it came from (the case and field), for the gate's message."""
 
 
 MEMORY_LIMIT = re.compile(r"[0-9]+(?:\.[0-9]+)?\s*(?:[KMGT]i?B|B)", re.IGNORECASE)
@@ -366,22 +389,30 @@ def _rejected(count: int, case_id: str | None) -> str:
     return excerpt(case_id) if count == 1 else f"{count} 条，如 {excerpt(case_id)}"
 
 
-def _personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _personal_values(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Every identity number and phone of this export's applicants, and the names and addresses
     of natural persons (an organisation's name and registered address are public already, and the
-    window of a department may share its street address)."""
-    people = "applicant_type = 'natural_person' OR applicant_type IS NULL"
-    union = " UNION ".join(
-        f"SELECT DISTINCT trim({f}) AS v FROM raw_cases"
-        + ("" if f in ("applicant_id_number", "applicant_phone") else f" WHERE {people}")
+    window of a department may share its street address), each with where it came from — the
+    case and field, and how many cases share it — for the privacy gate to name when it refuses
+    (the admin can act on "办件 BS2025… 的 applicant_name", not on "王**")."""
+    people = "(applicant_type = 'natural_person' OR applicant_type IS NULL)"
+    union = " UNION ALL ".join(
+        f"SELECT trim({f}) AS v, coalesce(case_id, '') AS c, '{f}' AS f FROM raw_cases"
+        f" WHERE length({f}) <= {PERSONAL_MAX_CHARS[f]}"
+        + ("" if f in ("applicant_id_number", "applicant_phone") else f" AND {people}")
         for f in PERSONAL_FIELDS
     )
-    return {
-        v
-        for (v,) in con.execute(
-            f"SELECT v FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2"
-        ).fetchall()
-    }
+    rows = con.execute(f"""SELECT v, min(c || chr(9) || f), count(DISTINCT c)
+        FROM ({union}) WHERE v IS NOT NULL AND length(v) >= 2 GROUP BY v""").fetchall()
+    return {value: _source(first, cases) for value, first, cases in rows}
+
+
+def _source(first: str, cases: int) -> str:
+    """``first``: the least of the value's "case_id<TAB>field" (the same case named on every
+    run)."""
+    case_id, field_name = first.rsplit("\t", 1)
+    named = f"办件 {excerpt(case_id[:40])}" if case_id.strip() else "无编号的办件"
+    return f"{named}{f' 等 {cases} 件' if cases > 1 else ' '}的 {field_name}"
 
 
 def accumulate(con: duckdb.DuckDBPyConnection, previous: Path | None) -> None:

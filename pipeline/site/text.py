@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -10,6 +11,11 @@ from pypinyin.contrib.tone_convert import to_tone3
 from pypinyin.core import Pinyin
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+MAX_SLUG_CHARS = 80
+"""A slug is a file name (``themes/<slug>.html``, a ``.gz`` or ``.br`` beside it, ``-2`` for a
+repeated one), and a file name may have 255 bytes: a longer slug (a theme of 66 characters made
+one of 300) is cut and ends in a short hash of the whole text, so two long names that begin
+alike still get two pages."""
 
 
 @lru_cache(maxsize=65536)
@@ -43,8 +49,13 @@ def _word_key(word: str) -> tuple[str, ...]:
 
 
 def pinyin_slug(text: str) -> str:
-    slug = _NOT_SLUG.sub("-", "-".join(lazy_pinyin(text)).lower()).strip("-")
-    return slug or "x"
+    """``text`` in pinyin, lower-case ASCII letters and digits joined by ``-``, at most
+    :data:`MAX_SLUG_CHARS` characters."""
+    slug = _NOT_SLUG.sub("-", "-".join(lazy_pinyin(text)).lower()).strip("-") or "x"
+    if len(slug) <= MAX_SLUG_CHARS:
+        return slug
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return f"{slug[: MAX_SLUG_CHARS - len(digest) - 1].rstrip('-')}-{digest}"
 
 
 def initial_letter(text: str) -> str:

@@ -4,8 +4,9 @@ reads every member (a 2 GiB DOCX made it take 283 s instead of 10).
 
 Every member is really inflated, with a budget, not only its declared size read: zipfile stops
 at the declared size and then checks the CRC, so a member that lies about its size is refused as
-damaged. Containers inside (an XLSX embedded in a DOCX, a gzip member) count against the same
-budget, to a set depth.
+damaged. Containers inside (an XLSX embedded in a DOCX, a gzip member) are inflated in turn,
+to a set depth, each stream against the same caps as it is read: the per-member size, the
+ratio to its packed size, and the budget of the whole file.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _check_member(
 ) -> None:
     try:
         with archive.open(info) as member:
-            nested = _drain(member, where, budget)
+            nested = _drain(member, where, budget, info.compress_size)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise Refused(f"成员 {where!r} 已损坏（{exc}）") from exc
     except NotImplementedError as exc:
@@ -104,18 +105,32 @@ def _check_member(
         _check_nested(nested, where, budget, depth + 1)
 
 
-def _drain(stream: IO[bytes] | io.BufferedIOBase, where: str, budget: _Budget) -> bytes | None:
-    """``stream`` read to its end against ``budget``; its bytes when it is itself a container
-    (to be checked in turn), else None."""
+def _drain(
+    stream: IO[bytes] | io.BufferedIOBase, where: str, budget: _Budget, packed: int
+) -> bytes | None:
+    """``stream`` (``packed`` bytes before inflating) read to its end against the caps: the
+    member's size, its ratio, the whole file's ``budget``. Its bytes when it is itself a
+    container (to be checked in turn), else None."""
     head = stream.read(READ)
-    budget.spend(len(head), where)
+    size = _spend(len(head), 0, packed, where, budget)
     nested = _is_container(head)
     kept = [head] if nested else []
     while chunk := stream.read(READ):
-        budget.spend(len(chunk), where)
+        size = _spend(len(chunk), size, packed, where, budget)
         if nested:
             kept.append(chunk)
     return b"".join(kept) if nested else None
+
+
+def _spend(read: int, size: int, packed: int, where: str, budget: _Budget) -> int:
+    """``read`` more bytes of a stream inflated to ``size`` so far: the new size, or Refused."""
+    budget.spend(read, where)
+    size += read
+    if size > MAX_MEMBER_BYTES:
+        raise Refused(f"成员 {where!r} 解压后超过上限 {MAX_MEMBER_BYTES} 字节")
+    if size > RATIO_FLOOR and size / max(packed, 1) > MAX_RATIO:
+        raise Refused(f"成员 {where!r} 压缩比超过上限 {MAX_RATIO}:1（已解压 {size} 字节）")
+    return size
 
 
 def _is_container(head: bytes) -> bool:
@@ -131,7 +146,7 @@ def _check_nested(data: bytes, where: str, budget: _Budget, depth: int) -> None:
     opener = next(o for magic, o in STREAM_OPENERS.items() if data.startswith(magic))
     try:
         with opener(io.BytesIO(data)) as stream:
-            nested = _drain(stream, where, budget)
+            nested = _drain(stream, where, budget, len(data))
     except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         raise Refused(f"{where!r} 已损坏（{type(exc).__name__}）") from exc
     if nested is not None:

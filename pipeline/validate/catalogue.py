@@ -30,12 +30,15 @@ from pipeline.contract.models import (
 )
 from pipeline.errors import ExportBroken
 from pipeline.extract import ExportSource
-from pipeline.validate.filetypes import content_matches, unsafe_content
+from pipeline.validate.filetypes import content_matches, extension_problem, unsafe_content
 from pipeline.validate.mapping import MappingProfile
 from pipeline.validate.problems import Problem, Report, excerpt
 from pipeline.validate.records import validate_record
 
 FileSink = Callable[[File, bytes], None]
+MAX_FILE_NAME_BYTES = 255
+"""A file is written under its upstream name: no file system takes a longer one (95 Chinese
+characters are 285 bytes, within the contract's 200 characters)."""
 M = TypeVar("M", bound=Contract)
 
 
@@ -122,10 +125,18 @@ def _validated(
 
 
 def _accept_file(source: ExportSource, file: File, report: Report, sink: FileSink) -> bool:
-    def problem(message: str, value: str = "") -> bool:
-        report.add(Problem("files", file.file_id, "content", message, value, "error"))
+    def problem(message: str, value: str = "", field_name: str = "content") -> bool:
+        report.add(Problem("files", file.file_id, field_name, message, value, "error"))
         return False
 
+    wrong_extension = extension_problem(file.media_type, file.filename)
+    if wrong_extension:
+        return problem(wrong_extension, excerpt(file.filename), "filename")
+    size = len(file.filename.encode("utf-8"))
+    if size > MAX_FILE_NAME_BYTES:
+        limit = f"文件系统至多允许 {MAX_FILE_NAME_BYTES} 字节"
+        message = f"文件名过长：{size} 字节（UTF-8），{limit}，不提供下载"
+        return problem(message, excerpt(file.filename), "filename")
     try:
         data = source.fetch_file(file.file_id, file.extension)
     except ExportBroken as exc:

@@ -5,10 +5,27 @@ from __future__ import annotations
 import io
 import zipfile
 
+from pipeline.contract.models import ALLOWED_MEDIA_TYPES
 from pipeline.validate.archives import zip_problem
 from pipeline.validate.pdf import pdf_problem
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    **{media_type: (extension,) for media_type, extension in ALLOWED_MEDIA_TYPES.items()},
+    "image/jpeg": (".jpg", ".jpeg"),
+}
+"""The file-name extensions of each type (compared in lower case). A file is served by its name's
+extension: ``申请表.html`` holding a PDF would be a page of the site's own origin."""
+
+
+def extension_problem(media_type: str, filename: str) -> str | None:
+    """Why ``filename`` may not carry a file of ``media_type`` (its extension is another
+    type's, or none), or None."""
+    allowed = EXTENSIONS[media_type]
+    if filename.lower().endswith(allowed):
+        return None
+    shown = " 或 ".join(allowed)
+    return f"文件名的扩展名与文件类型 {media_type} 不符（应为 {shown}），不提供下载"
 
 
 def _zip_names(data: bytes) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from pipeline.contract.models import CLEANED, ENTITY_KEYS, ENTITY_MODELS, Contract
+from pipeline.contract.models import CLEANED, DROPPED, ENTITY_KEYS, ENTITY_MODELS, Contract
 from pipeline.contract.sanitise import INVISIBLE_CHARS, needs_cleaning
 from pipeline.extract import RawRecord
 from pipeline.validate.mapping import MappingProfile
@@ -113,9 +113,20 @@ def validate_record(
     extra = list(_profile_checks(raw, model, profile, rid, department))
     if extra:
         return None, extra
+    dropped = context.get(DROPPED, [])
+    warnings = [_dropped(raw, data, path, rid, department) for path in dropped]
     if context.get(CLEANED):
-        return model, list(_cleaned_text(raw, data, rid, department))
-    return model, []
+        warnings += _cleaned_text(raw, data, rid, department, skip=set(dropped))
+    return model, warnings
+
+
+def _dropped(raw: RawRecord, data: dict, path: str, rid: str, department: str) -> Problem:
+    """The warning for a list entry dropped as empty once cleaned (``aliases.2``)."""
+    name, index = path.rsplit(".", 1)
+    value = str(data[name][int(index)])
+    shown = _SHOWN_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    message = "为空或只含不可见字符，已删除此项"
+    return Problem(raw.entity, rid, path, message, excerpt(shown), "warning", raw.where, department)
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -129,12 +140,15 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(inner, f"{path}.{index}")
 
 
-def _cleaned_text(raw: RawRecord, data: dict, rid: str, department: str) -> Iterator[Problem]:
+def _cleaned_text(
+    raw: RawRecord, data: dict, rid: str, department: str, skip: set[str]
+) -> Iterator[Problem]:
     """A warning per text field that lost invisible characters or was NFC-normalised (only
-    for the records whose validation said so: most records are never walked)."""
+    for the records whose validation said so: most records are never walked), but those in
+    ``skip`` (dropped, and reported so)."""
     for path, value in _strings(data, ""):
         why = needs_cleaning(value)
-        if not why:
+        if not why or path in skip:
             continue
         logger.warning(
             "text=cleaned entity=%s record=%s field=%s chars=%s", raw.entity, rid, path, why

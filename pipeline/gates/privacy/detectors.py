@@ -50,12 +50,14 @@ _RANK = {
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """One identifier found in a string: its kind, the value masked, and where it is."""
+    """One identifier found in a string: its kind, the value masked, and where it is; for a
+    personal value, where it came from when the scanner was told ("办件 X 的 applicant_name")."""
 
     kind: str
     masked: str
     start: int
     end: int
+    source: str = ""
 
 
 # ---------------------------------------------------------------- check digits and masks

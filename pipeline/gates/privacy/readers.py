@@ -5,9 +5,9 @@ XML, Atom, Markdown, JS…; ZIP archives and the Office/ODF files built on them 
 recursively, so XLSX sheets and ``sharedStrings.xml`` are read); gzip/bzip2/xz streams
 (Pagefind's ``.pf_*`` fragments are gzip); tar; SQLite (every column of every table, FTS shadow
 tables and the full-text vocabularies included, then the raw pages for deleted rows); Parquet
-(every column cast to text by DuckDB); PDF (raw bytes, every Flate stream, UTF-16 strings); OLE
-DOC/XLS (UTF-8 and UTF-16LE text); anything else as the UTF-8 text that its bytes decode to
-(Whoosh segments, Pagefind's CBOR index, images' metadata).
+(every column cast to text by DuckDB); PDF (raw bytes, every stream decoded through its
+filters, UTF-16 strings); OLE DOC/XLS (UTF-8 and UTF-16LE text); anything else as the UTF-8 text
+that its bytes decode to (Whoosh segments, Pagefind's CBOR index, images' metadata).
 
 Each reader takes the scanner explicitly and hands it decoded text (``_scan_pieces``), names
 (``_scan_name``) and contents to skip when already read (``_first_time``); a part that cannot be
@@ -22,7 +22,6 @@ import gzip
 import hashlib
 import io
 import lzma
-import mmap
 import os
 import re
 import shutil
@@ -39,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from pipeline.gates.privacy.detectors import UNSCANNABLE
+from pipeline.validate.pdf import pdf_streams, stream_data
 
 if TYPE_CHECKING:
     from _hashlib import HASH
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 READ_BYTES = 1 << 20
 MAX_DEPTH = 8
-MAX_INFLATE = 256 << 20
 CELL_TEXT_CHARS = 1 << 20
 """Database cells are gathered into texts of about this many characters (then scanned as one
 text, chunk by chunk)."""
@@ -58,7 +57,6 @@ Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
-_PDF_STREAM = re.compile(rb"stream\r?\n")
 _PDF_UTF16_LITERAL = re.compile(rb"\(\xfe\xff((?:[^()\\]|\\.){2,4000})\)", re.S)
 _PDF_UTF16_HEX = re.compile(rb"<\s*FE\s*FF([0-9A-Fa-f\s]{4,16000})>", re.I)
 
@@ -478,27 +476,26 @@ def _scan_parquet(scanner: PiiScanner, path: Path, place: Place, hits: Hits) -> 
 
 
 def _scan_pdf(scanner: PiiScanner, path: Path, place: Place, hits: Hits) -> None:
-    """Raw bytes, then each Flate stream inflated, then UTF-16 strings (document info)."""
+    """Raw bytes and UTF-16 strings (document info), then every stream decoded through its
+    filters (Flate, LZW, ASCII85, ASCIIHex, RunLength, chained: ``validate.pdf``) and read the
+    same ways; images' streams (JPEG, JPEG 2000, fax, JBIG2) are skipped. A file or a stream that
+    cannot be decoded is unscannable: what it hides is unknown."""
     _scan_binary(scanner, lambda: open(path, "rb"), place, hits)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        _scan_pdf_strings(scanner, data, place, hits)
-        for m in _PDF_STREAM.finditer(data):
-            inflated = _inflate(data, m.end())
-            if inflated:
-                _scan_block(
-                    scanner,
-                    inflated.decode("utf-8", "ignore"),
-                    place,
-                    hits,
-                    "PDF 数据流",
-                    binary=True,
-                )
-                _scan_pdf_strings(scanner, inflated, place, hits)
+    data = path.read_bytes()
+    _scan_pdf_strings(scanner, data, place, hits)
+    try:
+        for stream in pdf_streams(data):
+            decoded = stream_data(stream)
+            if decoded:
+                text = decoded.decode("utf-8", "ignore")
+                _scan_block(scanner, text, place, hits, "PDF 数据流", binary=True)
+                _scan_pdf_strings(scanner, decoded, place, hits)
+    except Exception as error:  # fail closed; the message may hold data
+        where = place.where(f"PDF 数据流无法解码（{type(error).__name__}）")
+        hits.add(place.file, UNSCANNABLE, "", where)
 
 
-def _scan_pdf_strings(
-    scanner: PiiScanner, data: bytes | mmap.mmap, place: Place, hits: Hits
-) -> None:
+def _scan_pdf_strings(scanner: PiiScanner, data: bytes, place: Place, hits: Hits) -> None:
     texts = []
     for m in _PDF_UTF16_LITERAL.finditer(data):
         raw = re.sub(rb"\\([\\()])", rb"\1", m.group(1))
@@ -610,22 +607,3 @@ def _spooled(opener: Opener) -> Iterator[Path]:
         yield target
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _inflate(data: bytes | mmap.mmap, start: int) -> bytes:
-    inflater = zlib.decompressobj()
-    out: list[bytes] = []
-    size, position = 0, start
-    try:
-        while not inflater.eof and position < len(data) and size < MAX_INFLATE:
-            piece = inflater.decompress(data[position : position + READ_BYTES], MAX_INFLATE - size)
-            position += READ_BYTES
-            out.append(piece)
-            size += len(piece)
-            while inflater.unconsumed_tail and size < MAX_INFLATE and not inflater.eof:
-                piece = inflater.decompress(inflater.unconsumed_tail, MAX_INFLATE - size)
-                out.append(piece)
-                size += len(piece)
-    except zlib.error:
-        return b"".join(out)
-    return b"".join(out)

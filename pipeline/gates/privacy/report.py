@@ -44,6 +44,8 @@ class Hit:
     kind: str
     masked: str
     location: str
+    source: str = ""
+    """For a personal value: the case and field it came from, when known."""
 
     @property
     def label(self) -> str:
@@ -51,7 +53,8 @@ class Hit:
 
     def describe(self) -> str:
         value = f" {self.masked}" if self.masked else ""
-        return f"文件 {self.file}：发现 {self.label}{value}（{self.location}）"
+        source = f"；来自{self.source}" if self.source else ""
+        return f"文件 {self.file}：发现 {self.label}{value}（{self.location}{source}）"
 
 
 def _message(hits: list[Hit]) -> str:
@@ -84,22 +87,30 @@ class Hits:
 
     def __init__(self, log: MutableSequence[LogEntry] | None = None) -> None:
         self.hits: list[Hit] = []
-        self._seen: set[tuple[str, str, str, str]] = set()
+        self._seen: set[tuple[str, str, str, str, str]] = set()
         self._kinds_by_file: set[tuple[str, str, str]] = set()
         self.log = log
 
     def add(
-        self, file: str, kind: str, masked: str, location: str, *, supplementary: bool = False
+        self,
+        file: str,
+        kind: str,
+        masked: str,
+        location: str,
+        *,
+        supplementary: bool = False,
+        source: str = "",
     ) -> None:
         """``supplementary`` hits (a raw-byte pass after a structured read) only count when the
-        structured read did not already find the same value in that file."""
+        structured read did not already find the same value in that file. ``source``: where a
+        personal value came from (see :class:`Hit`)."""
         if self.log is not None:
-            self.log.append((HIT, file, kind, masked, location, supplementary))
+            self.log.append((HIT, file, kind, masked, location, supplementary, source))
             return
         if supplementary and (file, kind, masked) in self._kinds_by_file:
             return
-        key = (file, kind, masked, location)
+        key = (file, kind, masked, location, source)
         if key not in self._seen:
             self._seen.add(key)
             self._kinds_by_file.add((file, kind, masked))
-            self.hits.append(Hit(file, kind, masked, location))
+            self.hits.append(Hit(file, kind, masked, location, source))

@@ -25,7 +25,7 @@ encrypted ZIP member, a corrupt database) is reported as ``unscannable``: privac
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -84,6 +84,41 @@ MIN_PERSONAL_LENGTH = 2
 """Personal values shorter than this are not searched: a one-character value (a one-character
 name, a house number "5") occurs in nearly every page and would block every release."""
 
+MAX_PERSONAL_LENGTH = 256
+"""A personal value is searched by at most its first this many characters (after folding): no
+name, number or address is longer, an automaton with a pattern of some 700,000 characters crashes
+(pyahocorasick frees its trie recursively), and a longer value is found by its beginning."""
+
+PLACEHOLDERS = frozenset(
+    {
+        "暂无",
+        "没有",
+        "其他",
+        "其它",
+        "不详",
+        "未知",
+        "未填",
+        "未填写",
+        "未提供",
+        "待定",
+        "待补充",
+        "匿名",
+        "null",
+        "none",
+        "nil",
+        "nan",
+        "n/a",
+        "na",
+        "undefined",
+        "unknown",
+    }
+)
+"""What an approval system writes in a personal field it has no value for ("暂无", "null", "None",
+"其他", "n/a" …, compared folded and in lower case; "无" is one character and never searched).
+A placeholder identifies nobody, and as a pattern it is found in every release (in pages, CSS,
+the contract's JSON Schema): it is not searched. Nor is a value with no letter, digit or Chinese
+character in it ("--", "-", "/", "***")."""
+
 SHORT_HAN_LENGTH = 2
 """A personal value of this many Chinese characters or fewer (a two-character name: 程建, 于华) is
 reported only where it starts or ends a run of Chinese text — "姓名：程建，", "申请人程建（", a table
@@ -101,11 +136,14 @@ class PiiScanner:
     departments' credit codes and impl codes): a detected identifier equal to one of them, or a
     personal value equal to one, is not reported. Comparison ignores spaces, hyphens, case and
     full-width forms (and a +86/0086 prefix for mobiles).
+
+    ``personal_values`` may map each value to where it came from ("办件 X 的 applicant_name"): a
+    hit of that value then names it (:attr:`Match.source`), so the admin can act on the refusal.
     """
 
     def __init__(
         self,
-        personal_values: Iterable[str] = (),
+        personal_values: Iterable[str] | Mapping[str, str] = (),
         allow: Iterable[str] = (),
         *,
         workers: int | None = None,
@@ -122,15 +160,18 @@ class PiiScanner:
         self._automaton: ahocorasick.Automaton | None = None
         longest = 0
         automaton = ahocorasick.Automaton()
-        for key in _personal_keys(personal_values):
+        for key, source in _personal_keys(personal_values):
             if len(key) < MIN_PERSONAL_LENGTH or key in self._allow_text:
                 continue
+            known = automaton.get(key, None)
+            if known is not None and known[-1] <= source:
+                continue  # the same key from several values: the first source, on every run
             # A value beginning or ending with an ASCII letter or digit must not be part of a longer
             # word or number there ("Li" is not in "click"); Chinese values have no such boundary.
             left = key[0].isascii() and key[0].isalnum()
             right = key[-1].isascii() and key[-1].isalnum()
             short_han = len(key) <= SHORT_HAN_LENGTH and all(map(_is_han, key))
-            automaton.add_word(key, (len(key), left, right, key.isdigit(), short_han))
+            automaton.add_word(key, (len(key), left, right, key.isdigit(), short_han, source))
             longest = max(longest, len(key))
         if len(automaton):
             automaton.make_automaton()
@@ -166,7 +207,7 @@ class PiiScanner:
         low = _lower(text)
         n = len(low)
         out = []
-        for end, (length, left, right, digits, short_han) in automaton.iter(low):
+        for end, (length, left, right, digits, short_han, source) in automaton.iter(low):
             start = end - length + 1
             if (
                 short_han
@@ -180,9 +221,8 @@ class PiiScanner:
                 continue
             if right and end + 1 < n and _touches(low[end + 1], binary and digits):
                 continue
-            out.append(
-                Match(PERSONAL_VALUE, mask(text[start : end + 1], PERSONAL_VALUE), start, end + 1)
-            )
+            masked = mask(text[start : end + 1], PERSONAL_VALUE)
+            out.append(Match(PERSONAL_VALUE, masked, start, end + 1, source))
         return out
 
     def _safe(self, name: str, found: list[Match] | None = None) -> str:
@@ -265,7 +305,7 @@ class PiiScanner:
         self, name: str, place: Place, what: str, hits: Hits, found: list[Match] | None = None
     ) -> None:
         for m in self.find(name) if found is None else found:
-            hits.add(place.file, m.kind, m.masked, place.where(what))
+            hits.add(place.file, m.kind, m.masked, place.where(what), source=m.source)
 
     def _scan_pieces(
         self,
@@ -307,6 +347,7 @@ class PiiScanner:
                     match.masked,
                     locate(lines_before + line),
                     supplementary=supplementary,
+                    source=match.source,
                 )
             if ended:
                 return
@@ -342,15 +383,26 @@ class PiiScanner:
                 yield m, (line if numbers is None else numbers[line - 1] + 1)
 
 
-def _personal_keys(values: Iterable[str]) -> Iterator[str]:
-    """Each value folded (full-width → ASCII, lower case) and stripped; a value written over
-    several lines gives one key per line, since no match crosses a line end."""
+def _personal_keys(values: Iterable[str] | Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """Each value folded (full-width → ASCII, lower case), stripped and cut to
+    :data:`MAX_PERSONAL_LENGTH`, with its source ("" when ``values`` is no mapping); a value
+    written over several lines gives one key per line, since no match crosses a line end.
+    Placeholders (:data:`PLACEHOLDERS`, values without a letter, digit or Chinese character) give
+    none."""
+    sources = values if isinstance(values, Mapping) else None
     for value in values:
         if value is None:
             continue
+        source = str(sources[value]) if sources is not None else ""
         for line in _fold(str(value)).splitlines():
-            if line.strip():
-                yield _lower(line.strip())
+            key = _lower(line.strip())[:MAX_PERSONAL_LENGTH].rstrip()
+            if key and not is_placeholder(key):
+                yield key, source
+
+
+def is_placeholder(key: str) -> bool:
+    """``key`` (folded, lower case) says there is no value rather than being one."""
+    return key in PLACEHOLDERS or not any(c.isalnum() for c in key)
 
 
 def _is_han(c: str) -> bool:

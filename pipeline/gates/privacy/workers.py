@@ -361,7 +361,7 @@ class ParallelScan:
                 self.skip -= 1
             return
         if tag == HIT:
-            self.hits.add(op[1], op[2], op[3], op[4], supplementary=op[5])
+            self.hits.add(op[1], op[2], op[3], op[4], supplementary=op[5], source=op[6])
         elif tag == ENTER:
             if op[1] in self.seen:
                 self.skip = 1
